@@ -1,0 +1,151 @@
+// Turning user values into NDArrays: JS numbers and booleans (weakly typed scalars, like
+// Python scalars in JAX), nested JS arrays (NumPy's dtype inference), typed arrays, and
+// NDArrays. Also the promotion helpers every NumPy function uses.
+
+import { ShapedArray } from "../core/aval";
+import {
+  DType, DTypeLike, Storage, bool, float32, inferDType, int16, int32, int8, resultType, toDType, uint16, uint32, uint8,
+} from "../core/dtype";
+import { ArgumentError, ValueError } from "../core/errors";
+import { NDArray, fromStorage } from "../core/ndarray";
+import { bind1 } from "../core/trace";
+import { convertElementType } from "../primitives/elementwise";
+import { fromNumbers } from "../primitives/cpu-loops";
+
+/** Anything an operation accepts as an array. */
+export type ArrayLike = NDArray | number | boolean | NestedInput | TypedInput;
+type NestedInput = readonly (number | boolean | NDArray | NestedInput)[];
+type TypedInput = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+const TYPED_DTYPE = new Map<unknown, DType>([
+  [Float32Array, float32], [Float64Array, float32], [Int32Array, int32], [Uint32Array, uint32],
+  [Int16Array, int16], [Uint16Array, uint16], [Int8Array, int8], [Uint8Array, uint8],
+]);
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (x === undefined) return "undefined";
+  if (typeof x === "object") return x.constructor?.name ?? "object";
+  return `${typeof x} ${JSON.stringify(x)}`;
+}
+
+function checkIntRange(op: string, v: number, d: DType): void {
+  if (d === int32 && (v > 2147483647 || v < -2147483648))
+    throw new ValueError(`${op}: Python int ${v} too large to convert to int32`);
+}
+
+/** Walks a nested JS array, returning its shape and flat values; throws on ragged input. */
+function flatten(op: string, x: NestedInput): { shape: number[]; values: (number | boolean)[] } {
+  const shape: number[] = [];
+  for (let cur: unknown = x; Array.isArray(cur); cur = cur[0]) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+  }
+  const values: (number | boolean)[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof v === "number" || typeof v === "boolean") values.push(v);
+      else if (v instanceof NDArray && v.ndim === 0) values.push(v.item());
+      else throw new ArgumentError(`${op}: setting an array element with a sequence: the nested lists are ragged or hold ${describe(v)}, expected shape [${shape.join(", ")}]`);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth])
+      throw new ArgumentError(`${op}: inhomogeneous nested lists: expected length ${shape[depth]} at depth ${depth}, got ${Array.isArray(v) ? `length ${v.length}` : describe(v)}`);
+    for (const e of v) walk(e, depth + 1);
+  };
+  walk(x, 0);
+  return { shape, values };
+}
+
+/** Storage for numbers in dtype `d`, converting as astype would (floats truncate to ints). */
+type NumList = { readonly length: number; readonly [i: number]: number };
+
+function storageFor(op: string, values: NumList, d: DType): Storage {
+  if (d.isInt) {
+    const vals = Float64Array.from({ length: values.length }, (_, i) => {
+      const v = values[i];
+      checkIntRange(op, v, d);
+      return Number.isFinite(v) ? Math.trunc(v) : 0;
+    });
+    return fromNumbers(vals, d);
+  }
+  return fromNumbers(values, d);
+}
+
+/**
+ * Converts a value to an NDArray. JS scalars become weakly typed (bool stays strong); nested
+ * arrays infer bool/int32/float32 like NumPy; `dtype` casts.
+ */
+export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"): NDArray {
+  const d = dtype === undefined || dtype === null ? null : toDType(dtype, op);
+  if (x instanceof NDArray) return d && d !== x.dtype ? astype(x, d) : x;
+  if (typeof x === "number" || typeof x === "boolean") {
+    const inferred = typeof x === "boolean" ? bool : Number.isInteger(x) ? int32 : float32;
+    const dt = d ?? inferred;
+    if (!d && inferred === int32) checkIntRange(op, x as number, int32);
+    return fromStorage(storageFor(op, [+x], dt), new ShapedArray([], dt, !d && dt !== bool));
+  }
+  if (ArrayBuffer.isView(x)) {
+    const dt = d ?? TYPED_DTYPE.get(x.constructor);
+    if (!dt) throw new ArgumentError(`${op}: unsupported typed array, got ${describe(x)}`);
+    return fromStorage(storageFor(op, x as TypedInput, dt), new ShapedArray([(x as TypedInput).length], dt));
+  }
+  if (Array.isArray(x)) {
+    if (x.some((e) => e instanceof NDArray && e.ndim > 0)) return stackNested(x as NestedInput, d, op);
+    const { shape, values } = flatten(op, x);
+    const dt = d ?? inferDType(values);
+    if (!d && dt === int32) for (const v of values) checkIntRange(op, v as number, int32);
+    return fromStorage(storageFor(op, values.map(Number), dt), new ShapedArray(shape, dt));
+  }
+  throw new ArgumentError(`${op}: cannot convert ${describe(x)} to an array`);
+}
+
+// A list holding NDArrays (e.g. [x, y] of shape [3]) is stacked along a new leading axis.
+function stackNested(x: NestedInput, d: DType | null, op: string): NDArray {
+  const parts = x.map((e) => asArray(e as ArrayLike, null, op));
+  const shape = parts[0].shape;
+  for (const p of parts)
+    if (p.ndim !== shape.length || p.shape.some((s, i) => s !== shape[i]))
+      throw new ArgumentError(`${op}: inhomogeneous list of arrays, got shapes ${parts.map((q) => `[${q.shape.join(", ")}]`).join(", ")}`);
+  const rt = resultType(...parts);
+  const dt = d ?? rt.dtype;
+  const values: number[] = [];
+  for (const p of parts) values.push(...p.astype(dt).dataSync());
+  return fromStorage(storageFor(op, values, dt), new ShapedArray([parts.length, ...shape], dt));
+}
+
+/** A JS scalar as a weakly typed 0-d array of `dtype` (bool stays strong, as in JAX). */
+export function weakScalar(x: number | boolean, dtype: DType): NDArray {
+  return fromStorage(storageFor("asarray", [+x], dtype), new ShapedArray([], dtype, dtype !== bool));
+}
+
+/** Casts an array (lax.convert_element_type); a no-op when the dtype already matches and is strong. */
+export function astype(x: NDArray, dtype: DTypeLike, weakType = false): NDArray {
+  const d = toDType(dtype, "astype");
+  if (x.dtype === d && x.weakType === weakType) return x;
+  return bind1(convertElementType, [x], { new_dtype: d, weak_type: weakType });
+}
+
+/** Converts all arguments to arrays and promotes them to their common dtype (JAX's promote_dtypes). */
+export function promoteArgs(op: string, ...xs: ArrayLike[]): NDArray[] {
+  const arrs = xs.map((x) => asArray(x, null, op));
+  if (arrs.length < 2) return arrs;
+  const { dtype, weakType } = resultType(...arrs);
+  return arrs.map((a) => (a.dtype === dtype && a.weakType === weakType ? a : astype(a, dtype, weakType)));
+}
+
+/** promoteArgs, then ints/bools go to the default float (jnp's promote_args_inexact). */
+export function promoteArgsInexact(op: string, ...xs: ArrayLike[]): NDArray[] {
+  const arrs = promoteArgs(op, ...xs);
+  return arrs.map((a) => (a.dtype.isFloat ? a : astype(a, float32, a.weakType)));
+}
+
+declare module "../core/ndarray" {
+  interface NDArray {
+    /** Casts to another dtype (JAX's `x.astype`). */
+    astype(dtype: DTypeLike): NDArray;
+  }
+}
+NDArray.prototype.astype = function (this: NDArray, dtype: DTypeLike): NDArray {
+  return astype(this, dtype);
+};

@@ -1,0 +1,292 @@
+// NumPy's elementwise functions (jnp ufuncs) with JAX semantics: dtype promotion with weak
+// types, NumPy broadcasting (ranks are aligned here, lax stretches size-1 axes), inexact
+// promotion for transcendental functions, Python-style floor division and remainder.
+
+import { bool, float32 } from "../core/dtype";
+import { DTypeError, ShapeError } from "../core/errors";
+import { NDArray } from "../core/ndarray";
+import { broadcastShapes } from "../core/shape";
+import { bind1 } from "../core/trace";
+import * as E from "../primitives/elementwise";
+import { Primitive } from "../core/primitive";
+import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact, weakScalar } from "./convert";
+import * as lax from "./lax";
+
+/** Reshapes operands of different non-zero ranks to a common rank (NumPy's leading 1s). */
+export function alignRanks(op: string, xs: NDArray[]): NDArray[] {
+  broadcastShapes(op, ...xs.map((x) => x.shape));
+  const ranks = new Set(xs.filter((x) => x.ndim > 0).map((x) => x.ndim));
+  if (ranks.size < 2) return xs;
+  const rank = Math.max(...ranks);
+  return xs.map((x) => (x.ndim === 0 || x.ndim === rank ? x : lax.reshape(x, [...new Array(rank - x.ndim).fill(1), ...x.shape])));
+}
+
+function unaryInexact(p: Primitive<{}>) {
+  return (x: ArrayLike): NDArray => bind1(p, promoteArgsInexact(p.name, x));
+}
+function unaryNumeric(p: Primitive<{}>, name = p.name) {
+  return (x: ArrayLike): NDArray => {
+    const [a] = promoteArgs(name, x);
+    if (a.dtype.isBool) throw new DTypeError(`${name}: operation not supported for boolean input, got ${a.dtype.name}`);
+    return bind1(p, [a]);
+  };
+}
+function binaryNumeric(p: Primitive<{}>, name = p.name) {
+  return (x: ArrayLike, y: ArrayLike): NDArray => bind1(p, alignRanks(name, promoteArgs(name, x, y)));
+}
+function binaryInexact(p: Primitive<{}>, name = p.name) {
+  return (x: ArrayLike, y: ArrayLike): NDArray => bind1(p, alignRanks(name, promoteArgsInexact(name, x, y)));
+}
+
+export const sqrt = unaryInexact(E.sqrt), rsqrt = unaryInexact(E.rsqrt), cbrt = unaryInexact(E.cbrt);
+export const exp = unaryInexact(E.exp), exp2 = unaryInexact(E.exp2), expm1 = unaryInexact(E.expm1);
+export const log = unaryInexact(E.log), log1p = unaryInexact(E.log1p);
+export const sin = unaryInexact(E.sin), cos = unaryInexact(E.cos), tan = unaryInexact(E.tan);
+export const arcsin = unaryInexact(E.asin), arccos = unaryInexact(E.acos), arctan = unaryInexact(E.atan);
+export const sinh = unaryInexact(E.sinh), cosh = unaryInexact(E.cosh), tanh = unaryInexact(E.tanh);
+export const arcsinh = unaryInexact(E.asinh), arccosh = unaryInexact(E.acosh), arctanh = unaryInexact(E.atanh);
+export const negative = unaryNumeric(E.neg, "negative");
+export const sign = unaryNumeric(E.sign);
+export const arctan2 = binaryInexact(E.atan2, "arctan2");
+export const add = binaryNumeric(E.add);
+export const multiply = binaryNumeric(E.mul, "multiply");
+export const maximum = binaryNumeric(E.max, "maximum");
+export const minimum = binaryNumeric(E.min, "minimum");
+export const equal = binaryNumeric(E.eq, "equal"), notEqual = binaryNumeric(E.ne, "not_equal");
+export const less = binaryNumeric(E.lt, "less"), lessEqual = binaryNumeric(E.le, "less_equal");
+export const greater = binaryNumeric(E.gt, "greater"), greaterEqual = binaryNumeric(E.ge, "greater_equal");
+export const nextafter = binaryInexact(E.nextafter);
+
+/** x - y; booleans are rejected as in NumPy. */
+export function subtract(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("subtract", promoteArgs("subtract", x, y));
+  if (a.dtype.isBool) throw new DTypeError("subtract: numpy boolean subtract is not supported, use logicalXor instead, got bool");
+  return bind1(E.sub, [a, b]);
+}
+
+/** True division: integers are promoted to float first. */
+export function divide(x: ArrayLike, y: ArrayLike): NDArray {
+  return bind1(E.div, alignRanks("divide", promoteArgsInexact("true_divide", x, y)));
+}
+export const trueDivide = divide;
+
+/** |x|; bool passes through. */
+export function abs(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("abs", x);
+  return a.dtype.isBool || a.dtype.isUnsigned ? a : bind1(E.abs, [a]);
+}
+export const absolute = abs;
+
+export function square(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("square", x);
+  return bind1(E.integerPow, [a.dtype.isBool ? astype(a, "int32") : a], { y: 2 });
+}
+export function reciprocal(x: ArrayLike): NDArray {
+  const [a] = promoteArgsInexact("reciprocal", x);
+  return bind1(E.integerPow, [a], { y: -1 });
+}
+
+/** Floor division with Python semantics: rounds toward -inf; integer x // 0 follows XLA (see jax-reference §3). */
+export function floorDivide(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("floor_divide", promoteArgs("floor_divide", x, y));
+  if (a.dtype.isBool) return bind1(E.and, [a, b]);
+  if (a.dtype.isUnsigned) return bind1(E.div, [a, b]);
+  if (a.dtype.isInt) {
+    // trunc(a / b) - 1 when the signs differ and the division is inexact (JAX's _floor_divide).
+    const q = bind1(E.div, [a, b]);
+    const r = bind1(E.rem, [a, b]);
+    const zero = weakScalar(0, a.dtype);
+    const signsDiffer = bind1(E.ne, [bind1(E.lt, [a, zero]), bind1(E.lt, [b, zero])]);
+    const fix = bind1(E.and, [signsDiffer, bind1(E.ne, [r, zero])]);
+    return lax.select(fix, bind1(E.sub, [q, weakScalar(1, a.dtype)]), q);
+  }
+  // floats: floor((a - mod(a, b)) / b), as numpy and JAX compute it, so that a == b * q + mod(a, b).
+  const m = remainder(a, b);
+  const q = lax.floor(bind1(E.div, [bind1(E.sub, [a, m]), b]));
+  // x // 0 is +-inf (sign of x), NaN for 0 // 0 (current JAX, PR #38017).
+  const byZero = bind1(E.eq, [b, weakScalar(0, a.dtype)]);
+  return lax.select(byZero, bind1(E.div, [a, b]), q);
+}
+
+/** Remainder with the sign of the divisor (Python's %); integer x % 0 is 0. */
+export function remainder(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("remainder", promoteArgs("remainder", x, y));
+  if (a.dtype.isBool) throw new DTypeError("remainder: not supported for boolean inputs, got bool");
+  const zero = weakScalar(0, a.dtype);
+  // Integer x % 0: the divisor is replaced by 1 (jnp.remainder), so the result is 0.
+  const bb = a.dtype.isInt ? lax.select(bind1(E.eq, [b, zero]), weakScalar(1, a.dtype), b) : b;
+  const r = bind1(E.rem, [a, bb]);
+  if (a.dtype.isUnsigned) return r;
+  const fix = bind1(E.and, [bind1(E.ne, [r, zero]), bind1(E.ne, [bind1(E.lt, [r, zero]), bind1(E.lt, [bb, zero])])]);
+  return lax.select(fix, bind1(E.add, [r, bb]), r);
+}
+export const mod = remainder;
+
+/** C fmod: the remainder has the sign of the dividend (lax.rem). */
+export function fmod(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("fmod", promoteArgs("fmod", x, y));
+  return bind1(E.rem, [a, b]);
+}
+
+/** x ** y. Integer arrays to integer powers stay integers; a JS integer exponent uses integer_pow. */
+export function power(x: ArrayLike, y: ArrayLike): NDArray {
+  if (typeof y === "number" && Number.isInteger(y) && Math.abs(y) <= 64 && !(y < 0 && !isInexact(x))) {
+    const [a] = promoteArgs("power", x, y);
+    return bind1(E.integerPow, [a.dtype.isBool ? astype(a, "int32") : a], { y });
+  }
+  const [a, b] = alignRanks("power", promoteArgs("power", x, y));
+  if (a.dtype.isInt && !a.dtype.isUnsigned) {
+    const neg = lax.reduceOr(lax.lt(b, 0), b.shape.map((_, i) => i));
+    if (neg.item()) throw new DTypeError("power: integers to negative integer powers are not allowed, got a negative exponent");
+  }
+  return bind1(E.pow, [a.dtype.isBool ? astype(a, "int32") : a, b.dtype.isBool ? astype(b, "int32") : b]);
+}
+export const pow = power;
+
+function isInexact(x: ArrayLike): boolean {
+  return asArray(x, null, "power").dtype.isFloat;
+}
+
+export function floor(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("floor", x);
+  return a.dtype.isFloat ? lax.floor(a) : a;
+}
+export function ceil(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("ceil", x);
+  return a.dtype.isFloat ? lax.ceil(a) : a;
+}
+export function trunc(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("trunc", x);
+  return a.dtype.isFloat ? lax.select(lax.lt(a, 0), lax.ceil(a), lax.floor(a)) : a;
+}
+/** Round half to even, with `decimals` like NumPy. */
+export function round(x: ArrayLike, decimals = 0): NDArray {
+  const [a] = promoteArgs("round", x);
+  if (!a.dtype.isFloat) return a;
+  if (decimals === 0) return lax.round(a, 1);
+  const f = weakScalar(10 ** decimals, a.dtype);
+  return bind1(E.div, [lax.round(bind1(E.mul, [a, f]), 1), f]);
+}
+export const around = round;
+export const rint = (x: ArrayLike): NDArray => round(x);
+
+export function exp10(x: ArrayLike): NDArray {
+  return power(10, promoteArgsInexact("exp10", x)[0]);
+}
+export function log2(x: ArrayLike): NDArray {
+  const [a] = promoteArgsInexact("log2", x);
+  return bind1(E.div, [lax.log(a), lax.log(weakScalar(2, a.dtype))]);
+}
+export function log10(x: ArrayLike): NDArray {
+  const [a] = promoteArgsInexact("log10", x);
+  return bind1(E.div, [lax.log(a), lax.log(weakScalar(10, a.dtype))]);
+}
+/** log(exp(x) + exp(y)) without overflow. */
+export function logaddexp(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("logaddexp", promoteArgsInexact("logaddexp", x, y));
+  const amax = lax.max(a, b);
+  const delta = lax.sub(a, b);
+  const isnanDelta = lax.ne(delta, delta);
+  // max + log1p(exp(-|a - b|)); where a == b == +-inf, delta is NaN and the answer is amax.
+  const r = lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta)))));
+  return lax.select(isnanDelta, lax.add(a, b), r);
+}
+
+export function clip(x: ArrayLike, min?: ArrayLike | null, max?: ArrayLike | null): NDArray {
+  let r = asArray(x, null, "clip");
+  if (min !== undefined && min !== null) r = maximum(r, min);
+  if (max !== undefined && max !== null) r = minimum(r, max);
+  return r;
+}
+/** max ignoring NaN: NaN only where both are NaN. */
+export function fmax(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("fmax", promoteArgs("fmax", x, y));
+  return lax.select(lax.ne(a, a), b, lax.select(lax.ne(b, b), a, lax.max(a, b)));
+}
+export function fmin(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("fmin", promoteArgs("fmin", x, y));
+  return lax.select(lax.ne(a, a), b, lax.select(lax.ne(b, b), a, lax.min(a, b)));
+}
+
+export function isnan(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("isnan", x);
+  return a.dtype.isFloat ? lax.ne(a, a) : fullBool(a, false);
+}
+export function isinf(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("isinf", x);
+  return a.dtype.isFloat ? lax.eq(lax.abs(a), weakScalar(Infinity, a.dtype)) : fullBool(a, false);
+}
+export function isfinite(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("isfinite", x);
+  return a.dtype.isFloat ? lax.isFinite(a) : fullBool(a, true);
+}
+export function signbit(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("signbit", x);
+  if (!a.dtype.isFloat) return a.dtype.isUnsigned || a.dtype.isBool ? fullBool(a, false) : lax.lt(a, 0);
+  const bits = lax.bitcastConvertType(astype(a, float32), "int32");
+  return lax.lt(bits, 0);
+}
+function fullBool(a: NDArray, v: boolean): NDArray {
+  return lax.broadcastInDim(weakScalar(v, bool), [...a.shape], []);
+}
+
+function logical(name: string, p: Primitive<{}>) {
+  return (x: ArrayLike, y: ArrayLike): NDArray => {
+    const [a, b] = alignRanks(name, [asBool(name, x), asBool(name, y)]);
+    return bind1(p, [a, b]);
+  };
+}
+function asBool(name: string, x: ArrayLike): NDArray {
+  const a = asArray(x, null, name);
+  return a.dtype.isBool ? a : lax.ne(a, weakScalar(0, a.dtype));
+}
+export const logicalAnd = logical("logical_and", E.and);
+export const logicalOr = logical("logical_or", E.or);
+export const logicalXor = logical("logical_xor", E.xor);
+export function logicalNot(x: ArrayLike): NDArray {
+  return lax.bitwiseNot(asBool("logical_not", x));
+}
+
+function bitwise(name: string, p: Primitive<{}>) {
+  return (x: ArrayLike, y: ArrayLike): NDArray => {
+    const [a, b] = alignRanks(name, promoteArgs(name, x, y));
+    if (a.dtype.isFloat) throw new DTypeError(`${name}: only integer and boolean inputs are supported, got ${a.dtype.name}`);
+    return bind1(p, [a, b]);
+  };
+}
+export const bitwiseAnd = bitwise("bitwise_and", E.and);
+export const bitwiseOr = bitwise("bitwise_or", E.or);
+export const bitwiseXor = bitwise("bitwise_xor", E.xor);
+export const leftShift = bitwise("left_shift", E.shiftLeft);
+export function rightShift(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("right_shift", promoteArgs("right_shift", x, y));
+  if (!a.dtype.isInt) throw new DTypeError(`right_shift: only integer inputs are supported, got ${a.dtype.name}`);
+  return bind1(a.dtype.isUnsigned ? E.shiftRightLogical : E.shiftRightArithmetic, [a, b]);
+}
+export function bitwiseNot(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("bitwise_not", x);
+  if (a.dtype.isFloat) throw new DTypeError(`bitwise_not: only integer and boolean inputs are supported, got ${a.dtype.name}`);
+  return lax.bitwiseNot(a);
+}
+export const invert = bitwiseNot;
+
+/** where(cond, x, y): x where cond is true, else y, broadcast together. */
+export function where(condition: ArrayLike, x: ArrayLike, y: ArrayLike): NDArray {
+  const c = asBool("where", condition);
+  const [a, b] = promoteArgs("where", x, y);
+  const shape = broadcastShapes("where", c.shape, a.shape, b.shape);
+  const bc = (v: NDArray) => (v.shape.length === shape.length && v.shape.every((d, i) => d === shape[i]) ? v : broadcastTo(v, shape));
+  return lax.select(bc(c), bc(a), bc(b));
+}
+
+/** Broadcasts an array to a shape (NumPy rules), as a broadcast_in_dim. */
+export function broadcastTo(x: ArrayLike, shape: readonly number[]): NDArray {
+  const a = asArray(x, null, "broadcast_to");
+  const out = broadcastShapes("broadcast_to", a.shape, shape);
+  if (out.length !== shape.length || out.some((d, i) => d !== shape[i]))
+    throw new ShapeError(`broadcast_to: cannot broadcast shape [${a.shape.join(", ")}] to [${shape.join(", ")}]`);
+  if (a.shape.length === shape.length && a.shape.every((d, i) => d === shape[i])) return a;
+  const off = shape.length - a.ndim;
+  // Size-1 axes that stretch are squeezed first, so broadcast_in_dim sees only matching axes.
+  return lax.broadcastInDim(a, [...shape], a.shape.map((_, i) => i + off));
+}

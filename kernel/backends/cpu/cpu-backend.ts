@@ -1,0 +1,73 @@
+// The CPU backend: arrays live in host typed arrays, primitives run through each record's CPU
+// implementation. `PRIMAL_CPU_DEVICES=N` exposes N logical devices (cpu:0..N-1), as XLA's
+// --xla_force_host_platform_device_count does; they share the host's memory.
+
+import { ShapedArray } from "../../core/aval";
+import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
+import { Storage } from "../../core/dtype";
+import { PrimalError } from "../../core/errors";
+import { HostArray, Primitive } from "../../core/primitive";
+
+class CpuDevice implements Device {
+  readonly platform = "cpu";
+  readonly deviceKind = "cpu";
+  constructor(
+    readonly id: number,
+    readonly backend: CpuBackend,
+  ) {}
+  toString(): string {
+    return `cpu:${this.id}`;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `CpuDevice(id=${this.id})`;
+  }
+}
+
+/** Host memory holding one array. Storage is never mutated after creation, so it may be shared. */
+class CpuBuffer implements DeviceBuffer {
+  constructor(
+    readonly device: Device,
+    private data: Storage | null,
+  ) {}
+  readSync(): Storage {
+    if (!this.data) throw new PrimalError("readSync: the buffer was disposed, got a disposed cpu buffer");
+    return this.data;
+  }
+  async read(): Promise<Storage> {
+    return this.readSync();
+  }
+  dispose(): void {
+    this.data = null;
+  }
+}
+
+class CpuBackend implements Backend {
+  readonly platform = "cpu";
+  private readonly devs: CpuDevice[];
+  constructor(count: number) {
+    this.devs = Array.from({ length: count }, (_, i) => new CpuDevice(i, this));
+  }
+  devices(): Device[] {
+    return this.devs;
+  }
+  fromHost(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer {
+    checkStorage(data, aval);
+    return new CpuBuffer(device, data);
+  }
+  execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[] {
+    const host: HostArray[] = inputs.map((x) => ({ data: x.buffer.readSync(), shape: x.aval.shape, dtype: x.aval.dtype }));
+    const outs = prim.cpu(host, params, outAvals);
+    return outs.map((o, i) => this.fromHost(o, outAvals[i], device));
+  }
+}
+
+function deviceCount(): number {
+  const raw = process.env.PRIMAL_CPU_DEVICES;
+  const n = raw === undefined ? 1 : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new PrimalError(`PRIMAL_CPU_DEVICES: expected a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** The CPU backend, registered when the library loads. */
+export const cpuBackend = new CpuBackend(deviceCount());
+registerBackend(cpuBackend);

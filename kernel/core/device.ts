@@ -1,0 +1,91 @@
+// Devices, device buffers and the backend registry. The core never imports a backend: an
+// NDArray holds its data through the DeviceBuffer interface, and backends register themselves
+// here when the library is loaded (kernel/index.ts imports them).
+
+import { ShapedArray } from "./aval";
+import { DType, Storage } from "./dtype";
+import { PrimalError, ValueError } from "./errors";
+import type { Primitive } from "./primitive";
+
+/** A place where arrays live and primitives run: `cpu:0`, `webgpu:0`. */
+export interface Device {
+  readonly platform: string;
+  readonly id: number;
+  readonly backend: Backend;
+  /** Human-readable kind, e.g. "cpu" or the adapter name. */
+  readonly deviceKind: string;
+  toString(): string;
+}
+
+/** An array's data on a device. Sizes are in elements of the array's dtype. */
+export interface DeviceBuffer {
+  readonly device: Device;
+  /** Host copy of the data as the dtype's storage (f16/bf16 as bit patterns). */
+  read(): Promise<Storage>;
+  /** Synchronous host copy; devices that cannot read synchronously throw. */
+  readSync(): Storage;
+  /** Releases the device memory now (the array is then unusable). */
+  dispose(): void;
+}
+
+/** What a backend offers the core: its devices, host transfers and primitive execution. */
+export interface Backend {
+  readonly platform: string;
+  devices(): Device[];
+  /** Uploads host storage (already in the dtype's storage form) to a device. */
+  fromHost(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer;
+  /** Runs one primitive on buffers that all live on `device`; returns the output buffers. */
+  execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[];
+}
+
+const backends = new Map<string, Backend>();
+let defaultPlatform: string | null = null;
+
+/** Registers a backend; the first one registered is the default until `setDefaultPlatform`. */
+export function registerBackend(b: Backend): void {
+  backends.set(b.platform, b);
+  defaultPlatform ??= b.platform;
+}
+
+export function getBackend(platform: string): Backend {
+  const b = backends.get(platform);
+  if (!b) throw new ValueError(`backend: unknown or unavailable platform, got "${platform}" (available: ${[...backends.keys()].join(", ")})`);
+  return b;
+}
+
+export function setDefaultPlatform(platform: string): void {
+  getBackend(platform);
+  defaultPlatform = platform;
+}
+
+/** Every device of every registered backend, or of one platform: JAX's `jax.devices()`. */
+export function devices(platform?: string): Device[] {
+  if (platform !== undefined) return getBackend(platform).devices();
+  return [...backends.values()].flatMap((b) => b.devices());
+}
+
+/** The device new arrays go to when none is named. */
+export function defaultDevice(): Device {
+  if (!defaultPlatform) throw new PrimalError("devices: no backend is registered");
+  return getBackend(defaultPlatform).devices()[0];
+}
+
+/** Parses "cpu", "cpu:1" or a Device. */
+export function toDevice(d: Device | string | undefined | null, op = "devicePut"): Device {
+  if (d === undefined || d === null) return defaultDevice();
+  if (typeof d !== "string") return d;
+  const [platform, idx] = d.split(":");
+  const list = getBackend(platform).devices();
+  const i = idx === undefined ? 0 : Number(idx);
+  if (!Number.isInteger(i) || i < 0 || i >= list.length)
+    throw new ValueError(`${op}: no such device, got "${d}" (available: ${list.map(String).join(", ")})`);
+  return list[i];
+}
+
+/** Element count check used by backends when wrapping host storage. */
+export function checkStorage(data: Storage, aval: ShapedArray): void {
+  if (data.length !== aval.size || !(data instanceof aval.dtype.storage))
+    throw new PrimalError(`fromHost: storage does not match ${aval.str()}, got ${data.constructor.name}(${data.length})`);
+}
+
+export type { DType };

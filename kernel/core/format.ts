@@ -1,0 +1,399 @@
+// Text formatting of arrays: NumPy's str() (what print shows) and JAX's Array repr.
+// This re-implements the behaviour of numpy's arrayprint (FloatingFormat in 'maxprec' mode,
+// IntegerFormat, BoolFormat, summarisation and line wrapping) so that Primal prints exactly what a
+// JAX user would see. Floats print the shortest digits that round-trip *through the array's dtype*
+// (float32 0.1 prints `0.1`), which is what numpy's Dragon4 does for each float type.
+
+import { DType } from "./dtype";
+
+/** Print options, as `np.set_printoptions`. */
+export interface PrintOptions {
+  /** Most fractional digits a float shows (numpy's default 8). */
+  precision: number;
+  /** Arrays with more elements than this are summarised with `...`. */
+  threshold: number;
+  /** Elements kept at each end of a summarised axis. */
+  edgeitems: number;
+  /** Characters per line before wrapping. */
+  linewidth: number;
+  /** Never use scientific notation for small values; print them as zeros at `precision`. */
+  suppress: boolean;
+}
+
+const DEFAULT_OPTIONS: PrintOptions = { precision: 8, threshold: 1000, edgeitems: 3, linewidth: 75, suppress: false };
+let options: PrintOptions = { ...DEFAULT_OPTIONS };
+
+/** Sets some print options, like `np.set_printoptions`; the others keep their values. */
+export function setPrintOptions(opts: Partial<PrintOptions>): void {
+  const next = { ...options, ...opts };
+  for (const key of ["precision", "threshold", "edgeitems", "linewidth"] as const) {
+    const v = next[key];
+    if (!Number.isInteger(v) || v < 0) throw new TypeError(`setPrintOptions: ${key} must be a non-negative integer, got ${String(v)}`);
+  }
+  next.suppress = Boolean(next.suppress);
+  options = next;
+}
+
+/** The current print options (a copy). */
+export function getPrintOptions(): PrintOptions {
+  return { ...options };
+}
+
+// ---- Rounding to the narrow float types ------------------------------------------------------
+
+/** Rounds a double to a binary float format (nearest, ties to even). With `strict`, an exact tie
+ *  returns NaN: Dragon4 treats the halfway point as *not* identifying the value, so a decimal
+ *  sitting exactly between two floats must not count as a round trip. */
+type Quantize = (v: number, strict?: boolean) => number;
+
+function makeQuantize(mantBits: number, minExp: number, maxExp: number): Quantize {
+  const overflow = 2 ** (maxExp + 1);
+  return (v, strict = false) => {
+    if (!Number.isFinite(v) || v === 0) return v;
+    const a = Math.abs(v);
+    let e = Math.floor(Math.log2(a));
+    // log2 can be off by one next to powers of two.
+    if (2 ** e > a) e--;
+    else if (2 ** (e + 1) <= a) e++;
+    const ulp = 2 ** (Math.max(e, minExp) - mantBits);
+    const q = a / ulp; // exact: scaling by a power of two
+    const fl = Math.floor(q);
+    const diff = q - fl;
+    if (diff === 0.5 && strict) return NaN;
+    const n = diff > 0.5 || (diff === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
+    const r = n * ulp;
+    return (r >= overflow ? Infinity : r) * Math.sign(v);
+  };
+}
+
+const QUANTIZE: Record<string, Quantize> = {
+  float32: makeQuantize(23, -126, 127),
+  float16: makeQuantize(10, -14, 15),
+  bfloat16: makeQuantize(7, -126, 127),
+};
+
+function quantizerFor(dtype: DType): Quantize {
+  return QUANTIZE[dtype.name] ?? QUANTIZE.float32;
+}
+
+// ---- Decimal digit strings -------------------------------------------------------------------
+
+/** A non-negative decimal: value = 0.d1d2d3... x 10^point. `digits` has no leading or trailing
+ *  zeros; "" is zero. */
+interface Dec {
+  digits: string;
+  point: number;
+}
+
+function makeDec(digits: string, point: number): Dec {
+  const lead = digits.length - digits.replace(/^0+/, "").length;
+  const body = digits.slice(lead).replace(/0+$/, "");
+  return body === "" ? { digits: "", point: 0 } : { digits: body, point: point - lead };
+}
+
+/** Shortest digits that identify |x| among the values of its float type (Dragon4's "unique"
+ *  mode). Tries increasing digit counts; at each count both decimals adjacent to x are tried,
+ *  because the closest one can miss when the rounding interval is lopsided (at powers of two). */
+function shortestDec(x: number, quantize: Quantize): Dec {
+  const a = Math.abs(x);
+  if (a === 0) return { digits: "", point: 0 };
+  for (let p = 1; p <= 17; p++) {
+    const s = a.toExponential(p - 1);
+    const [mant, expStr] = s.split("e");
+    const n = Number(mant.replace(".", ""));
+    const e = Number(expStr) - (p - 1); // value = n x 10^e
+    const v = Number(s);
+    if (quantize(v, true) === a) return makeDec(String(n), String(n).length + e);
+    let n2 = v > a ? n - 1 : n + 1;
+    let e2 = e;
+    if (n2 < 10 ** (p - 1)) (n2 = 10 ** p - 1), (e2 = e - 1); // 100 - 1 -> 999 one place lower
+    if (n2 > 0 && quantize(Number(`${n2}e${e2}`), true) === a) return makeDec(String(n2), String(n2).length + e2);
+  }
+  // 17 significant digits always identify a double; not reached.
+  return exactDec(a);
+}
+
+const f64 = new DataView(new ArrayBuffer(8));
+
+/** The exact decimal expansion of |x| (every finite double has one). */
+function exactDec(x: number): Dec {
+  f64.setFloat64(0, Math.abs(x));
+  const hi = f64.getUint32(0);
+  const lo = f64.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e2 = -1074;
+  if (biased !== 0) (mant |= 1n << 52n), (e2 = biased - 1075);
+  if (mant === 0n) return { digits: "", point: 0 };
+  if (e2 >= 0) {
+    const s = (mant << BigInt(e2)).toString();
+    return makeDec(s, s.length);
+  }
+  // m x 2^-k = m x 5^k / 10^k.
+  const s = (mant * 5n ** BigInt(-e2)).toString();
+  return makeDec(s, s.length + e2);
+}
+
+/** Keeps the first `keep` digits, rounding the rest half to even, as Dragon4 does at a cutoff. */
+function roundDec(d: Dec, keep: number): Dec {
+  if (d.digits.length <= keep) return d;
+  if (keep < 0) return { digits: "", point: 0 };
+  const head = d.digits.slice(0, keep);
+  const next = d.digits.charCodeAt(keep) - 48;
+  const restNonzero = /[1-9]/.test(d.digits.slice(keep + 1));
+  const lastOdd = keep > 0 && (head.charCodeAt(keep - 1) - 48) % 2 === 1;
+  if (!(next > 5 || (next === 5 && (restNonzero || lastOdd)))) return makeDec(head, d.point);
+  const inc = (BigInt(head === "" ? "0" : head) + 1n).toString();
+  return makeDec(inc, d.point + inc.length - head.length);
+}
+
+/** Digits of |x| in positional notation with at most `maxFrac` fractional digits. */
+function positionalDec(x: number, q: Quantize, maxFrac: number): Dec {
+  const d = shortestDec(x, q);
+  if (d.digits.length - d.point <= maxFrac) return d;
+  const ex = exactDec(x);
+  return roundDec(ex, ex.point + maxFrac);
+}
+
+/** Digits of |x| in scientific notation with at most `maxFrac` digits after the first. With
+ *  `exactFrac`, exactly that many: Dragon4's min_digits generates further true digits of the
+ *  value (9.3383308e+01 for float32 93.38331), it does not pad the shortest digits with zeros. */
+function scientificDec(x: number, q: Quantize, maxFrac: number, exactFrac = false): Dec {
+  const d = shortestDec(x, q);
+  const frac = d.digits.length - 1;
+  if (frac === maxFrac || (frac < maxFrac && !exactFrac)) return d;
+  return roundDec(exactDec(x), maxFrac + 1);
+}
+
+function signOf(x: number): string {
+  return x < 0 || Object.is(x, -0) ? "-" : "";
+}
+
+/** Integer and fraction parts (without the point) of a positional decimal. */
+function positionalParts(d: Dec): [string, string] {
+  const int = d.point <= 0 || d.digits === "" ? "0" : d.digits.slice(0, d.point).padEnd(d.point, "0");
+  const frac = d.point >= d.digits.length ? "" : d.point < 0 ? "0".repeat(-d.point) + d.digits : d.digits.slice(d.point);
+  return [int, frac];
+}
+
+/** Mantissa digits (first, rest) and decimal exponent of a scientific decimal. */
+function scientificParts(d: Dec): [string, string, number] {
+  if (d.digits === "") return ["0", "", 0];
+  return [d.digits[0], d.digits.slice(1), d.point - 1];
+}
+
+function expString(exp: number, minDigits: number): string {
+  return (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(minDigits, "0");
+}
+
+// ---- Element formatters (numpy's FloatingFormat, IntegerFormat, BoolFormat) ------------------
+
+type ElementFormat = (v: number) => string;
+
+/** numpy's FloatingFormat in 'maxprec' mode: the layout (notation, paddings, digits) is decided
+ *  once from the elements that will be shown, then every element is laid out the same way. */
+function floatFormat(shown: number[], q: Quantize, opts: PrintOptions): ElementFormat {
+  const finite = shown.filter(Number.isFinite);
+  const nonzero = finite.filter((v) => v !== 0).map(Math.abs);
+  let sci = false;
+  if (nonzero.length > 0) {
+    let max = nonzero[0];
+    let min = nonzero[0];
+    for (const v of nonzero) (max = Math.max(max, v)), (min = Math.min(min, v));
+    // numpy compares in the array's own dtype (the Python constants become that dtype).
+    sci = max >= q(1e8) || (!opts.suppress && (min < q(1e-4) || q(max / min) > 1000));
+  }
+  const prec = opts.precision;
+  let padLeft = 0;
+  let padRight = 0;
+  let fracDigits = 0; // scientific: digits after the point, shared by all elements
+  let expDigits = 2;
+  if (finite.length > 0) {
+    for (const v of finite) {
+      if (sci) {
+        const [, rest, exp] = scientificParts(scientificDec(v, q, prec));
+        padLeft = Math.max(padLeft, signOf(v).length + 1);
+        fracDigits = Math.max(fracDigits, rest.length);
+        expDigits = Math.max(expDigits, String(Math.abs(exp)).length);
+      } else {
+        const [int, frac] = positionalParts(positionalDec(v, q, prec));
+        padLeft = Math.max(padLeft, signOf(v).length + int.length);
+        padRight = Math.max(padRight, frac.length);
+      }
+    }
+    if (sci) padRight = expDigits + 2 + fracDigits; // only used to size nan/inf
+  }
+  if (finite.length !== shown.length) {
+    // Widen so that "nan", "inf" and "-inf" fit the column.
+    const negInf = shown.some((v) => v === -Infinity) ? 1 : 0;
+    padLeft = Math.max(padLeft, 3 + negInf - (padRight + 1));
+  }
+  return (v) => {
+    if (!Number.isFinite(v)) {
+      const s = Number.isNaN(v) ? "nan" : v < 0 ? "-inf" : "inf";
+      return s.padStart(padLeft + padRight + 1);
+    }
+    if (sci) {
+      const [first, rest, exp] = scientificParts(scientificDec(v, q, fracDigits, true));
+      return (signOf(v) + first).padStart(padLeft) + "." + rest.padEnd(fracDigits, "0") + "e" + expString(exp, expDigits);
+    }
+    const [int, frac] = positionalParts(positionalDec(v, q, prec));
+    return (signOf(v) + int).padStart(padLeft) + "." + frac.padEnd(padRight);
+  };
+}
+
+/** numpy's IntegerFormat: right-aligned to the widest of str(max) and str(min). */
+function intFormat(shown: number[]): ElementFormat {
+  let max = -Infinity;
+  let min = Infinity;
+  for (const v of shown) (max = Math.max(max, v)), (min = Math.min(min, v));
+  const width = Math.max(String(max).length, String(min).length);
+  return (v) => String(v).padStart(width);
+}
+
+/** numpy's BoolFormat: " True" lines up with "False", except in a 0-d array. */
+function boolFormat(zeroDim: boolean): ElementFormat {
+  const t = zeroDim ? "True" : " True";
+  return (v) => (v ? t : "False");
+}
+
+/** The dtype's value of each element (callers pass decoded values; re-rounding guards against
+ *  values that were never narrowed, so the shortest-digits search sees a real dtype value). */
+function toDTypeValue(v: number, dtype: DType, q: Quantize): number {
+  if (dtype.isBool) return v ? 1 : 0;
+  if (dtype.isFloat) return q(v);
+  return v;
+}
+
+// ---- Array layout (numpy's _formatArray) -------------------------------------------------------
+
+/** numpy's array2string for a non-empty array: summarises, picks the element format from the
+ *  shown elements, and lays out rows with wrapping. `prefixLen` is the width of the text that will
+ *  precede the result (continuation lines are indented past it). */
+function array2string(
+  values: ArrayLike<number>, shape: readonly number[], dtype: DType, separator: string, prefixLen: number, lineWidth: number,
+): string {
+  const opts = options;
+  const q = quantizerFor(dtype);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const summarise = size > opts.threshold;
+  const edge = opts.edgeitems;
+  const ndim = shape.length;
+  const strides: number[] = new Array(ndim);
+  for (let ax = ndim - 1, s = 1; ax >= 0; ax--) (strides[ax] = s), (s *= shape[ax]);
+  const at = (offset: number) => toDTypeValue(values[offset], dtype, q);
+
+  // Indices shown along an axis: all, or the leading and trailing edge items.
+  const shownIndices = (n: number): number[] => {
+    const all = Array.from({ length: n }, (_, i) => i);
+    return summarise && n > 2 * edge ? [...all.slice(0, edge), ...all.slice(n - edge)] : all;
+  };
+  // The format is decided by the shown elements only (numpy's _leading_trailing).
+  const shown: number[] = [];
+  const collect = (axis: number, offset: number): void => {
+    if (axis === ndim) return void shown.push(at(offset));
+    for (const i of shownIndices(shape[axis])) collect(axis + 1, offset + i * strides[axis]);
+  };
+  collect(0, 0);
+  const fmt = dtype.isBool ? boolFormat(ndim === 0) : dtype.isFloat ? floatFormat(shown, q, opts) : intFormat(shown);
+
+  // Appends a word to the current line, wrapping first if it would pass the width (but never
+  // wrapping a line that holds only its indent, since that would not help).
+  const extend = (st: { s: string; line: string }, word: string, width: number, indent: string): void => {
+    if (st.line.length + word.length > width && st.line.length > indent.length) {
+      st.s += st.line.trimEnd() + "\n";
+      st.line = indent;
+    }
+    st.line += word;
+  };
+
+  const recurse = (axis: number, offset: number, indent: string, width: number): string => {
+    if (axis === ndim) return fmt(at(offset));
+    const nextIndent = indent + " "; // aligns with the "[" this level adds
+    const nextWidth = width - 1; // leaves room for this level's "]"
+    const n = shape[axis];
+    const showSummary = summarise && 2 * edge < n;
+    const lead = showSummary ? edge : 0;
+    const trailStart = showSummary ? n - edge : 0;
+    const axesLeft = ndim - axis;
+    const item = (i: number) => recurse(axis + 1, offset + i * strides[axis], nextIndent, nextWidth);
+    let s: string;
+    if (axesLeft === 1) {
+      const elemWidth = width - Math.max(separator.trimEnd().length, 1);
+      const st = { s: "", line: indent };
+      for (let i = 0; i < lead; i++) (extend(st, item(i), elemWidth, indent), (st.line += separator));
+      if (showSummary) (extend(st, "...", elemWidth, indent), (st.line += separator));
+      for (let i = trailStart; i < n - 1; i++) (extend(st, item(i), elemWidth, indent), (st.line += separator));
+      extend(st, item(n - 1), elemWidth, indent);
+      s = st.s + st.line;
+    } else {
+      // Rows are separated by the separator and ndim-1-axis newlines (blank lines between blocks).
+      const lineSep = separator.trimEnd() + "\n".repeat(axesLeft - 1);
+      s = "";
+      for (let i = 0; i < lead; i++) s += indent + item(i) + lineSep;
+      if (showSummary) s += indent + "..." + lineSep;
+      for (let i = trailStart; i < n - 1; i++) s += indent + item(i) + lineSep;
+      s += indent + item(n - 1);
+    }
+    return "[" + s.slice(indent.length) + "]";
+  };
+  return recurse(0, 0, " ".repeat(prefixLen + 1), lineWidth);
+}
+
+/** str() of a float scalar, as numpy's scalar str: positional for 1e-4 <= |x| < 1e16 (or 0) with
+ *  at least one fractional digit ("1.0"), otherwise scientific without trailing zeros ("1e-05");
+ *  all shortest round-trip digits, no precision cap. */
+function floatScalarStr(v: number, q: Quantize): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v < 0 ? "-inf" : "inf";
+  const a = Math.abs(v);
+  const d = shortestDec(v, q);
+  if (a === 0 || (a >= 1e-4 && a < 1e16)) {
+    const [int, frac] = positionalParts(d);
+    return `${signOf(v)}${int}.${frac || "0"}`;
+  }
+  const [first, rest, exp] = scientificParts(d);
+  return `${signOf(v)}${first}${rest ? "." + rest : ""}e${expString(exp, 2)}`;
+}
+
+function checkShape(values: ArrayLike<number>, shape: readonly number[]): number {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (values.length < size) throw new RangeError(`format: shape (${shape.join(", ")}) needs ${size} values, got ${values.length}`);
+  return size;
+}
+
+/** NumPy's str(): what print(x) shows, e.g. "[ 3  8 15]", "[[1. 2.]\n [3. 4.]]", "3.5", "True".
+ *  `values` are the decoded elements in row-major order (bools as 0/1, float16/bfloat16 decoded). */
+export function formatStr(values: ArrayLike<number>, shape: readonly number[], dtype: DType): string {
+  const size = checkShape(values, shape);
+  if (shape.length === 0) {
+    // A 0-d array prints like its scalar: floats are not cut to `precision`.
+    const v = values[0];
+    if (dtype.isBool) return v ? "True" : "False";
+    if (dtype.isFloat) {
+      const q = quantizerFor(dtype);
+      return floatScalarStr(q(v), q);
+    }
+    return String(v);
+  }
+  if (size === 0) return "[]";
+  return array2string(values, shape, dtype, " ", 0, options.linewidth);
+}
+
+/** JAX's repr: "Array([ 3,  8, 15], dtype=int32)", "Array(2, dtype=int32, weak_type=True)",
+ *  "Array([[1., 2.],\n       [3., 4.]], dtype=float32)". Empty arrays show their shape:
+ *  "Array([], shape=(0, 3), dtype=float32)". */
+export function formatRepr(values: ArrayLike<number>, shape: readonly number[], dtype: DType, weakType: boolean): string {
+  const size = checkShape(values, shape);
+  const prefix = "Array(";
+  const dtypeStr = `dtype=${dtype.name}${weakType ? ", weak_type=True" : ""})`;
+  const lineWidth = options.linewidth;
+  const pyShape = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  // JAX calls np.array2string(prefix="Array(", suffix=","), and the suffix narrows each line by 1.
+  const s = size === 0 ? `[], shape=${pyShape}` : array2string(values, shape, dtype, ", ", prefix.length, lineWidth - 1);
+  // JAX's own rule for the dtype: if it would overflow the last line it is pushed right by the
+  // prefix width (JAX measures the line with an off-by-two, reproduced here).
+  const lastLineLen = s.length - s.lastIndexOf("\n") + 1;
+  const sep = lastLineLen + dtypeStr.length + 1 > lineWidth ? " ".repeat(prefix.length) : " ";
+  return `${prefix}${s},${sep}${dtypeStr}`;
+}

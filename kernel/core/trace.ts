@@ -1,0 +1,176 @@
+// Traces, tracers and `bind`, after Autodidax. Every operation ends in `bind(prim, args,
+// params)`, which finds the innermost transformation whose tracers are among the arguments (or
+// the dynamically innermost one) and lets its Trace process the primitive. At the bottom is the
+// EvalTrace, which runs the primitive on the arguments' device. The transformations (jvp, vmap,
+// staging) push their own MainTrace and Trace subclass.
+
+import { ShapedArray } from "./aval";
+import { DeviceBuffer, Device, defaultDevice } from "./device";
+import { PrimalError } from "./errors";
+import { NDArray } from "./ndarray";
+import { Primitive } from "./primitive";
+
+/** One level of the transformation stack. */
+export class MainTrace {
+  constructor(
+    readonly level: number,
+    readonly traceType: new (main: MainTrace) => Trace,
+    /** Data shared by all tracers of this level (e.g. the jaxpr builder). */
+    readonly globalData: unknown,
+  ) {}
+}
+
+/** A transformation's interpreter for one level. */
+export abstract class Trace {
+  constructor(readonly main: MainTrace) {}
+  /** Wraps a value from a lower level as a tracer of this trace. */
+  abstract pure(x: NDArray): NDArray;
+  /** Like pure, for tracers of lower levels. */
+  lift(x: NDArray): NDArray {
+    return this.pure(x);
+  }
+  /** Interprets one primitive application on tracers of this trace. */
+  abstract processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[];
+}
+
+/** A value being traced by some transformation: an NDArray with no buffer of its own. */
+export abstract class Tracer extends NDArray {
+  abstract readonly _trace: Trace;
+  constructor() {
+    super(null as unknown as ShapedArray, null);
+  }
+  abstract override get aval(): ShapedArray;
+  /** The concrete value, when the transformation knows it (JVP of a concrete primal); else null. */
+  toConcrete(): NDArray | null {
+    return null;
+  }
+  /** Returns the simplest value equal to this tracer (a lower-level value if it is one). */
+  fullLower(): NDArray {
+    return this;
+  }
+  override _concrete(op: string): NDArray {
+    const c = this.toConcrete();
+    if (c) return c._concrete(op);
+    throw new (concretizationErrorClass())(
+      `${op}: Abstract tracer value encountered where concrete value is expected: ${this.aval.toString()}. ` +
+        `The value depends on a traced argument; use lax.cond/lax.whileLoop or jax-style static arguments instead of JS control flow on it.`,
+    );
+  }
+  override get device(): Device {
+    const c = this.toConcrete();
+    return c ? c.device : defaultDevice();
+  }
+}
+
+let concretizationErrorClassRef: (new (m: string) => Error) | null = null;
+function concretizationErrorClass(): new (m: string) => Error {
+  return concretizationErrorClassRef ?? PrimalError;
+}
+/** @internal */
+export function _setConcretizationError(c: new (m: string) => Error): void {
+  concretizationErrorClassRef = c;
+}
+
+/** The bottom interpreter: runs primitives on concrete arrays, on their device. */
+export class EvalTrace extends Trace {
+  pure(x: NDArray): NDArray {
+    return x;
+  }
+  processPrimitive(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
+    return evalPrimitive(prim, args, params);
+  }
+}
+
+const traceStack: MainTrace[] = [new MainTrace(0, EvalTrace, null)];
+let dynamicTrace: MainTrace = traceStack[0];
+
+/** Pushes a new transformation level for the duration of `fn`. */
+export function withNewMain<T>(traceType: new (main: MainTrace) => Trace, globalData: unknown, fn: (main: MainTrace) => T): T {
+  const main = new MainTrace(traceStack.length, traceType, globalData);
+  traceStack.push(main);
+  try {
+    return fn(main);
+  } finally {
+    traceStack.pop();
+  }
+}
+
+/** Makes `main` the dynamic trace for the duration of `fn` (staging uses this, like jit). */
+export function withDynamicTrace<T>(main: MainTrace, fn: () => T): T {
+  const prev = dynamicTrace;
+  dynamicTrace = main;
+  try {
+    return fn();
+  } finally {
+    dynamicTrace = prev;
+  }
+}
+
+/** Number of transformation levels active (0 outside any transformation). */
+export function traceDepth(): number {
+  return traceStack.length - 1;
+}
+
+function findTopTrace(args: NDArray[]): Trace {
+  let top = dynamicTrace;
+  for (const a of args) if (a instanceof Tracer && a._trace.main.level > top.level) top = a._trace.main;
+  return new top.traceType(top);
+}
+
+function fullRaise(trace: Trace, x: NDArray): NDArray {
+  if (!(x instanceof Tracer)) return trace.pure(x);
+  const level = trace.main.level;
+  const xl = x._trace.main.level;
+  if (x._trace.main === trace.main) return x;
+  if (xl < level) return trace.lift(x);
+  throw new PrimalError(`bind: escaped tracer: a value traced at level ${xl} was used at level ${level}, got ${x.aval.str()}`);
+}
+
+/** Applies a primitive to arguments at the innermost relevant transformation level. */
+export function bind(prim: Primitive, args: NDArray[], params: unknown = {}): NDArray[] {
+  // The common eager case: nothing is being traced.
+  if (dynamicTrace.level === 0 && traceStack.length === 1 && !args.some((a) => a instanceof Tracer))
+    return evalPrimitive(prim, args, params);
+  const trace = findTopTrace(args);
+  const tracers = args.map((a) => fullRaise(trace, a));
+  const outs = trace.processPrimitive(prim, tracers, params);
+  return outs.map((o) => (o instanceof Tracer ? o.fullLower() : o));
+}
+
+/** `bind` for primitives with one result. */
+export function bind1(prim: Primitive, args: NDArray[], params: unknown = {}): NDArray {
+  return bind(prim, args, params)[0];
+}
+
+/** Runs a primitive on concrete arrays: shape rule, device choice, backend execution. */
+export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
+  const avals = args.map((a) => a.aval);
+  const outAvals = prim.abstractEval(avals, params);
+  const device = chooseDevice(prim, args);
+  const inputs = args.map((a) => ({ buffer: placedBuffer(a, device, prim.name), aval: a.aval }));
+  const outs = device.backend.execute(prim, inputs, params, outAvals, device);
+  const committed = args.some((a) => a._committed);
+  return outs.map((b, i) => new NDArray(outAvals[i], b, committed));
+}
+
+function chooseDevice(prim: Primitive, args: NDArray[]): Device {
+  let dev: Device | null = null;
+  let committedDev: Device | null = null;
+  for (const a of args) {
+    const d = a._buf(prim.name).device;
+    if (a._committed) {
+      if (committedDev && committedDev !== d)
+        throw new PrimalError(`${prim.name}: arguments are committed to different devices, got ${committedDev} and ${d}`);
+      committedDev = d;
+    }
+    dev ??= d;
+  }
+  return committedDev ?? dev ?? defaultDevice();
+}
+
+function placedBuffer(a: NDArray, device: Device, op: string): DeviceBuffer {
+  const buf = a._buf(op);
+  if (buf.device === device) return buf;
+  // Uncommitted arrays follow the committed ones, as in JAX.
+  return device.backend.fromHost(buf.readSync(), a.aval, device);
+}

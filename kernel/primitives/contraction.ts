@@ -1,0 +1,118 @@
+// dot_general: XLA's general contraction (batch dimensions, contracting dimensions, free
+// dimensions), the primitive behind np.dot, matmul, einsum and tensordot. On the CPU the
+// operands are permuted to [batch, M, K] and [batch, K, N] and multiplied with an i-k-j loop
+// over float64 rows (exact products, one rounding at the end); the compiler issue replaces this
+// with packed SIMD kernels.
+
+import { ShapedArray } from "../core/aval";
+import { DType, Storage } from "../core/dtype";
+import { DTypeError, ShapeError, fmtShape } from "../core/errors";
+import { HostArray, definePrimitive } from "../core/primitive";
+import { sizeOf, stridesOf } from "../core/shape";
+import { fromNumbers, toFloat64 } from "./cpu-loops";
+
+/** ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch)), as in lax.dot_general. */
+export type DotDimensionNumbers = [[number[], number[]], [number[], number[]]];
+
+export interface DotGeneralParams {
+  dimension_numbers: DotDimensionNumbers;
+  precision: null;
+  preferred_element_type: DType | null;
+}
+
+function freeDims(rank: number, used: number[]): number[] {
+  return Array.from({ length: rank }, (_, i) => i).filter((i) => !used.includes(i));
+}
+
+export const dotGeneral = definePrimitive<DotGeneralParams>({
+  name: "dot_general",
+  abstractEval([a, b], p) {
+    const [[ac, bc], [ab, bb]] = p.dimension_numbers;
+    const where = `lhs ${fmtShape(a.shape)} and rhs ${fmtShape(b.shape)}`;
+    if (a.dtype !== b.dtype) throw new DTypeError(`dot_general: operands must have the same dtype, got ${a.dtype.name} and ${b.dtype.name}`);
+    if (ac.length !== bc.length || ab.length !== bb.length)
+      throw new ShapeError(`dot_general: contracting and batch dimension lists must have equal lengths, got ${JSON.stringify(p.dimension_numbers)}`);
+    for (const [dims, x] of [[ac, a], [ab, a], [bc, b], [bb, b]] as const)
+      for (const d of dims) if (d < 0 || d >= x.ndim) throw new ShapeError(`dot_general: dimension ${d} out of range for ${where}`);
+    ac.forEach((d, i) => {
+      if (a.shape[d] !== b.shape[bc[i]])
+        throw new ShapeError(`dot_general: contracting dimensions must have the same size, got ${a.shape[d]} and ${b.shape[bc[i]]} for ${where}`);
+    });
+    ab.forEach((d, i) => {
+      if (a.shape[d] !== b.shape[bb[i]])
+        throw new ShapeError(`dot_general: batch dimensions must have the same size, got ${a.shape[d]} and ${b.shape[bb[i]]} for ${where}`);
+    });
+    const af = freeDims(a.ndim, [...ac, ...ab]);
+    const bf = freeDims(b.ndim, [...bc, ...bb]);
+    const shape = [...ab.map((d) => a.shape[d]), ...af.map((d) => a.shape[d]), ...bf.map((d) => b.shape[d])];
+    const dtype = p.preferred_element_type ?? a.dtype;
+    return [new ShapedArray(shape, dtype, a.weakType && b.weakType)];
+  },
+  cpu([a, b], p, [o]) {
+    const [[ac, bc], [ab, bb]] = p.dimension_numbers;
+    const af = freeDims(a.shape.length, [...ac, ...ab]);
+    const bf = freeDims(b.shape.length, [...bc, ...bb]);
+    const B = sizeOf(ab.map((d) => a.shape[d]));
+    const M = sizeOf(af.map((d) => a.shape[d]));
+    const K = sizeOf(ac.map((d) => a.shape[d]));
+    const N = sizeOf(bf.map((d) => b.shape[d]));
+    const A = permuted(a, [...ab, ...af, ...ac]); // [B, M, K]
+    const Bm = permuted(b, [...bb, ...bc, ...bf]); // [B, K, N]
+    const out = new Float64Array(B * M * N);
+    const intWrap = a.dtype.isInt && a.dtype.bits === 32 && !p.preferred_element_type?.isFloat;
+    for (let bi = 0; bi < B; bi++) {
+      const ao = bi * M * K;
+      const bo = bi * K * N;
+      const oo = bi * M * N;
+      for (let i = 0; i < M; i++) {
+        const row = oo + i * N;
+        for (let k = 0; k < K; k++) {
+          const aik = A[ao + i * K + k];
+          if (aik === 0 && !intWrap) continue;
+          const bk = bo + k * N;
+          if (intWrap) for (let j = 0; j < N; j++) out[row + j] = (out[row + j] + Math.imul(aik, Bm[bk + j])) | 0;
+          else for (let j = 0; j < N; j++) out[row + j] += aik * Bm[bk + j];
+        }
+      }
+    }
+    // 0 * inf and 0 * NaN must still poison the sum: redo rows where a skipped zero met a non-finite.
+    if (!intWrap && hasNonFinite(Bm)) fixZeroTimesNonFinite(A, Bm, out, B, M, K, N);
+    return [fromNumbers(out, o.dtype) as Storage];
+  },
+});
+
+/** The operand's elements in the order of `perm` as float64. */
+function permuted(x: HostArray, perm: number[]): Float64Array {
+  const data = toFloat64(x);
+  if (perm.every((d, i) => d === i)) return data;
+  const s = stridesOf(x.shape);
+  const shape = perm.map((d) => x.shape[d]);
+  const strides = perm.map((d) => s[d]);
+  const out = new Float64Array(data.length);
+  const rank = shape.length;
+  const idx = new Array<number>(rank).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    let pos = 0;
+    for (let d = 0; d < rank; d++) pos += idx[d] * strides[d];
+    out[i] = data[pos];
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function hasNonFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return true;
+  return false;
+}
+
+function fixZeroTimesNonFinite(A: Float64Array, Bm: Float64Array, out: Float64Array, B: number, M: number, K: number, N: number): void {
+  for (let bi = 0; bi < B; bi++)
+    for (let i = 0; i < M; i++)
+      for (let k = 0; k < K; k++) {
+        if (A[bi * M * K + i * K + k] !== 0) continue;
+        for (let j = 0; j < N; j++) if (!Number.isFinite(Bm[bi * K * N + k * N + j])) out[bi * M * N + i * N + j] = NaN;
+      }
+}
