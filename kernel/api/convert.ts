@@ -10,6 +10,7 @@ import { ArgumentError, ValueError } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
 import { bind1 } from "../core/trace";
 import { convertElementType } from "../primitives/elementwise";
+import { concatenate, reshape } from "../primitives/movement";
 import { fromNumbers } from "../primitives/cpu-loops";
 
 /** Anything an operation accepts as an array. */
@@ -91,7 +92,7 @@ export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"):
     return fromStorage(storageFor(op, x as TypedInput, dt), new ShapedArray([(x as TypedInput).length], dt));
   }
   if (Array.isArray(x)) {
-    if (x.some((e) => e instanceof NDArray && e.ndim > 0)) return stackNested(x as NestedInput, d, op);
+    if (containsNDArray(x)) return stackNested(x as NestedInput, d, op);
     const { shape, values } = flatten(op, x);
     const dt = d ?? inferDType(values);
     if (!d && dt === int32) for (const v of values) checkIntRange(op, v as number, int32);
@@ -100,18 +101,21 @@ export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"):
   throw new ArgumentError(`${op}: cannot convert ${describe(x)} to an array`);
 }
 
-// A list holding NDArrays (e.g. [x, y] of shape [3]) is stacked along a new leading axis.
+function containsNDArray(x: unknown): boolean {
+  return x instanceof NDArray || (Array.isArray(x) && x.some(containsNDArray));
+}
+
+// A list holding NDArrays (e.g. [x, y] of shape [3]) is stacked along a new leading axis,
+// through primitives so that traced elements work too.
 function stackNested(x: NestedInput, d: DType | null, op: string): NDArray {
   const parts = x.map((e) => asArray(e as ArrayLike, null, op));
   const shape = parts[0].shape;
   for (const p of parts)
     if (p.ndim !== shape.length || p.shape.some((s, i) => s !== shape[i]))
       throw new ArgumentError(`${op}: inhomogeneous list of arrays, got shapes ${parts.map((q) => `[${q.shape.join(", ")}]`).join(", ")}`);
-  const rt = resultType(...parts);
-  const dt = d ?? rt.dtype;
-  const values: number[] = [];
-  for (const p of parts) values.push(...p.astype(dt).dataSync());
-  return fromStorage(storageFor(op, values, dt), new ShapedArray([parts.length, ...shape], dt));
+  const dt = d ?? resultType(...parts).dtype;
+  const rows = parts.map((p) => bind1(reshape, [astype(p, dt)], { new_sizes: [1, ...shape], dimensions: null }));
+  return bind1(concatenate, rows, { dimension: 0 });
 }
 
 /** A JS scalar as a weakly typed 0-d array of `dtype` (bool stays strong, as in JAX). */

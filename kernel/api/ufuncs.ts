@@ -92,11 +92,12 @@ export function floorDivide(x: ArrayLike, y: ArrayLike): NDArray {
   if (a.dtype.isBool) return bind1(E.and, [a, b]);
   if (a.dtype.isUnsigned) return bind1(E.div, [a, b]);
   if (a.dtype.isInt) {
-    // trunc(a / b) - 1 when the signs differ and the division is inexact (JAX's _floor_divide).
+    // trunc(a / b) - 1 where sign(a) != sign(b) and the division is inexact (JAX's
+    // _floor_divide). With XLA's x / 0 = -1 and x % 0 = x this gives x // 0 = -2 (x != 0), 0 // 0 = -1.
     const q = bind1(E.div, [a, b]);
     const r = bind1(E.rem, [a, b]);
     const zero = weakScalar(0, a.dtype);
-    const signsDiffer = bind1(E.ne, [bind1(E.lt, [a, zero]), bind1(E.lt, [b, zero])]);
+    const signsDiffer = bind1(E.ne, [bind1(E.sign, [a]), bind1(E.sign, [b])]);
     const fix = bind1(E.and, [signsDiffer, bind1(E.ne, [r, zero])]);
     return lax.select(fix, bind1(E.sub, [q, weakScalar(1, a.dtype)]), q);
   }

@@ -57,6 +57,9 @@ export class DType {
   toJSON(): string {
     return this.name;
   }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.name;
+  }
 }
 
 export const bool = new DType("bool", "b", 8, "bool", Uint8Array);

@@ -41,14 +41,14 @@ export function getPrintOptions(): PrintOptions {
 
 // ---- Rounding to the narrow float types ------------------------------------------------------
 
-/** Rounds a double to a binary float format (nearest, ties to even). With `strict`, an exact tie
- *  returns NaN: Dragon4 treats the halfway point as *not* identifying the value, so a decimal
- *  sitting exactly between two floats must not count as a round trip. */
-type Quantize = (v: number, strict?: boolean) => number;
+/** Rounds a double to one of the float dtypes (nearest, ties to even). A decimal identifies a
+ *  value when it rounds back to it this way; numpy's Dragon4 uses the same test (its bounds are
+ *  inclusive for even mantissas, as IEEE ties-to-even rounding is). */
+type Quantize = (v: number) => number;
 
 function makeQuantize(mantBits: number, minExp: number, maxExp: number): Quantize {
   const overflow = 2 ** (maxExp + 1);
-  return (v, strict = false) => {
+  return (v) => {
     if (!Number.isFinite(v) || v === 0) return v;
     const a = Math.abs(v);
     let e = Math.floor(Math.log2(a));
@@ -59,7 +59,6 @@ function makeQuantize(mantBits: number, minExp: number, maxExp: number): Quantiz
     const q = a / ulp; // exact: scaling by a power of two
     const fl = Math.floor(q);
     const diff = q - fl;
-    if (diff === 0.5 && strict) return NaN;
     const n = diff > 0.5 || (diff === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
     const r = n * ulp;
     return (r >= overflow ? Infinity : r) * Math.sign(v);
@@ -67,7 +66,7 @@ function makeQuantize(mantBits: number, minExp: number, maxExp: number): Quantiz
 }
 
 const QUANTIZE: Record<string, Quantize> = {
-  float32: makeQuantize(23, -126, 127),
+  float32: Math.fround,
   float16: makeQuantize(10, -14, 15),
   bfloat16: makeQuantize(7, -126, 127),
 };
@@ -91,28 +90,6 @@ function makeDec(digits: string, point: number): Dec {
   return body === "" ? { digits: "", point: 0 } : { digits: body, point: point - lead };
 }
 
-/** Shortest digits that identify |x| among the values of its float type (Dragon4's "unique"
- *  mode). Tries increasing digit counts; at each count both decimals adjacent to x are tried,
- *  because the closest one can miss when the rounding interval is lopsided (at powers of two). */
-function shortestDec(x: number, quantize: Quantize): Dec {
-  const a = Math.abs(x);
-  if (a === 0) return { digits: "", point: 0 };
-  for (let p = 1; p <= 17; p++) {
-    const s = a.toExponential(p - 1);
-    const [mant, expStr] = s.split("e");
-    const n = Number(mant.replace(".", ""));
-    const e = Number(expStr) - (p - 1); // value = n x 10^e
-    const v = Number(s);
-    if (quantize(v, true) === a) return makeDec(String(n), String(n).length + e);
-    let n2 = v > a ? n - 1 : n + 1;
-    let e2 = e;
-    if (n2 < 10 ** (p - 1)) (n2 = 10 ** p - 1), (e2 = e - 1); // 100 - 1 -> 999 one place lower
-    if (n2 > 0 && quantize(Number(`${n2}e${e2}`), true) === a) return makeDec(String(n2), String(n2).length + e2);
-  }
-  // 17 significant digits always identify a double; not reached.
-  return exactDec(a);
-}
-
 const f64 = new DataView(new ArrayBuffer(8));
 
 /** The exact decimal expansion of |x| (every finite double has one). */
@@ -134,35 +111,74 @@ function exactDec(x: number): Dec {
   return makeDec(s, s.length + e2);
 }
 
-/** Keeps the first `keep` digits, rounding the rest half to even, as Dragon4 does at a cutoff. */
+/** The first `keep` digits of d, plus one unit in the last kept place when `up`. */
+function truncate(d: Dec, keep: number, up: boolean): Dec {
+  const head = d.digits.slice(0, Math.max(keep, 0));
+  if (!up) return makeDec(head, d.point);
+  const inc = (BigInt(head === "" ? "0" : head) + 1n).toString();
+  // A carry (99 -> 100) moves the point; an empty head (keep <= 0) rounds up to one unit.
+  return makeDec(inc, d.point + inc.length - head.length + Math.min(keep, 0));
+}
+
+/** Whether keeping `keep` digits of d rounds up (half to even, as Dragon4 rounds at a cutoff). */
+function roundsUp(d: Dec, keep: number): boolean {
+  if (d.digits.length <= keep) return false;
+  if (keep < 0) return false;
+  const next = d.digits.charCodeAt(keep) - 48;
+  if (next !== 5) return next > 5;
+  if (/[1-9]/.test(d.digits.slice(keep + 1))) return true;
+  return keep > 0 && (d.digits.charCodeAt(keep - 1) - 48) % 2 === 1;
+}
+
+/** Keeps the first `keep` digits, rounding the rest half to even. */
 function roundDec(d: Dec, keep: number): Dec {
   if (d.digits.length <= keep) return d;
   if (keep < 0) return { digits: "", point: 0 };
-  const head = d.digits.slice(0, keep);
-  const next = d.digits.charCodeAt(keep) - 48;
-  const restNonzero = /[1-9]/.test(d.digits.slice(keep + 1));
-  const lastOdd = keep > 0 && (head.charCodeAt(keep - 1) - 48) % 2 === 1;
-  if (!(next > 5 || (next === 5 && (restNonzero || lastOdd)))) return makeDec(head, d.point);
-  const inc = (BigInt(head === "" ? "0" : head) + 1n).toString();
-  return makeDec(inc, d.point + inc.length - head.length);
+  return truncate(d, keep, roundsUp(d, keep));
 }
 
-/** Digits of |x| in positional notation with at most `maxFrac` fractional digits. */
-function positionalDec(x: number, q: Quantize, maxFrac: number): Dec {
-  const d = shortestDec(x, q);
-  if (d.digits.length - d.point <= maxFrac) return d;
+function decValue(d: Dec): number {
+  return d.digits === "" ? 0 : Number(`0.${d.digits}e${d.point}`);
+}
+
+/** Shortest digits that identify |x| among the values of its float type (Dragon4's "unique"
+ *  mode; ex is x's exact expansion). At each length both neighbouring decimals are candidates:
+ *  the nearer wins (ties to even digit), but the farther one is taken when only it identifies x,
+ *  which happens where the rounding interval is lopsided (at powers of two). */
+function shortestDec(ex: Dec, quantize: Quantize): Dec {
+  const a = decValue(ex);
+  if (a === 0) return ex;
+  for (let p = 1; p < ex.digits.length; p++) {
+    const up = roundsUp(ex, p);
+    const near = truncate(ex, p, up);
+    if (quantize(decValue(near)) === a) return near;
+    const far = truncate(ex, p, !up);
+    if (quantize(decValue(far)) === a) return far;
+  }
+  return ex;
+}
+
+/** Digits of |x| positionally with at most `maxFrac` fractional digits (shortest when those
+ *  suffice, else the exact value rounded). With `wholeInt` (numpy's min_digits=0, used when it
+ *  lays out array elements) all integer digits are true digits: float16 42752 prints "42752."
+ *  although its shortest digits are 4275e1. */
+function positionalDec(x: number, q: Quantize, maxFrac: number, wholeInt = false): Dec {
   const ex = exactDec(x);
-  return roundDec(ex, ex.point + maxFrac);
+  const d = shortestDec(ex, q);
+  if (d.digits.length - d.point > maxFrac) return roundDec(ex, ex.point + maxFrac);
+  if (wholeInt && d.digits.length < d.point) return roundDec(ex, ex.point);
+  return d;
 }
 
 /** Digits of |x| in scientific notation with at most `maxFrac` digits after the first. With
  *  `exactFrac`, exactly that many: Dragon4's min_digits generates further true digits of the
  *  value (9.3383308e+01 for float32 93.38331), it does not pad the shortest digits with zeros. */
 function scientificDec(x: number, q: Quantize, maxFrac: number, exactFrac = false): Dec {
-  const d = shortestDec(x, q);
+  const ex = exactDec(x);
+  const d = shortestDec(ex, q);
   const frac = d.digits.length - 1;
   if (frac === maxFrac || (frac < maxFrac && !exactFrac)) return d;
-  return roundDec(exactDec(x), maxFrac + 1);
+  return roundDec(ex, maxFrac + 1);
 }
 
 function signOf(x: number): string {
@@ -200,7 +216,9 @@ function floatFormat(shown: number[], q: Quantize, opts: PrintOptions): ElementF
     let max = nonzero[0];
     let min = nonzero[0];
     for (const v of nonzero) (max = Math.max(max, v)), (min = Math.min(min, v));
-    // numpy compares in the array's own dtype (the Python constants become that dtype).
+    // numpy compares in the array's own dtype (the Python constants become that dtype). The 1e8
+    // cutoff is numpy <= 2.2's; numpy 2.3 lowered it to 10**finfo.precision (1e6 for float32),
+    // which np.set_printoptions(legacy="2.2") undoes.
     sci = max >= q(1e8) || (!opts.suppress && (min < q(1e-4) || q(max / min) > 1000));
   }
   const prec = opts.precision;
@@ -237,7 +255,7 @@ function floatFormat(shown: number[], q: Quantize, opts: PrintOptions): ElementF
       const [first, rest, exp] = scientificParts(scientificDec(v, q, fracDigits, true));
       return (signOf(v) + first).padStart(padLeft) + "." + rest.padEnd(fracDigits, "0") + "e" + expString(exp, expDigits);
     }
-    const [int, frac] = positionalParts(positionalDec(v, q, prec));
+    const [int, frac] = positionalParts(positionalDec(v, q, prec, true));
     return (signOf(v) + int).padStart(padLeft) + "." + frac.padEnd(padRight);
   };
 }
@@ -255,6 +273,22 @@ function intFormat(shown: number[]): ElementFormat {
 function boolFormat(zeroDim: boolean): ElementFormat {
   const t = zeroDim ? "True" : " True";
   return (v) => (v ? t : "False");
+}
+
+/** One bfloat16 element. ml_dtypes' bfloat16 is not a numpy floating type, so numpy prints each
+ *  element with the scalar's own repr, unpadded: C++ `ostream << float`, i.e. printf("%g") with
+ *  6 significant digits ("0.100098", "1", "1.00136e-05"). JAX shows exactly this. */
+function bfloat16Str(v: number): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v < 0 ? "-inf" : "inf";
+  const d = roundDec(exactDec(v), 6); // printf rounds the exact value, half to even
+  const exp = d.digits === "" ? 0 : d.point - 1;
+  if (exp >= -4 && exp < 6) {
+    const [int, frac] = positionalParts(d);
+    return signOf(v) + int + (frac ? "." + frac : "");
+  }
+  const [first, rest] = scientificParts(d);
+  return signOf(v) + first + (rest ? "." + rest : "") + "e" + expString(exp, 2);
 }
 
 /** The dtype's value of each element (callers pass decoded values; re-rounding guards against
@@ -295,7 +329,10 @@ function array2string(
     for (const i of shownIndices(shape[axis])) collect(axis + 1, offset + i * strides[axis]);
   };
   collect(0, 0);
-  const fmt = dtype.isBool ? boolFormat(ndim === 0) : dtype.isFloat ? floatFormat(shown, q, opts) : intFormat(shown);
+  const fmt: ElementFormat = dtype.isBool ? boolFormat(ndim === 0)
+    : dtype.name === "bfloat16" ? bfloat16Str
+    : dtype.isFloat ? floatFormat(shown, q, opts)
+    : intFormat(shown);
 
   // Appends a word to the current line, wrapping first if it would pass the width (but never
   // wrapping a line that holds only its indent, since that would not help).
@@ -347,7 +384,7 @@ function floatScalarStr(v: number, q: Quantize): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v < 0 ? "-inf" : "inf";
   const a = Math.abs(v);
-  const d = shortestDec(v, q);
+  const d = shortestDec(exactDec(v), q);
   if (a === 0 || (a >= 1e-4 && a < 1e16)) {
     const [int, frac] = positionalParts(d);
     return `${signOf(v)}${int}.${frac || "0"}`;
@@ -370,6 +407,7 @@ export function formatStr(values: ArrayLike<number>, shape: readonly number[], d
     // A 0-d array prints like its scalar: floats are not cut to `precision`.
     const v = values[0];
     if (dtype.isBool) return v ? "True" : "False";
+    if (dtype.name === "bfloat16") return bfloat16Str(QUANTIZE.bfloat16(v));
     if (dtype.isFloat) {
       const q = quantizerFor(dtype);
       return floatScalarStr(q(v), q);

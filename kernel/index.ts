@@ -1,0 +1,20 @@
+// The public API of Primal ("primal"): re-exports only. See shared/API.md for how JAX's
+// Python names map to these.
+
+import "./backends/cpu/cpu-backend";
+import "./primitives";
+import "./api/indexing";
+import "./api/array-methods";
+
+export * as np from "./api/numpy";
+export * as lax from "./api/lax";
+export { devices, devicePut, deviceGet, blockUntilReady } from "./api/devices";
+export { print, display } from "./api/output";
+export { NDArray } from "./core/ndarray";
+export { ShapedArray } from "./core/aval";
+export type { ArrayLike } from "./api/convert";
+export type { Device } from "./core/device";
+export {
+  PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError,
+} from "./core/errors";
+export { version } from "./version";

@@ -1,0 +1,18 @@
+// The kernel process (dist/kernel.js): spawned by the extension with VS Code's own Node and
+// spoken to with JSON-RPC over stdio. stdout carries only protocol messages, so anything else
+// that would write there (a stray process.stdout.write in user code) is sent to stderr.
+
+import { Writable } from "node:stream";
+import { StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
+import * as primal from "./index";
+import { KernelServer } from "./server/kernel-server";
+
+const out = process.stdout.write.bind(process.stdout);
+// The protocol writer keeps the real stdout; everybody else gets stderr.
+const protocolOut = new Writable({ write: (chunk: Buffer, _enc, cb) => void out(chunk, cb) });
+process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+
+const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(protocolOut));
+new KernelServer(conn, primal as unknown as Record<string, unknown>, primal.version, (code) => process.exit(code));
+conn.listen();
+process.stdin.on("end", () => process.exit(0));

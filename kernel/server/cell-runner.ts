@@ -1,0 +1,544 @@
+// Runs cells of one cell file in a persistent REPL scope: the kernel's "Run Cell".
+//
+// One `CellRunner` per file (per kernel session) owns one `node:vm` context. The context's
+// global object *is* the notebook scope: cell-transform.ts rewrites every top-level
+// declaration into an assignment to a global, so bindings survive from cell to cell and
+// re-running a cell rebinds them. Each cell runs as `(async () => { body })()` so top-level
+// `await` works and the last expression can be `return`ed as the cell's value.
+//
+// The context also holds the cell-facing globals: a captured `console`, `print` and
+// `display` (their output goes to `onOutput`, not to the process's stdout), timers, Node's
+// web-platform globals, and `__primal_import`, which the rewritten `import` statements call:
+//   "primal"           → the library object given to the constructor
+//   "./x", "/abs/x"    → .ts/.tsx/.mts/.js/extension-less: bundled by esbuild and evaluated as
+//                        CommonJS in the same context (so their console output is captured
+//                        too); .json/.cjs/.node: require(); .mjs: import()
+//   "pkg", "node:fs"   → createRequire(file)(spec), falling back to import() for ESM-only packages
+//
+// Errors are mapped back to the user's file: a stack frame in a cell's virtual file goes
+// through the magic-string map, then esbuild's map, then the cell's start line.
+//
+// Realms: values created by cell code (`[]`, `{}`, closures, errors thrown by the engine) come
+// from the context's realm, values made by the library from the kernel's. `Array.isArray` and
+// `ArrayBuffer.isView` work across realms, `instanceof Array` and `proto === Object.prototype`
+// do not — the library must use the former. The host's typed-array constructors, ArrayBuffer,
+// DataView and Buffer are installed in the context so `new Float32Array(n)` in a cell is the
+// same class the library checks for.
+//
+// Not supported (by design or not yet):
+// - `export` statements in cells are dropped (a cell has nobody to export to).
+// - `const` is not enforced across cells and top-level bindings have no temporal dead zone
+//   (they are properties of the scope; see cell-transform.ts).
+// - Imports are snapshots, not live bindings, and a missing named import is `undefined`
+//   rather than a SyntaxError (a type imported without `type` must not fail at run time).
+// - `breakOnSigint` interrupts only the synchronous part of a cell: code after its first
+//   `await` runs from the microtask queue, outside `runInContext`.
+// - Promise rejections nobody handles reach the process; its owner (kernel, CLI) routes
+//   them to `reportUncaught`.
+
+import * as vm from "node:vm";
+import * as path from "node:path";
+import * as fs from "node:fs";
+import * as util from "node:util";
+import { Console } from "node:console";
+import { Writable } from "node:stream";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { TraceMap, originalPositionFor, LEAST_UPPER_BOUND } from "@jridgewell/trace-mapping";
+import { PrimalError } from "../core/errors";
+import type { Cell } from "./cell-parser";
+import { transformCell, CellSyntaxError, IMPORT_FN, IMPORT_META } from "./cell-transform";
+
+/** Output a cell produces while it runs (its value comes back in the {@link CellResult}). */
+export type CellOutput =
+  | { kind: "text"; stream: "stdout" | "stderr"; text: string }
+  | { kind: "display"; text: string };
+
+/** One stack frame after source mapping. Lines and columns are 1-based. */
+export interface StackFrame {
+  functionName?: string;
+  /** The user's file (absolute) for cell frames, the original source for bundled modules, else as V8 printed it. */
+  file: string;
+  line: number;
+  column: number;
+  /** True for frames in the cell file this runner runs. */
+  inCellFile: boolean;
+  /** True for frames in the cell file or in a workspace module the runner bundled. */
+  isUserCode: boolean;
+  /** The frame's line as V8 printed it, for frames that were not mapped. */
+  raw?: string;
+}
+
+/** What went wrong in a cell, positioned in the user's file. */
+export interface CellErrorInfo {
+  /** `err.name` (e.g. "ShapeError", "TypeError", "SyntaxError"); "Error" for a thrown non-Error value. */
+  name: string;
+  message: string;
+  /** Index of the cell that was running. */
+  cell: number;
+  /**
+   * 1-based line in the user's file: the first stack frame in the cell file (which may be in
+   * an earlier cell, if a function defined there threw). A thrown non-Error value has no
+   * stack; then this is the running cell's first line.
+   */
+  line: number;
+  /** 1-based column, when known. */
+  column?: number;
+  /** The header line(s) and the mapped frames, in V8's `    at fn (file:line:col)` format. */
+  stack: string;
+  frames: StackFrame[];
+}
+
+/** The outcome of running one cell. */
+export type CellResult =
+  | { ok: true; value?: unknown; display?: string }
+  | { ok: false; error: CellErrorInfo };
+
+/** Options of {@link CellRunner}. */
+export interface CellRunnerOptions {
+  /** What `import ... from "primal"` yields (the kernel passes `import * as primal from "./index"`). */
+  library: Record<string, unknown>;
+  /** The cell file; relative imports resolve from its folder. */
+  filePath: string;
+  /** Receives printed text and `display()` output as it happens. */
+  onOutput: (o: CellOutput) => void;
+}
+
+/** An error the runner itself raises (an import it cannot resolve). */
+export class CellError extends PrimalError {}
+
+/** How a virtual file's positions map back to source. */
+interface MappedFile {
+  kind: "cell" | "bundle";
+  /** Maps applied in order, each from generated (1-based line, 0-based column) to its source. */
+  maps: TraceMap[];
+  /** For cells: the file line of cell line 1. */
+  startLine: number;
+  /** For bundles: folder that the map's `sources` are relative to. */
+  dir: string;
+}
+
+interface BundleCacheEntry {
+  signature: string;
+  namespace: unknown;
+}
+
+const inspectOptions: util.InspectOptions = { colors: false, depth: 4 };
+
+/** Values shaped like Primal's NDArray: `repr()` (JAX repr) and a real `toString()` (NumPy str). */
+function isArrayLike(x: unknown, ctxObjectToString: unknown): x is { repr(): string; toString(): string } {
+  if (x === null || typeof x !== "object") return false;
+  const o = x as { repr?: unknown; toString?: unknown };
+  return (
+    typeof o.repr === "function" &&
+    typeof o.toString === "function" &&
+    o.toString !== Object.prototype.toString &&
+    o.toString !== ctxObjectToString
+  );
+}
+
+/**
+ * Runs the cells of one file in a shared scope. Cells may be run in any order and any
+ * number of times; calls to {@link runCell} are queued, so two cells never interleave.
+ */
+export class CellRunner {
+  /** The context's global object (the notebook scope), for inspection by the kernel and tests. */
+  readonly scope: Record<string, unknown>;
+  private readonly context: vm.Context;
+  private readonly filePath: string;
+  private readonly dir: string;
+  private readonly library: Record<string, unknown>;
+  private readonly onOutput: (o: CellOutput) => void;
+  private readonly requireFromFile: NodeJS.Require;
+  private readonly files = new Map<string, MappedFile>();
+  private readonly bundles = new Map<string, BundleCacheEntry>();
+  private readonly ctxObjectToString: unknown;
+  private libraryNamespace: Record<string, unknown> | undefined;
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: CellRunnerOptions) {
+    this.filePath = path.resolve(opts.filePath);
+    this.dir = path.dirname(this.filePath);
+    this.library = opts.library;
+    this.onOutput = opts.onOutput;
+    this.requireFromFile = createRequire(this.filePath);
+    this.context = vm.createContext(this.makeGlobals(), { name: `primal: ${path.basename(this.filePath)}` });
+    this.scope = vm.runInContext("globalThis", this.context) as Record<string, unknown>;
+    this.scope.global = this.scope;
+    this.ctxObjectToString = vm.runInContext("Object.prototype.toString", this.context);
+  }
+
+  /** Runs one cell and reports its value or its error; never rejects. */
+  runCell(cell: Cell): Promise<CellResult> {
+    const run = this.queue.then(() => this.runNow(cell));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The repr form of a value, as the last value of a cell and `display()` show it. */
+  reprOf(value: unknown): string {
+    if (isArrayLike(value, this.ctxObjectToString)) {
+      try {
+        return String(value.repr());
+      } catch {
+        // e.g. a disposed or otherwise broken array: fall back to Node's own rendering
+      }
+    }
+    return util.inspect(value, inspectOptions);
+  }
+
+  private async runNow(cell: Cell): Promise<CellResult> {
+    const vname = `${this.filePath}#cell${cell.index}-run${++this.seq}`;
+    let transformed;
+    try {
+      transformed = transformCell(cell.source, { sourcefile: `${this.filePath}#cell${cell.index}` });
+    } catch (e) {
+      if (e instanceof CellSyntaxError) {
+        const line = cell.startLine + e.line - 1;
+        const stack = `SyntaxError: ${e.message}\n    at ${this.filePath}:${line}:${e.column}`;
+        const frame: StackFrame = { file: this.filePath, line, column: e.column, inCellFile: true, isUserCode: true };
+        return { ok: false, error: { name: "SyntaxError", message: e.message, cell: cell.index, line, column: e.column, stack, frames: [frame] } };
+      }
+      return { ok: false, error: this.describeError(e, cell) };
+    }
+    // Pre-create the names so the assignments also work in strict code ("use strict", class bodies).
+    for (const name of transformed.declaredNames) if (!(name in this.scope)) this.scope[name] = undefined;
+    this.files.set(vname, {
+      kind: "cell",
+      maps: [new TraceMap(transformed.bodyMap), new TraceMap(transformed.jsMap)],
+      startLine: cell.startLine,
+      dir: this.dir,
+    });
+    try {
+      const script = new vm.Script(`(async () => {\n${transformed.body}\n})()`, { filename: vname });
+      const value: unknown = await script.runInContext(this.context, { breakOnSigint: true });
+      if (value === undefined) return { ok: true };
+      return { ok: true, value, display: this.reprOf(value) };
+    } catch (e) {
+      return { ok: false, error: this.describeError(e, cell) };
+    }
+  }
+
+  // ---- globals -------------------------------------------------------------------------
+
+  private makeGlobals(): Record<string, unknown> {
+    const emit = (stream: "stdout" | "stderr") =>
+      new Writable({
+        write: (chunk: Buffer | string, _enc, cb) => {
+          this.onOutput({ kind: "text", stream, text: chunk.toString() });
+          cb();
+        },
+      });
+    const con = new Console({ stdout: emit("stdout"), stderr: emit("stderr"), colorMode: false, inspectOptions: { depth: inspectOptions.depth } });
+    // NDArray arguments print in NumPy's str form; everything else as Node prints it (nested
+    // NDArrays use their inspect hook, which also gives the str form).
+    const str = (a: unknown): unknown => (isArrayLike(a, this.ctxObjectToString) ? String(a.toString()) : a);
+    const c = con as unknown as Record<string, (...args: unknown[]) => void>;
+    for (const m of ["log", "info", "debug", "warn", "error", "trace"]) {
+      const orig = c[m];
+      c[m] = (...args: unknown[]) => orig(...args.map(str));
+    }
+    const print = (...args: unknown[]): void => c.log(...args);
+    const display = (...values: unknown[]): void => {
+      for (const v of values) this.onOutput({ kind: "display", text: this.reprOf(v) });
+    };
+
+    // Callbacks scheduled by cells run outside runCell; their errors are reported (mapped)
+    // on stderr instead of crashing the kernel.
+    const guard =
+      (fn: unknown) =>
+      (...args: unknown[]): void => {
+        if (typeof fn !== "function") return;
+        try {
+          const r: unknown = fn(...args);
+          if (r && typeof (r as Promise<unknown>).then === "function") {
+            (r as Promise<unknown>).then(undefined, (e: unknown) => this.reportUncaught(e));
+          }
+        } catch (e) {
+          this.reportUncaught(e);
+        }
+      };
+
+    const g: Record<string, unknown> = {
+      console: con,
+      print,
+      display,
+      [IMPORT_FN]: (spec: unknown) => this.importModule(String(spec)),
+      [IMPORT_META]: { url: pathToFileURL(this.filePath).href, filename: this.filePath, dirname: this.dir },
+      require: this.requireFromFile,
+      __filename: this.filePath,
+      __dirname: this.dir,
+      setTimeout: (fn: unknown, ms?: number, ...a: unknown[]) => setTimeout(guard(fn), ms, ...a),
+      setInterval: (fn: unknown, ms?: number, ...a: unknown[]) => setInterval(guard(fn), ms, ...a),
+      setImmediate: (fn: unknown, ...a: unknown[]) => setImmediate(guard(fn), ...a),
+      queueMicrotask: (fn: unknown) => queueMicrotask(guard(fn)),
+      clearTimeout,
+      clearInterval,
+      clearImmediate,
+      process,
+      Buffer,
+    };
+    // Web-platform globals Node provides, where this Node has them; plus the host's binary
+    // data classes (see the realm note at the top of the file).
+    const host = globalThis as unknown as Record<string, unknown>;
+    for (const name of [
+      "URL", "URLSearchParams", "TextEncoder", "TextDecoder", "structuredClone", "performance",
+      "fetch", "Headers", "Request", "Response", "FormData", "Blob", "AbortController", "AbortSignal",
+      "Event", "EventTarget", "MessageChannel", "BroadcastChannel", "atob", "btoa", "crypto", "navigator",
+      "ArrayBuffer", "SharedArrayBuffer", "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray",
+      "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array",
+      "BigInt64Array", "BigUint64Array", "Float16Array",
+    ]) {
+      if (host[name] !== undefined) g[name] = host[name];
+    }
+    return g;
+  }
+
+  /**
+   * Reports an error that escaped every cell (a timer callback that threw, a rejected
+   * promise nobody awaited) on stderr as `Uncaught <mapped stack>`. Timer callbacks are
+   * wrapped by the runner itself; the process owner (kernel, CLI) routes
+   * `unhandledRejection` here.
+   */
+  reportUncaught(e: unknown): void {
+    const info = this.describeError(e, undefined);
+    this.onOutput({ kind: "text", stream: "stderr", text: `Uncaught ${info.stack}\n` });
+  }
+
+  // ---- imports -------------------------------------------------------------------------
+
+  private async importModule(spec: string): Promise<unknown> {
+    if (spec === "primal") return this.primalNamespace();
+    if (spec.startsWith("file:")) spec = new URL(spec).pathname;
+    if (spec.startsWith("./") || spec.startsWith("../") || spec === "." || spec === ".." || path.isAbsolute(spec)) {
+      const abs = path.resolve(this.dir, spec);
+      const ext = path.extname(abs).toLowerCase();
+      if (ext === ".json" || ext === ".cjs" || ext === ".node") return cjsNamespace(this.requireFromFile(abs));
+      if (ext === ".mjs") return nativeImport(pathToFileURL(abs).href);
+      return this.importBundled(abs, spec);
+    }
+    try {
+      return cjsNamespace(this.requireFromFile(spec));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      // ESM-only packages (no "require" condition, or top-level await): load them as ESM.
+      if (code !== "ERR_REQUIRE_ESM" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED" && code !== "ERR_REQUIRE_ASYNC_MODULE") throw e;
+      const entry = resolveEsmEntry(spec, this.dir);
+      if (!entry) throw e;
+      return nativeImport(pathToFileURL(entry).href);
+    }
+  }
+
+  /** The library as seen from cells: its own `print`/`display` are replaced by the captured ones. */
+  private primalNamespace(): Record<string, unknown> {
+    if (!this.libraryNamespace) {
+      const ns: Record<string, unknown> = { ...this.library, print: this.scope.print, display: this.scope.display };
+      if (!("default" in ns)) ns.default = ns;
+      this.libraryNamespace = ns;
+    }
+    return this.libraryNamespace;
+  }
+
+  /**
+   * Bundles a workspace module (TypeScript or JavaScript, with its own relative imports) and
+   * evaluates it in the cells' context. The result is cached until one of the bundle's input
+   * files changes, so editing a helper file and re-running the cell picks up the edit.
+   */
+  private importBundled(abs: string, spec: string): unknown {
+    const outfile = path.join(path.dirname(abs), "__primal_bundle__.js");
+    let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[]; metafile: esbuild.Metafile };
+    try {
+      result = esbuild.buildSync({
+        entryPoints: [abs],
+        bundle: true,
+        format: "cjs",
+        platform: "node",
+        target: "es2022",
+        write: false,
+        outfile,
+        sourcemap: "external",
+        metafile: true,
+        external: ["primal"],
+        logLevel: "silent",
+      });
+    } catch (e) {
+      const first = (e as { errors?: esbuild.Message[] }).errors?.[0];
+      if (!first) throw e;
+      const where = first.location ? ` (${first.location.file}:${first.location.line}:${first.location.column + 1})` : "";
+      throw new CellError(`cannot import "${spec}": ${first.text}${where}`);
+    }
+    const js = result.outputFiles.find((f) => f.path.endsWith(".js"))?.text ?? "";
+    const map = result.outputFiles.find((f) => f.path.endsWith(".map"))?.text;
+    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+    const entry = path.resolve(output?.entryPoint ?? abs);
+    const signature = Object.keys(result.metafile.inputs)
+      .map((f) => `${f}@${fileMtime(path.resolve(f))}`)
+      .join("|");
+    const cached = this.bundles.get(entry);
+    if (cached && cached.signature === signature) return cached.namespace;
+
+    const vname = `${entry}#bundle${++this.seq}`;
+    if (map) this.files.set(vname, { kind: "bundle", maps: [new TraceMap(map)], startLine: 1, dir: path.dirname(outfile) });
+    const module = { exports: {} as unknown };
+    const requireFromModule = createRequire(entry);
+    const require = (id: string): unknown => (id === "primal" ? this.primalNamespace() : requireFromModule(id));
+    const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${js}\n})`, { filename: vname });
+    const fn = script.runInContext(this.context) as (...a: unknown[]) => void;
+    fn.call(module.exports, module.exports, require, module, entry, path.dirname(entry));
+    const namespace = cjsNamespace(module.exports);
+    this.bundles.set(entry, { signature, namespace });
+    return namespace;
+  }
+
+  // ---- errors --------------------------------------------------------------------------
+
+  /** Turns anything a cell threw into a {@link CellErrorInfo} positioned in the user's file. */
+  private describeError(e: unknown, cell: Cell | undefined): CellErrorInfo {
+    const isErr = e !== null && typeof e === "object" && typeof (e as Error).message === "string";
+    const name = isErr ? String((e as Error).name ?? "Error") : "Error";
+    const message = isErr ? (e as Error).message : `non-Error value thrown: ${util.inspect(e, inspectOptions)}`;
+    const rawStack = isErr && typeof (e as Error).stack === "string" ? (e as Error).stack! : "";
+    const frames: StackFrame[] = [];
+    const header: string[] = [];
+    let inFrames = false;
+    let lastCell = -1; // index in `frames` of the outermost frame in a cell
+    for (const lineText of rawStack.split("\n")) {
+      const m = FRAME.exec(lineText);
+      if (!m) {
+        if (!inFrames) header.push(lineText);
+        continue;
+      }
+      inFrames = true;
+      const [, , fnName, file, l, c] = m;
+      // Below the cell are only the runner's own frames (vm, this class, the event loop).
+      if (file.startsWith("node:vm")) break;
+      const known = this.files.get(file);
+      if (known) {
+        const pos = this.mapPosition(known, Number(l), Number(c));
+        if (!pos) continue; // the wrapper's own `})()` call
+        frames.push({ functionName: fnName || undefined, ...pos });
+        if (known.kind === "cell") lastCell = frames.length - 1;
+      } else {
+        frames.push({ functionName: fnName || undefined, file, line: Number(l), column: Number(c), inCellFile: false, isUserCode: false, raw: lineText });
+      }
+    }
+    // Frames below the outermost cell frame are the runner's own callers (runCell, the
+    // microtask queue): noise for the user. Library frames are above it and stay.
+    if (lastCell >= 0) frames.splice(lastCell + 1);
+    const first = frames.find((f) => f.inCellFile);
+    const headerText = header.length > 0 && header[0] !== "" ? header.join("\n") : `${name}: ${message}`;
+    const stack = [headerText, ...frames.map(formatFrame)].join("\n");
+    return {
+      name,
+      message,
+      cell: cell?.index ?? -1,
+      line: first?.line ?? cell?.startLine ?? 0,
+      column: first?.column,
+      stack,
+      frames,
+    };
+  }
+
+  /** Maps a (1-based line, 1-based column) of a virtual file back to its source. */
+  private mapPosition(f: MappedFile, line: number, column: number): Omit<StackFrame, "functionName"> | undefined {
+    // Both wrappers put the code on the line after their first line.
+    let pos: { line: number; column: number; source: string | null } = { line: line - 1, column: column - 1, source: null };
+    if (pos.line < 1) return undefined;
+    for (const tm of f.maps) {
+      let o = originalPositionFor(tm, { line: pos.line, column: pos.column });
+      if (o.line === null) o = originalPositionFor(tm, { line: pos.line, column: pos.column, bias: LEAST_UPPER_BOUND });
+      if (o.line === null) return undefined;
+      pos = { line: o.line, column: o.column, source: o.source };
+    }
+    if (f.kind === "cell") {
+      return { file: this.filePath, line: f.startLine + pos.line - 1, column: pos.column + 1, inCellFile: true, isUserCode: true };
+    }
+    const file = pos.source ? path.resolve(f.dir, pos.source) : this.filePath;
+    const inNodeModules = file.split(path.sep).includes("node_modules");
+    return { file, line: pos.line, column: pos.column + 1, inCellFile: file === this.filePath, isUserCode: !inNodeModules };
+  }
+}
+
+/** A V8 stack frame line: `    at [async ]fn (file:line:col)` or `    at file:line:col`. */
+const FRAME = /^\s*at (async )?(?:(.*) \()?(.+?):(\d+):(\d+)\)?$/;
+
+function formatFrame(f: StackFrame): string {
+  if (f.raw !== undefined) return f.raw;
+  const loc = `${f.file}:${f.line}:${f.column}`;
+  return f.functionName ? `    at ${f.functionName} (${loc})` : `    at ${loc}`;
+}
+
+/** What `import * as ns` gives for a CommonJS module: its exports plus `default`, as Node's ESM does. */
+function cjsNamespace(exports: unknown): unknown {
+  if (exports !== null && (typeof exports === "object" || typeof exports === "function")) {
+    if ((exports as { __esModule?: boolean }).__esModule) return exports;
+    return { ...(exports as object), default: exports };
+  }
+  return { default: exports };
+}
+
+function fileMtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * A real dynamic import() in the kernel's realm. esbuild keeps a non-literal `import(x)` as
+ * is in its CommonJS output, and Node supports import() in CommonJS modules; under vitest
+ * the module transform routes it through its own loader, which also works. (`new Function`
+ * would hide it from both, but fails under vitest: eval'd code has no import callback.)
+ */
+function nativeImport(url: string): Promise<unknown> {
+  return import(url) as Promise<unknown>;
+}
+
+/**
+ * Finds the ESM entry file of a bare specifier (`pkg` or `pkg/sub`) by walking up the
+ * `node_modules` folders from `fromDir` and reading the package's `exports` with the
+ * "import"/"node"/"default" conditions, then `module`/`main`. Only needed for packages that
+ * `require` cannot load; returns undefined when nothing fits.
+ */
+function resolveEsmEntry(spec: string, fromDir: string): string | undefined {
+  const parts = spec.split("/");
+  const nameLen = spec.startsWith("@") ? 2 : 1;
+  const pkgName = parts.slice(0, nameLen).join("/");
+  const subpath = parts.length > nameLen ? "./" + parts.slice(nameLen).join("/") : ".";
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const pkgDir = path.join(dir, "node_modules", pkgName);
+    const pkgJson = path.join(pkgDir, "package.json");
+    if (fs.existsSync(pkgJson)) {
+      const pkg = JSON.parse(fs.readFileSync(pkgJson, "utf8")) as { exports?: unknown; module?: string; main?: string };
+      let target: string | undefined;
+      if (pkg.exports !== undefined) {
+        const ex = pkg.exports;
+        const isMap = ex !== null && typeof ex === "object" && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith("."));
+        target = pickCondition(isMap ? (ex as Record<string, unknown>)[subpath] : subpath === "." ? ex : undefined);
+      } else {
+        target = subpath === "." ? (pkg.module ?? pkg.main ?? "index.js") : subpath;
+      }
+      return target ? path.join(pkgDir, target) : undefined;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function pickCondition(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const r = pickCondition(item);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    for (const cond of ["import", "node", "module", "default"]) if (cond in o) return pickCondition(o[cond]);
+  }
+  return undefined;
+}

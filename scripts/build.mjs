@@ -1,0 +1,34 @@
+// One esbuild script for every bundle: the extension (dist/extension.js), the kernel process
+// (dist/kernel.js), the CLI (dist/cli.js), the panels (dist/webview/*.js) and the benchmark
+// runner (dist/bench.js). `--production` minifies and writes source maps beside the bundles.
+import * as esbuild from "esbuild";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const production = process.argv.includes("--production");
+const common = {
+  bundle: true,
+  sourcemap: production ? "external" : "inline",
+  minify: production,
+  logLevel: "warning",
+  target: "es2022",
+  absWorkingDir: root,
+};
+// esbuild (used at run time to transpile cells) ships a native binary: never bundle it.
+const node = { ...common, platform: "node", format: "cjs", external: ["esbuild", "vscode", "webgpu"] };
+
+rmSync(join(root, "dist"), { recursive: true, force: true });
+const builds = [
+  { ...node, entryPoints: ["src/extension.ts"], outfile: "dist/extension.js" },
+  { ...node, entryPoints: ["kernel/cli.ts"], outfile: "dist/cli.js" },
+];
+if (existsSync(join(root, "kernel/main.ts"))) builds.push({ ...node, entryPoints: ["kernel/main.ts"], outfile: "dist/kernel.js" });
+if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs"] });
+const panels = existsSync(join(root, "webview")) ? readdirSync(join(root, "webview")).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")) : [];
+if (panels.length)
+  builds.push({ ...common, platform: "browser", format: "iife", entryPoints: panels.map((f) => `webview/${f}`), outdir: "dist/webview" });
+
+const t0 = Date.now();
+await Promise.all(builds.map((b) => esbuild.build(b)));
+console.log(`build: ${builds.length} bundles in ${Date.now() - t0} ms${production ? " (production)" : ""}`);

@@ -1,0 +1,72 @@
+// `npm test`: builds, typechecks, then runs each suite and prints one `N passed, N failed` line
+// per suite and a total. A suite whose requirements are missing is skipped with a message
+// naming what is missing; under CI (PRIMAL_CI=1) a skipped suite counts as a failure.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const ci = process.env.PRIMAL_CI === "1";
+const only = process.argv.slice(2);
+const results = [];
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  return r.status ?? 1;
+}
+
+function step(name, cmd, args) {
+  console.log(`\n=== ${name} ===`);
+  const status = run(cmd, args);
+  if (status !== 0) {
+    console.error(`${name} failed (exit ${status})`);
+    results.push({ name, passed: 0, failed: 1, skipped: false });
+  }
+  return status === 0;
+}
+
+/** Runs vitest on a set of files and reads its JSON report for the counts. */
+function vitestSuite(name, patterns, env = {}) {
+  console.log(`\n=== ${name} ===`);
+  const dir = join(root, "out", "test-reports");
+  mkdirSync(dir, { recursive: true });
+  const report = join(dir, `${name}.json`);
+  rmSync(report, { force: true });
+  const status = run(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...patterns,
+    "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], { env: { ...process.env, ...env } });
+  let passed = 0;
+  let failed = 0;
+  try {
+    const j = JSON.parse(readFileSync(report, "utf8"));
+    passed = j.numPassedTests;
+    failed = j.numFailedTests + (j.numFailedTestSuites ?? 0);
+  } catch {
+    failed = 1;
+  }
+  if (status !== 0 && failed === 0) failed = 1;
+  console.log(`${name}: ${passed} passed, ${failed} failed`);
+  results.push({ name, passed, failed, skipped: false });
+}
+
+function skip(name, why) {
+  console.log(`\n=== ${name} ===\nSKIPPED: ${why}`);
+  results.push({ name, passed: 0, failed: ci ? 1 : 0, skipped: true, why });
+}
+
+const want = (s) => only.length === 0 || only.includes(s);
+
+if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("typecheck", "npm", ["run", "-s", "typecheck"])) {
+  if (want("kernel")) vitestSuite("kernel", ["test/kernel"]);
+  if (want("protocol")) vitestSuite("protocol", ["test/protocol"]);
+}
+
+console.log("\n=== summary ===");
+let p = 0;
+let f = 0;
+for (const r of results) {
+  p += r.passed;
+  f += r.failed;
+  console.log(`${r.name}: ${r.skipped ? `skipped (${r.why})${ci ? " - a failure in CI" : ""}` : `${r.passed} passed, ${r.failed} failed`}`);
+}
+console.log(`${p} passed, ${f} failed`);
+process.exit(f === 0 ? 0 : 1);
