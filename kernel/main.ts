@@ -9,10 +9,18 @@ import { KernelServer } from "./server/kernel-server";
 
 const out = process.stdout.write.bind(process.stdout);
 // The protocol writer keeps the real stdout; everybody else gets stderr.
-const protocolOut = new Writable({ write: (chunk: Buffer, _enc, cb) => void out(chunk, cb) });
+// After kernel/shutdown, the process exits once the response has been written.
+let exitCode: number | null = null;
+const protocolOut = new Writable({
+  write: (chunk: Buffer, _enc, cb) =>
+    void out(chunk, (e) => {
+      cb(e);
+      if (exitCode !== null) setImmediate(() => process.exit(exitCode ?? 0));
+    }),
+});
 process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 
 const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(protocolOut));
-new KernelServer(conn, primal as unknown as Record<string, unknown>, primal.version, (code) => process.exit(code));
+new KernelServer(conn, primal as unknown as Record<string, unknown>, primal.version, (code) => (exitCode = code));
 conn.listen();
 process.stdin.on("end", () => process.exit(0));

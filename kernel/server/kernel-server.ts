@@ -33,13 +33,14 @@ export class KernelServer {
     private readonly conn: MessageConnection,
     private readonly library: Record<string, unknown>,
     private readonly version: string,
+    /** Called on kernel/shutdown; the owner exits after the response is sent. */
     private readonly exit: (code: number) => void,
   ) {
     setOutputSink((kind, text) => this.emit(kind === "print" ? { kind: "text", stream: "stdout", text: text + "\n" } : { kind: "display", text }));
     conn.onRequest(Methods.initialize, (p: InitializeParams) => this.initialize(p));
     conn.onRequest(Methods.runCell, (p: RunCellParams) => this.runCell(p));
     conn.onRequest(Methods.shutdown, () => {
-      setImmediate(() => this.exit(0));
+      this.exit(0); // the process leaves once this response is written
       return null;
     });
     for (const m of [Methods.interrupt, Methods.setConfig, Methods.inspectJaxprs, Methods.inspectGradients, Methods.inspectKernels])

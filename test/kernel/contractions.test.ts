@@ -7,6 +7,10 @@ import "../../kernel/backends/cpu/cpu-backend";
 import { asArray } from "../../kernel/api/convert";
 import * as np from "../../kernel/api/contractions";
 import { NDArray } from "../../kernel/core/ndarray";
+import { ShapedArray } from "../../kernel/core/aval";
+import { DTYPES, DTypeName } from "../../kernel/core/dtype";
+import { Primitive } from "../../kernel/core/primitive";
+import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
 
 type N = number | boolean | N[];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -272,5 +276,43 @@ describe("einsum", () => {
     expect(() => np.einsum("ijk", A(data([2, 3])))).toThrow(/has 3 subscripts but the operand has 2 dimensions/);
     expect(() => np.einsum("i1", A(data([2, 3])))).toThrow(/invalid subscript '1'/);
     expect(() => np.einsum("ii", A(data([2, 3])))).toThrow(/collapsing index 'i' don't match \(2 != 3\)/);
+  });
+});
+
+// ---- Abstract evaluation: every function must reach its result through `bind` alone, so it
+// works on tracers (jit/vmap/grad later). A minimal shape-only trace checks that here.
+class AbsTracer extends Tracer {
+  constructor(override readonly _trace: Trace, readonly av: ShapedArray) {
+    super();
+  }
+  override get aval(): ShapedArray {
+    return this.av;
+  }
+}
+class AbsTrace extends Trace {
+  override pure(x: NDArray): NDArray {
+    return new AbsTracer(this, x.aval);
+  }
+  override processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
+    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new AbsTracer(this, a));
+  }
+}
+/** Runs f on shape-only tracers of the given shapes (float32 unless a dtype is given); returns output shapes. */
+function abstractShapes(f: (...xs: NDArray[]) => NDArray | NDArray[], ...ins: [number[], DTypeName?][]): number[][] {
+  return withNewMain(AbsTrace, null, (main) => {
+    const trace = new AbsTrace(main);
+    const outs = [f(...ins.map(([s, d]) => new AbsTracer(trace, new ShapedArray(s, DTYPES[d ?? "float32"]))))].flat();
+    for (const o of outs) expect(o).toBeInstanceOf(AbsTracer);
+    return outs.map((o) => [...o.shape]);
+  });
+}
+
+describe("abstract evaluation (tracers)", () => {
+  it("contractions only bind primitives", () => {
+    expect(abstractShapes((a, b) => np.dot(a, b), [[2, 3, 4]], [[5, 4, 6]])).toEqual([[2, 3, 5, 6]]);
+    expect(abstractShapes((a, b) => np.matmul(a, b), [[2, 1, 3, 4]], [[5, 4, 6]])).toEqual([[2, 5, 3, 6]]);
+    expect(abstractShapes((a, b) => np.tensordot(a, b, [[1, 0], [0, 1]]), [[3, 4, 5]], [[4, 3, 2]])).toEqual([[5, 2]]);
+    expect(abstractShapes((a, b, c) => np.einsum("ii,ij,...jk->...k", a, b, c), [[3, 3]], [[3, 4]], [[2, 4, 5]])).toEqual([[2, 5]]);
+    expect(abstractShapes((a, b) => np.kron(a, b), [[2, 3]], [[4, 5]])).toEqual([[8, 15]]);
   });
 });

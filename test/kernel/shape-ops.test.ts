@@ -8,8 +8,12 @@ import { asArray } from "../../kernel/api/convert";
 import * as np from "../../kernel/api/shape-ops";
 import { PrimalError } from "../../kernel/core/errors";
 import { NDArray } from "../../kernel/core/ndarray";
+import { ShapedArray } from "../../kernel/core/aval";
+import { DTYPES, DTypeName } from "../../kernel/core/dtype";
+import { Primitive } from "../../kernel/core/primitive";
+import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
 
-type N = number | N[];
+type N = number | boolean | N[];
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
 /** A nested array of the given shape with f(index) at each position. */
 function build(shape: number[], f: (idx: number[]) => number, pre: number[] = []): N {
@@ -19,7 +23,7 @@ function build(shape: number[], f: (idx: number[]) => number, pre: number[] = []
 function at(x: N, idx: number[]): number {
   let c = x;
   for (const i of idx) c = (c as N[])[i];
-  return c as number;
+  return Number(c);
 }
 /** Deterministic small-integer data (exact in float32), distinct enough to catch misplacement. */
 const data = (shape: number[], seed = 1) => build(shape, (idx) => ((idx.reduce((a, i) => a * 31 + i + 7, seed) * 2654435761) % 997) - 498);
@@ -325,5 +329,59 @@ describe("diagonals and triangles", () => {
   it("unravelIndex follows NumPy's example", () => {
     expect(np.unravelIndex([22, 41, 37], [7, 6]).map(list)).toEqual([[3, 6, 6], [4, 5, 1]]);
     expect(np.unravelIndex(1621, [6, 7, 8, 9]).map((x) => x.item())).toEqual([3, 1, 4, 1]);
+  });
+});
+
+// ---- Abstract evaluation: every function must reach its result through `bind` alone, so it
+// works on tracers (jit/vmap/grad later). A minimal shape-only trace checks that here.
+class AbsTracer extends Tracer {
+  constructor(override readonly _trace: Trace, readonly av: ShapedArray) {
+    super();
+  }
+  override get aval(): ShapedArray {
+    return this.av;
+  }
+}
+class AbsTrace extends Trace {
+  override pure(x: NDArray): NDArray {
+    return new AbsTracer(this, x.aval);
+  }
+  override processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
+    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new AbsTracer(this, a));
+  }
+}
+/** Runs f on shape-only tracers of the given shapes (float32 unless a dtype is given); returns output shapes. */
+function abstractShapes(f: (...xs: NDArray[]) => NDArray | NDArray[], ...ins: [number[], DTypeName?][]): number[][] {
+  return withNewMain(AbsTrace, null, (main) => {
+    const trace = new AbsTrace(main);
+    const outs = [f(...ins.map(([s, d]) => new AbsTracer(trace, new ShapedArray(s, DTYPES[d ?? "float32"]))))].flat();
+    for (const o of outs) expect(o).toBeInstanceOf(AbsTracer);
+    return outs.map((o) => [...o.shape]);
+  });
+}
+
+describe("abstract evaluation (tracers)", () => {
+  it("shape functions only bind primitives", () => {
+    expect(abstractShapes((x) => np.reshape(x, [3, -1]), [[2, 6]])).toEqual([[3, 4]]);
+    expect(abstractShapes((x) => np.moveaxis(x, 0, -1), [[2, 3, 4]])).toEqual([[3, 4, 2]]);
+    expect(abstractShapes((x, y) => np.concatenate([x, y], 1), [[2, 3]], [[2, 5], "int32"])).toEqual([[2, 8]]);
+    expect(abstractShapes((x, y) => np.stack([x, y], -1), [[2, 3]], [[2, 3]])).toEqual([[2, 3, 2]]);
+    expect(abstractShapes((x) => np.split(x, [1, 3], 1), [[2, 5]])).toEqual([[2, 1], [2, 2], [2, 2]]);
+    expect(abstractShapes((x) => np.tile(x, [2, 1, 3]), [[4, 5]])).toEqual([[2, 4, 15]]);
+    expect(abstractShapes((x) => np.repeat(x, 3, 0), [[2, 5]])).toEqual([[6, 5]]);
+    expect(abstractShapes((x, r) => np.repeat(x, r, { axis: 1, totalRepeatLength: 7 }), [[2, 3]], [[3], "int32"])).toEqual([[2, 7]]);
+    expect(abstractShapes((x, s) => np.roll(x, s, [0, 1]), [[3, 4]], [[2], "int32"])).toEqual([[3, 4]]);
+    for (const mode of ["constant", "edge", "reflect", "symmetric", "wrap"] as const)
+      expect(abstractShapes((x) => np.pad(x, [[1, 2], [5, 0]], mode), [[3, 2]])).toEqual([[6, 7]]);
+    expect(abstractShapes((x, c) => np.pad(x, 1, { constantValues: c }), [[3]], [[]])).toEqual([[5]]);
+    expect(abstractShapes((x) => np.diagonal(x, 1, 0, 2), [[3, 2, 4]])).toEqual([[2, 3]]);
+    expect(abstractShapes((x) => np.diag(x, -1), [[3]])).toEqual([[4, 4]]);
+    expect(abstractShapes((x) => np.trace(x), [[3, 3]])).toEqual([[]]);
+    expect(abstractShapes((x) => np.triu(x, 1), [[2, 3, 3]])).toEqual([[2, 3, 3]]);
+    expect(abstractShapes((x) => np.rot90(x), [[2, 3]])).toEqual([[3, 2]]);
+    expect(abstractShapes((i) => np.unravelIndex(i, [3, 4]), [[5], "int32"])).toEqual([[5], [5]]);
+  });
+  it("data-dependent shapes need concrete values", () => {
+    expect(() => abstractShapes((x, r) => np.repeat(x, r, 0), [[3]], [[3], "int32"])).toThrow(/repeat: Abstract tracer value/);
   });
 });

@@ -23,7 +23,7 @@ beforeAll(() => {
   proc = spawn(process.execPath, [kernelJs], { stdio: ["pipe", "pipe", "pipe"] });
   proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
   conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
-  conn.onNotification(Notifications.cellOutput, (p: CellOutputParams) => outputs.push(p));
+  conn.onNotification(Notifications.cellOutput, (p: CellOutputParams) => void outputs.push(p));
   conn.listen();
 });
 afterAll(() => {
