@@ -123,6 +123,7 @@ export function outer(a: ArrayLike, b: ArrayLike): NDArray {
   return multiply(lax.reshape(x, [x.size, 1]), lax.reshape(y, [1, y.size]));
 }
 
+/** tensordot's `axes`: a count N, or a pair [axesOfA, axesOfB]. */
 export type TensordotAxes = number | readonly [number | readonly number[], number | readonly number[]];
 
 /**
@@ -166,6 +167,7 @@ export function kron(a: ArrayLike, b: ArrayLike): NDArray {
 
 // ---- einsum ----
 
+/** Options of einsum (JAX keywords `optimize`, `precision`, `preferred_element_type`). */
 export interface EinsumOptions extends DotOptions {
   /** Accepted for compatibility; the contraction order is always chosen greedily. */
   optimize?: unknown;

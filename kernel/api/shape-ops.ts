@@ -13,6 +13,7 @@ import { ArrayLike, asArray, astype, promoteArgs, weakScalar } from "./convert";
 import * as lax from "./lax";
 import { broadcastTo, floorDivide, remainder, where } from "./ufuncs";
 
+/** An `axis` argument: one axis, several, or null (all axes / flatten, per function). */
 export type AxisArg = number | readonly number[] | null;
 const range = (n: number, from = 0): number[] => Array.from({ length: Math.max(0, n - from) }, (_, i) => i + from);
 const arr = (x: ArrayLike, op: string): NDArray => asArray(x, null, op);
@@ -164,6 +165,7 @@ export function atleast3d(...xs: ArrayLike[]): NDArray | NDArray[] {
 
 // ---- Joining ----
 
+/** Options of concatenate/stack (JAX keywords `axis`, `dtype`). */
 export interface ConcatOptions {
   axis?: number | null;
   dtype?: DTypeLike | null;
@@ -277,6 +279,7 @@ export function tile(A: ArrayLike, reps: number | readonly number[]): NDArray {
   return lax.reshape(b, s.map((d, i) => d * r[i]));
 }
 
+/** Options of repeat (JAX keywords `axis`, `total_repeat_length`). */
 export interface RepeatOptions {
   axis?: number | null;
   /** The static output length along the axis; makes traced `repeats` usable (as in JAX). */
@@ -299,19 +302,18 @@ export function repeat(a: ArrayLike, repeats: ArrayLike, axisOrOpts?: number | n
     return lax.reshape(b, x.shape.map((s, d) => (d === ax ? s * repeats : s)));
   }
   let r = asArray(repeats, null, "repeat");
-  if (!r.dtype.isInt) r = astype(r, int32);
   if (r.ndim > 1 || (r.ndim === 1 && r.shape[0] !== 1 && r.shape[0] !== n))
     throw new ShapeError(`repeat: repeats of shape ${fmtShape(r.shape)} cannot be broadcast to the size ${n} of axis ${ax}`);
-  r = broadcastTo(astype(r, int32), [n]);
+  r = broadcastTo(r.dtype === int32 ? r : astype(r, int32), [n]);
   const T = total ?? Number(lax.reduceSum(r, [0])._concrete("repeat").item());
   if (T === 0 || n === 0) return sliceAxis(x, ax, 0, 0);
   // JAX's construction: exclusive cumsum of repeats gives each element's first output slot;
   // scatter-adding 1 at those slots and cumsumming again numbers every output slot with the
   // element it copies: repeats [1, 2, 0, 5] -> slots [0, 1, 3, 3] -> indices [0, 1, 1, 3, 3, 3, 3, 3].
-  const exclusive = lax.concatenate([lax.broadcastInDim(weakScalar(0, int32), [1], []), sliceAxis(r, 0, 0, n - 1)], 0);
-  const starts = lax.cumsum(astype(exclusive, int32), { axis: 0 });
-  const zeros = lax.broadcastInDim(astype(weakScalar(0, int32), int32), [T], []);
-  const ones = lax.broadcastInDim(astype(weakScalar(1, int32), int32), [n], []);
+  const exclusive = lax.concatenate([lax.broadcastInDim(asArray(0, int32), [1], []), sliceAxis(r, 0, 0, n - 1)], 0);
+  const starts = lax.cumsum(exclusive, { axis: 0 });
+  const zeros = lax.broadcastInDim(asArray(0, int32), [T], []);
+  const ones = lax.broadcastInDim(asArray(1, int32), [n], []);
   const marks = lax.scatterAdd(zeros, lax.reshape(starts, [n, 1]), ones, { update_window_dims: [], inserted_window_dims: [0], scatter_dims_to_operand_dims: [0] }, { mode: "drop" });
   const idx = lax.sub(lax.cumsum(marks, { axis: 0 }), 1);
   return takeAxis(x, idx, ax);
@@ -398,7 +400,9 @@ export function rot90(m: ArrayLike, kOrOpts?: number | { k?: number; axes?: [num
 
 // ---- Padding ----
 
+/** The padding modes jnp.pad supports here (NumPy's names). */
 export type PadMode = "constant" | "edge" | "reflect" | "symmetric" | "wrap" | "empty";
+/** Options of pad (JAX keywords `mode`, `constant_values`). */
 export interface PadOptions {
   mode?: PadMode;
   /** For mode "constant": a scalar, [before, after], or one pair per axis. */
@@ -484,6 +488,7 @@ function padPeriodic(y: NDArray, d: number, b: number, e: number, mode: string):
 
 // ---- Diagonals and triangles ----
 
+/** Options of diagonal/trace (JAX keywords `offset`, `axis1`, `axis2`). */
 export interface DiagonalOptions {
   offset?: number;
   axis1?: number;

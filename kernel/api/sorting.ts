@@ -34,6 +34,7 @@ function takeAxis(x: NDArray, idx: NDArray, axis: number): NDArray {
   return lax.gather(x, lax.reshape(idx, [...idx.shape, 1]), { offset_dims: offsetDims, collapsed_slice_dims: [axis], start_index_map: [axis] }, sliceSizes, { mode: "clip" });
 }
 
+/** Options of sort/argsort (JAX keywords `axis`, `stable`, `descending`). */
 export interface SortOptions {
   /** The axis to sort along (default -1); null sorts the flattened array. */
   axis?: number | null;
@@ -119,6 +120,7 @@ function leTotal(x: NDArray, y: NDArray): NDArray {
   return lax.or(lax.le(x, y), lax.ne(y, y));
 }
 
+/** Options of searchsorted (JAX keywords `side`, `sorter`, `method`). */
 export interface SearchsortedOptions {
   /** "left": first index i with a[i] >= v; "right": first index with a[i] > v. */
   side?: "left" | "right";
@@ -161,6 +163,7 @@ export function searchsorted(a: ArrayLike, v: ArrayLike, sideOrOpts?: "left" | "
   return high;
 }
 
+/** Options of unique (JAX keywords `return_index`, `return_inverse`, `return_counts`, `equal_nan`, `axis`). */
 export interface UniqueOptions {
   /** Also return the index of each unique value's first occurrence. */
   returnIndex?: boolean;
@@ -227,7 +230,9 @@ export function unique(ar: ArrayLike, opts: UniqueOptions = {}): NDArray | NDArr
   return out;
 }
 
+/** How quantile picks between the two nearest order statistics. */
 export type QuantileMethod = "linear" | "lower" | "higher" | "midpoint" | "nearest";
+/** Options of quantile/percentile (JAX keywords `axis`, `method`, `keepdims`). */
 export interface QuantileOptions {
   /** Axes to reduce (default null: all). */
   axis?: AxisArg;
