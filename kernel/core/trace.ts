@@ -6,6 +6,7 @@
 
 import { ShapedArray } from "./aval";
 import { DeviceBuffer, Device, defaultDevice } from "./device";
+import { debugLevel, debugLog } from "./debug";
 import { PrimalError } from "./errors";
 import { NDArray } from "./ndarray";
 import { Primitive } from "./primitive";
@@ -148,7 +149,9 @@ export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown)
   const outAvals = prim.abstractEval(avals, params);
   const device = chooseDevice(prim, args);
   const inputs = args.map((a) => ({ buffer: placedBuffer(a, device, prim.name), aval: a.aval }));
+  const t0 = debugLevel() >= 4 ? performance.now() : 0;
   const outs = device.backend.execute(prim, inputs, params, outAvals, device);
+  if (t0) debugLog(4, "eval", `${prim.name} ${avals.map((a) => a.str()).join(" ")} -> ${outAvals.map((a) => a.str()).join(" ")} on ${device} in ${(performance.now() - t0).toFixed(3)} ms`);
   const committed = args.some((a) => a._committed);
   return outs.map((b, i) => new NDArray(outAvals[i], b, committed));
 }

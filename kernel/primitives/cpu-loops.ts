@@ -8,6 +8,7 @@ import { ShapedArray } from "../core/aval";
 import { DType, Storage, finfoOrIinfo } from "../core/dtype";
 import { bf16DecodeTable, f16DecodeTable, numberToBF16, numberToF16 } from "../core/float16";
 import { CpuImpl, ElementwiseRule, HostArray } from "../core/primitive";
+import { debugLog } from "../core/debug";
 import { stridesOf } from "../core/shape";
 
 const f32buf = new Float32Array(1);
@@ -219,8 +220,9 @@ for (let o = 0; o < total; o += inner) {
   for (let d = rank - 2; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
 }`;
   }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function("H", `return function kernel(out, ins, shape, strides, T16, TB16) {\n${head.join("\n")}\n${body}\n};`);
+  const source = `return function kernel(out, ins, shape, strides, T16, TB16) {\n${head.join("\n")}\n${body}\n};`;
+  debugLog(3, "kernel", `cpu elementwise kernel (${inDtypes.join(", ")} -> ${outDtype}, pattern ${pattern}):\n${source}`);
+  const make = new Function("H", source);
   return make(H) as Kernel;
 }
 
