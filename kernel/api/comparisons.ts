@@ -3,7 +3,7 @@
 
 import { NDArray } from "../core/ndarray";
 import { broadcastShapes } from "../core/shape";
-import { ArrayLike, asArray, promoteArgs } from "./convert";
+import { ArrayLike, asArray, promoteArgs, promoteArgsInexact, weakScalar } from "./convert";
 import * as lax from "./lax";
 import { alignRanks, broadcastTo } from "./ufuncs";
 
@@ -13,17 +13,20 @@ export interface IscloseOptions {
   equalNan?: boolean;
 }
 
-/** |a - b| <= atol + rtol * |b| elementwise; infinities must match exactly; NaN equal only with equalNan. */
+/**
+ * jnp.isclose: (a == b) | (isfinite(b) & |a - b| <= atol + rtol * |b|), computed in the promoted
+ * inexact dtype (integers and bools are compared as float32, as JAX does), so an infinity is close
+ * only to the same infinity and NaN to nothing unless `equalNan`.
+ */
 export function isclose(a: ArrayLike, b: ArrayLike, opts: IscloseOptions = {}): NDArray {
   const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
-  const [x, y] = alignRanks("isclose", promoteArgs("isclose", a, b));
-  if (!x.dtype.isFloat) return lax.eq(x, y);
-  const tol = lax.add(lax.abs(lax.mul(y, rtol)), atol);
-  const close = lax.le(lax.abs(lax.sub(x, y)), tol);
-  const bothInf = lax.and(lax.eq(lax.abs(x), Infinity), lax.eq(lax.abs(y), Infinity));
-  // Infinities are close only to the same infinity (the difference would be NaN or inf).
-  let r = lax.select(bothInf, lax.eq(x, y), lax.and(close, lax.and(lax.isFinite(x), lax.isFinite(y))));
-  if (equalNan) r = lax.or(r, lax.and(lax.ne(x, x), lax.ne(y, y)));
+  const [x, y] = promoteArgsInexact("isclose", a, b);
+  const [p, q] = alignRanks("isclose", [x, y]);
+  const d = p.dtype;
+  const tol = lax.add(weakScalar(atol, d), lax.mul(weakScalar(rtol, d), lax.abs(q)));
+  const inRange = lax.le(lax.abs(lax.sub(p, q)), tol);
+  let r = lax.or(lax.eq(p, q), lax.and(lax.isFinite(q), inRange));
+  if (equalNan) r = lax.or(r, lax.and(lax.ne(p, p), lax.ne(q, q)));
   return r;
 }
 

@@ -5,9 +5,9 @@
 // promote_dtypes): integer products stay integer and bool products stay bool, as in JAX.
 
 import { DType, DTypeLike, toDType } from "../core/dtype";
-import { ShapeError, ValueError, fmtShape } from "../core/errors";
+import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { normalizeAxis } from "../core/shape";
+import { OptionSpec, checkOptions, checkSize, describeValue, isOptionsObject, normalizeAxis, positionalOrOption } from "../core/shape";
 import type { DotDimensionNumbers } from "../primitives/contraction";
 import { ArrayLike, astype, promoteArgs } from "./convert";
 import * as lax from "./lax";
@@ -22,16 +22,14 @@ export interface DotOptions {
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const isOptions = (x: unknown): x is Record<string, any> =>
-  typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof NDArray) && !ArrayBuffer.isView(x);
-/** Reads a keyword that may also be given positionally: `f(a, b, 1)` or `f(a, b, { axes: 1 })`. */
-function posOrOpt<T>(arg: unknown, key: string, dflt: T): { value: T; opts: Record<string, any> } {
-  if (isOptions(arg)) return { value: arg[key] !== undefined ? (arg[key] as T) : dflt, opts: arg };
-  return { value: arg === undefined ? dflt : (arg as T), opts: {} };
-}
+// The options each function accepts; unknown keys are errors.
+const DOT_OPTS: OptionSpec = { precision: "any", preferredElementType: "any" };
+const TENSORDOT_OPTS: OptionSpec = { ...DOT_OPTS, axes: "any" };
+const EINSUM_OPTS: OptionSpec = { ...DOT_OPTS, optimize: "any" };
 
 /** Promotes two operands; with a preferred element type, also casts to it. */
-function operands(op: string, a: ArrayLike, b: ArrayLike, opts: DotOptions): [NDArray, NDArray, DType | null] {
+function operands(op: string, a: ArrayLike, b: ArrayLike, opts: DotOptions, spec: OptionSpec = DOT_OPTS): [NDArray, NDArray, DType | null] {
+  checkOptions(op, opts, spec);
   const [x, y] = promoteArgs(op, a, b);
   const pet = opts.preferredElementType ? toDType(opts.preferredElementType, op) : null;
   return [x, y, pet];
@@ -120,6 +118,7 @@ export function inner(a: ArrayLike, b: ArrayLike, opts: DotOptions = {}): NDArra
 /** jnp.outer(a, b): out[i, j] = ravel(a)[i] * ravel(b)[j]. */
 export function outer(a: ArrayLike, b: ArrayLike): NDArray {
   const [x, y] = promoteArgs("outer", a, b);
+  checkSize("outer", [x.size, y.size]);
   return multiply(lax.reshape(x, [x.size, 1]), lax.reshape(y, [1, y.size]));
 }
 
@@ -131,8 +130,8 @@ export type TensordotAxes = number | readonly [number | readonly number[], numbe
  * of b; a pair [axesA, axesB] contracts those axes pairwise. Result: a's free axes, then b's.
  */
 export function tensordot(a: ArrayLike, b: ArrayLike, axesOrOpts?: TensordotAxes | (DotOptions & { axes?: TensordotAxes }), opts: DotOptions = {}): NDArray {
-  const { value: axes, opts: o } = posOrOpt<TensordotAxes>(axesOrOpts, "axes", 2);
-  const [x, y, pet] = operands("tensordot", a, b, { ...opts, ...o });
+  const { value: axes, opts: o } = positionalOrOption<TensordotAxes>("tensordot", axesOrOpts, "axes", 2, TENSORDOT_OPTS);
+  const [x, y, pet] = operands("tensordot", a, b, { ...checkOptions("tensordot", opts, DOT_OPTS), ...o }, TENSORDOT_OPTS);
   let ca: number[], cb: number[];
   if (typeof axes === "number") {
     if (!Number.isInteger(axes) || axes < 0) throw new ValueError(`tensordot: axes must be a non-negative integer or a pair of sequences, got ${axes}`);
@@ -140,12 +139,17 @@ export function tensordot(a: ArrayLike, b: ArrayLike, axesOrOpts?: TensordotAxes
     ca = range(axes).map((i) => x.ndim - axes + i);
     cb = range(axes);
   } else if (Array.isArray(axes) && axes.length === 2) {
-    const la = typeof axes[0] === "number" ? [axes[0]] : [...(axes[0] as number[])];
-    const lb = typeof axes[1] === "number" ? [axes[1]] : [...(axes[1] as number[])];
+    const list = (v: unknown): number[] => {
+      if (typeof v === "number") return [v];
+      if (Array.isArray(v)) return [...v];
+      throw new AxisError(`tensordot: each entry of an axes pair must be an axis or a list of axes, got ${describeValue(v)}`);
+    };
+    const la = list(axes[0]);
+    const lb = list(axes[1]);
     if (la.length !== lb.length) throw new ValueError(`tensordot: tensordot requires axes lists to have equal length, got [${la.join(", ")}] and [${lb.join(", ")}]`);
     ca = la.map((d) => normalizeAxis("tensordot", d, x.ndim));
     cb = lb.map((d) => normalizeAxis("tensordot", d, y.ndim));
-  } else throw new ValueError(`tensordot: tensordot axes argument must be an int or a pair of sequences, got ${JSON.stringify(axes)}`);
+  } else throw new ValueError(`tensordot: tensordot axes argument must be an int or a pair of sequences, got ${describeValue(axes)}`);
   ca.forEach((d, i) => {
     if (x.shape[d] !== y.shape[cb[i]])
       throw new ShapeError(`tensordot: shape-mismatch for sum: axis ${d} of ${fmtShape(x.shape)} has size ${x.shape[d]} but axis ${cb[i]} of ${fmtShape(y.shape)} has size ${y.shape[cb[i]]}`);
@@ -159,6 +163,7 @@ export function kron(a: ArrayLike, b: ArrayLike): NDArray {
   const nd = Math.max(x.ndim, y.ndim);
   x = lax.reshape(x, [...new Array(nd - x.ndim).fill(1), ...x.shape]);
   y = lax.reshape(y, [...new Array(nd - y.ndim).fill(1), ...y.shape]);
+  checkSize("kron", x.shape.map((d, i) => d * y.shape[i]));
   // out[i * n + j] = x[i] * y[j] per axis: x as [m0, 1, m1, 1, ...] times y as [1, n0, 1, n1, ...].
   const xi = lax.reshape(x, x.shape.flatMap((d) => [d, 1]));
   const yi = lax.reshape(y, y.shape.flatMap((d) => [1, d]));
@@ -237,11 +242,15 @@ const showLabel = (l: string): string => (l.startsWith(ELL) ? "..." : l);
  * choosing greedily the pair with the smallest result (preferring pairs that share an index).
  */
 export function einsum(subscripts: string, ...args: (ArrayLike | EinsumOptions)[]): NDArray {
+  if (typeof subscripts !== "string") throw new ArgumentError(`einsum: subscripts must be a string such as "ij,jk->ik", got ${describeValue(subscripts)}`);
   const last = args[args.length - 1];
-  const opts: EinsumOptions = args.length > 0 && isOptions(last) ? (args.pop() as EinsumOptions) : {};
+  const opts = checkOptions<EinsumOptions>("einsum", args.length > 0 && isOptionsObject(last) ? args.pop() : undefined, EINSUM_OPTS);
   if (args.length === 0) throw new ValueError("einsum: at least one operand is required, got 0");
   let xs = promoteArgs("einsum", ...(args as ArrayLike[]));
-  if (opts.preferredElementType) xs = xs.map((x) => astype(x, toDType(opts.preferredElementType, "einsum")));
+  if (opts.preferredElementType) {
+    const pet = toDType(opts.preferredElementType, "einsum");
+    xs = xs.map((x) => astype(x, pet));
+  }
   const { inputs, output } = parseEinsum(subscripts, xs.map((x) => x.ndim));
 
   // Each label's size; size-1 axes broadcast against larger ones (NumPy and JAX allow it).
@@ -259,6 +268,7 @@ export function einsum(subscripts: string, ...args: (ArrayLike | EinsumOptions)[
     }),
   );
 
+  checkSize("einsum", output.map((l) => size.get(l)!));
   let terms: Term[] = xs.map((x, k) => prepare(x, inputs[k], size));
   const needed = (skip: Term[]): Set<string> => new Set([...output, ...terms.filter((t) => !skip.includes(t)).flatMap((t) => t.labels)]);
   terms = terms.map((t) => sumUnneeded(t, needed([t])));

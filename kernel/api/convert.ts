@@ -138,6 +138,12 @@ export function promoteArgs(op: string, ...xs: ArrayLike[]): NDArray[] {
   return arrs.map((a) => (a.dtype === dtype && a.weakType === weakType ? a : astype(a, dtype, weakType)));
 }
 
+/** promoteArgs, then bool goes to int32, weak type kept (jnp's promote_args_numeric). */
+export function promoteArgsNumeric(op: string, ...xs: ArrayLike[]): NDArray[] {
+  const arrs = promoteArgs(op, ...xs);
+  return arrs.map((a) => (a.dtype.isBool ? astype(a, int32, a.weakType) : a));
+}
+
 /** promoteArgs, then ints/bools go to the default float (jnp's promote_args_inexact). */
 export function promoteArgsInexact(op: string, ...xs: ArrayLike[]): NDArray[] {
   const arrs = promoteArgs(op, ...xs);

@@ -6,9 +6,11 @@
 // linspace's endpoints or full's fill value may be traced.
 
 import { DType, DTypeLike, float32, int32, resultType, toDType } from "../core/dtype";
-import { ArgumentError, ShapeError, ValueError, fmtShape } from "../core/errors";
+import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { broadcastShapes, checkShape, shapeEqual } from "../core/shape";
+import {
+  MAX_RANK, OptionSpec, broadcastShapes, checkInteger, checkOptions, checkShape, checkSize, describeValue, isOptionsObject, shapeEqual,
+} from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import { ArrayLike, asArray, astype } from "./convert";
@@ -26,7 +28,12 @@ export interface DTypeOptions {
 export interface LikeOptions extends DTypeOptions {
   shape?: ShapeLike | null;
 }
-/** Options of `array`/`asarray`. */
+/** Options of `asarray`. */
+export interface AsarrayOptions extends DTypeOptions {
+  /** `asarray` copies only when this is true. */
+  copy?: boolean | null;
+}
+/** Options of `array`. */
 export interface ArrayOptions extends DTypeOptions {
   /** `array` always copies unless this is false. */
   copy?: boolean | null;
@@ -47,6 +54,8 @@ export interface LogspaceOptions extends DTypeOptions {
   base?: number;
   axis?: number;
 }
+/** Options of `geomspace`. */
+export type GeomspaceOptions = Omit<LogspaceOptions, "base">;
 /** Options of `eye`/`tri`. */
 export interface EyeOptions extends DTypeOptions {
   M?: number | null;
@@ -59,9 +68,18 @@ export interface MeshgridOptions {
   copy?: boolean;
 }
 
-function isOptions(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof NDArray) && !ArrayBuffer.isView(v);
-}
+// The options each function accepts (checked once at the boundary: unknown keys are errors).
+const DTYPE_OPTS: OptionSpec = { dtype: "any" };
+const ARRAY_OPTS: OptionSpec = { dtype: "any", copy: "boolean", ndmin: "count" };
+const ASARRAY_OPTS: OptionSpec = { dtype: "any", copy: "boolean" };
+const LIKE_OPTS: OptionSpec = { dtype: "any", shape: "any" };
+const LINSPACE_OPTS: OptionSpec = { dtype: "any", num: "any", endpoint: "boolean", retstep: "boolean", axis: "any" };
+const LOGSPACE_OPTS: OptionSpec = { dtype: "any", num: "any", endpoint: "boolean", base: "number", axis: "any" };
+const GEOMSPACE_OPTS: OptionSpec = { dtype: "any", num: "any", endpoint: "boolean", axis: "any" };
+const EYE_OPTS: OptionSpec = { dtype: "any", M: "any", k: "any" };
+const MESHGRID_OPTS: OptionSpec = { indexing: ["xy", "ij"], sparse: "boolean", copy: "boolean" };
+
+const isOptions = isOptionsObject;
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
 
 function toInexact(d: DType): DType {
@@ -112,6 +130,7 @@ function convert(op: string, object: ArrayLike, dtype: DType | null): NDArray {
  * float32; a JS number gives a weakly typed scalar, as a Python scalar does in JAX.
  */
 export function array(object: ArrayLike, opts: ArrayOptions = {}): NDArray {
+  checkOptions("array", opts, ARRAY_OPTS);
   const dtype = given(opts.dtype) ? toDType(opts.dtype, "array") : null;
   let out: NDArray;
   if (object instanceof NDArray) {
@@ -120,12 +139,14 @@ export function array(object: ArrayLike, opts: ArrayOptions = {}): NDArray {
     out = converted === object && opts.copy !== false ? bind1(E.copy, [object]) : converted;
   } else out = convert("array", object, dtype);
   const ndmin = opts.ndmin ?? 0;
+  if (ndmin > MAX_RANK) throw new ValueError(`array: ndmin must be at most ${MAX_RANK}, got ${ndmin}`);
   if (out.ndim < ndmin) out = lax.reshape(out, [...new Array<number>(ndmin - out.ndim).fill(1), ...out.shape]);
   return out;
 }
 
 /** Converts to an array without copying an existing one of the right dtype (JAX's `jnp.asarray`). */
-export function asarray(a: ArrayLike, opts: ArrayOptions = {}): NDArray {
+export function asarray(a: ArrayLike, opts: AsarrayOptions = {}): NDArray {
+  checkOptions("asarray", opts, ASARRAY_OPTS);
   const dtype = given(opts.dtype) ? toDType(opts.dtype, "asarray") : null;
   if (a instanceof NDArray && opts.copy) return array(a, { dtype });
   return convert("asarray", a, dtype);
@@ -152,27 +173,29 @@ function filled(op: string, shape: number[], value: ArrayLike, dtype: DType | nu
 
 /** An array of zeros (float32 unless `dtype` is given). */
 export function zeros(shape: ShapeLike, opts: DTypeOptions = {}): NDArray {
-  const d = dtypeOr("zeros", opts.dtype, float32);
+  const d = dtypeOr("zeros", checkOptions<DTypeOptions>("zeros", opts, DTYPE_OPTS).dtype, float32);
   return filled("zeros", checkShape("zeros", shape), asArray(0, d), d);
 }
 /** An array of ones (float32 unless `dtype` is given). */
 export function ones(shape: ShapeLike, opts: DTypeOptions = {}): NDArray {
-  const d = dtypeOr("ones", opts.dtype, float32);
+  const d = dtypeOr("ones", checkOptions<DTypeOptions>("ones", opts, DTYPE_OPTS).dtype, float32);
   return filled("ones", checkShape("ones", shape), asArray(1, d), d);
 }
 /** Like `zeros`: arrays are immutable, so there is no uninitialised memory to hand out. */
 export function empty(shape: ShapeLike, opts: DTypeOptions = {}): NDArray {
-  const d = dtypeOr("empty", opts.dtype, float32);
+  const d = dtypeOr("empty", checkOptions<DTypeOptions>("empty", opts, DTYPE_OPTS).dtype, float32);
   return filled("empty", checkShape("empty", shape), asArray(0, d), d);
 }
 /** An array filled with `fillValue`; its dtype (and weak type) unless `dtype` is given. */
 export function full(shape: ShapeLike, fillValue: ArrayLike, opts: DTypeOptions = {}): NDArray {
-  const d = given(opts.dtype) ? toDType(opts.dtype, "full") : null;
+  const o = checkOptions<DTypeOptions>("full", opts, DTYPE_OPTS);
+  const d = given(o.dtype) ? toDType(o.dtype, "full") : null;
   return filled("full", checkShape("full", shape), fillValue, d);
 }
 
 /** JAX's full_like: the dtype, shape and weak type of `a` unless overridden. */
 function fullLikeImpl(op: string, a: ArrayLike, fillValue: ArrayLike, opts: LikeOptions): NDArray {
+  checkOptions(op, opts, LIKE_OPTS);
   const x = asArray(a, null, op);
   const shape = given(opts.shape) ? checkShape(op, opts.shape) : [...x.shape];
   const d = given(opts.dtype) ? toDType(opts.dtype, op) : x.dtype;
@@ -200,7 +223,7 @@ export function fullLike(a: ArrayLike, fillValue: ArrayLike, opts: LikeOptions =
 function staticNumber(op: string, name: string, v: unknown): number {
   if (typeof v === "number") return v;
   if (v instanceof NDArray && v.ndim === 0) return Number(v.item());
-  throw new ArgumentError(`${op}: ${name} must be a number, got ${v instanceof NDArray ? `an array of shape ${fmtShape(v.shape)}` : typeof v}`);
+  throw new ArgumentError(`${op}: ${name} must be a number, got ${v instanceof NDArray ? `an array of shape ${fmtShape(v.shape)}` : describeValue(v)}`);
 }
 
 /**
@@ -216,6 +239,8 @@ export function arange(start: number, stop?: number | null | DTypeOptions, step?
     const last = args.pop();
     if (isOptions(last)) o = last as DTypeOptions;
   }
+  checkOptions("arange", o, DTYPE_OPTS);
+  if (args.length === 0 || args[0] === null) throw new ArgumentError(`arange: stop must be a number, got ${describeValue(args[0])}`);
   const nums = args.map((v, i) => (v === null ? null : staticNumber("arange", ["start", "stop", "step"][i], v)));
   let [lo, hi, st] = nums;
   if (hi === null || hi === undefined) [lo, hi] = [0, lo ?? 0];
@@ -226,6 +251,7 @@ export function arange(start: number, stop?: number | null | DTypeOptions, step?
   const allInt = [lo, hi, st].every(Number.isInteger);
   const dtype = dtypeOr("arange", o.dtype, allInt ? int32 : float32);
   const n = Math.max(0, Math.ceil((hi - lo) / st));
+  checkSize("arange", [n]);
   // iota has no bool form and integer arithmetic cannot hold fractional steps.
   const comp = dtype.isBool ? int32 : dtype.isInt && !(Number.isInteger(lo) && Number.isInteger(st)) ? float32 : dtype;
   let delta = st;
@@ -236,10 +262,21 @@ export function arange(start: number, stop?: number | null | DTypeOptions, step?
   return astype(r, dtype);
 }
 
-function numAndOpts<O extends { num?: number }>(num: number | O | undefined, opts: O | undefined): [number, O] {
-  if (isOptions(num)) return [num.num ?? 50, num];
-  const o = opts ?? ({} as O);
-  return [num ?? o.num ?? 50, o];
+/** linspace's `num` (positional or an option) and its options, checked; `num` also bounds the size. */
+function numAndOpts<O extends { num?: number }>(op: string, num: number | O | undefined, opts: O | undefined, spec: OptionSpec): [number, O] {
+  let n: unknown;
+  let o: O;
+  if (isOptions(num)) {
+    if (opts !== undefined) throw new ArgumentError(`${op}: options were given twice, got a second options object ${describeValue(opts)}`);
+    o = checkOptions<O>(op, num, spec);
+    n = o.num ?? 50;
+  } else {
+    o = checkOptions<O>(op, opts, spec);
+    n = num ?? o.num ?? 50;
+  }
+  checkInteger(op, "num", n, 0);
+  checkSize(op, [n as number]);
+  return [n as number, o];
 }
 
 /**
@@ -251,20 +288,29 @@ export function linspace(start: ArrayLike, stop: ArrayLike, num: number | undefi
 export function linspace(start: ArrayLike, stop: ArrayLike, opts: LinspaceOptions & { retstep: true }): [NDArray, NDArray];
 export function linspace(start: ArrayLike, stop: ArrayLike, num?: number | LinspaceOptions, opts?: LinspaceOptions): NDArray;
 export function linspace(start: ArrayLike, stop: ArrayLike, num?: number | LinspaceOptions, opts?: LinspaceOptions): NDArray | [NDArray, NDArray] {
-  const [n, o] = numAndOpts(num, opts);
-  if (!Number.isInteger(n) || n < 0) throw new ValueError(`linspace: Number of samples, ${n}, must be a non-negative integer`);
+  const [n, o] = numAndOpts("linspace", num, opts, LINSPACE_OPTS);
+  return linspaceImpl("linspace", start, stop, n, o);
+}
+
+/** The new axis of the linspace family's result, checked against the result's rank `ndim`. */
+function resultAxis(op: string, axis: unknown, ndim: number): number {
+  if (axis === undefined || axis === null) return 0;
+  if (typeof axis !== "number" || !Number.isInteger(axis)) throw new AxisError(`${op}: axis must be an integer, got ${describeValue(axis)}`);
+  if (axis < -ndim || axis >= ndim) throw new AxisError(`${op}: axis ${axis} is out of bounds for the result of dimension ${ndim}`);
+  return axis < 0 ? axis + ndim : axis;
+}
+
+function linspaceImpl(op: string, start: ArrayLike, stop: ArrayLike, n: number, o: LinspaceOptions): NDArray | [NDArray, NDArray] {
   const endpoint = o.endpoint ?? true;
-  const s0 = asArray(start, null, "linspace");
-  const e0 = asArray(stop, null, "linspace");
-  const dtype = given(o.dtype) ? toDType(o.dtype, "linspace") : toInexact(resultType(s0, e0).dtype);
+  const s0 = asArray(start, null, op);
+  const e0 = asArray(stop, null, op);
+  const dtype = given(o.dtype) ? toDType(o.dtype, op) : toInexact(resultType(s0, e0).dtype);
   const comp = toInexact(dtype);
-  const boundsShape = broadcastShapes("linspace", s0.shape, e0.shape);
+  const boundsShape = broadcastShapes(op, s0.shape, e0.shape);
+  const axis = resultAxis(op, o.axis, boundsShape.length + 1);
+  checkSize(op, [...boundsShape, n]);
   const s = broadcastTo(astype(s0, comp), boundsShape);
   const e = broadcastTo(astype(e0, comp), boundsShape);
-  let axis = o.axis ?? 0;
-  if (axis < 0) axis += boundsShape.length + 1;
-  if (!Number.isInteger(axis) || axis < 0 || axis > boundsShape.length)
-    throw new ValueError(`linspace: axis ${o.axis} is out of bounds for the result of dimension ${boundsShape.length + 1}`);
   const withAxis = (len: number) => [...boundsShape.slice(0, axis), len, ...boundsShape.slice(axis)];
   const div = endpoint ? n - 1 : n;
   let out: NDArray;
@@ -292,31 +338,34 @@ export function linspace(start: ArrayLike, stop: ArrayLike, num?: number | Linsp
 
 /** base ** linspace(start, stop, num): samples evenly spaced on a log scale. */
 export function logspace(start: ArrayLike, stop: ArrayLike, num?: number | LogspaceOptions, opts?: LogspaceOptions): NDArray {
-  const [n, o] = numAndOpts(num, opts);
-  const s0 = asArray(start, null, "logspace");
-  const e0 = asArray(stop, null, "logspace");
-  const dtype = given(o.dtype) ? toDType(o.dtype, "logspace") : toInexact(resultType(s0, e0).dtype);
+  const [n, o] = numAndOpts("logspace", num, opts, LOGSPACE_OPTS);
+  return logspaceImpl("logspace", start, stop, n, o);
+}
+
+function logspaceImpl(op: string, start: ArrayLike, stop: ArrayLike, n: number, o: LogspaceOptions): NDArray {
+  const s0 = asArray(start, null, op);
+  const e0 = asArray(stop, null, op);
+  const dtype = given(o.dtype) ? toDType(o.dtype, op) : toInexact(resultType(s0, e0).dtype);
   const comp = toInexact(dtype);
-  const lin = linspace(astype(s0, comp), astype(e0, comp), n, { endpoint: o.endpoint, axis: o.axis });
+  const lin = linspaceImpl(op, astype(s0, comp), astype(e0, comp), n, { endpoint: o.endpoint, axis: o.axis }) as NDArray;
   return astype(power(o.base ?? 10, lin), dtype);
 }
 
 /** Samples evenly spaced on a log scale between the endpoints themselves (signs preserved). */
-export function geomspace(start: ArrayLike, stop: ArrayLike, num?: number | LogspaceOptions, opts?: LogspaceOptions): NDArray {
-  const [n, o] = numAndOpts(num, opts);
+export function geomspace(start: ArrayLike, stop: ArrayLike, num?: number | GeomspaceOptions, opts?: GeomspaceOptions): NDArray {
+  const [n, o] = numAndOpts("geomspace", num, opts, GEOMSPACE_OPTS);
   const s0 = asArray(start, null, "geomspace");
   const e0 = asArray(stop, null, "geomspace");
   const dtype = given(o.dtype) ? toDType(o.dtype, "geomspace") : toInexact(resultType(s0, e0).dtype);
   const comp = toInexact(dtype);
   const s = astype(s0, comp);
   const e = astype(e0, comp);
+  const dest = resultAxis("geomspace", o.axis, broadcastShapes("geomspace", s.shape, e.shape).length + 1);
   const sg = sign(s);
   // Sequences run between same-signed endpoints: factor the sign out, space the logs evenly.
-  let res = multiply(sg, logspace(log10(divide(s, sg)), log10(divide(e, sg)), n, { endpoint: o.endpoint, dtype: comp }));
-  const axis = o.axis ?? 0;
-  if (axis !== 0) {
+  let res = multiply(sg, logspaceImpl("geomspace", log10(divide(s, sg)), log10(divide(e, sg)), n, { endpoint: o.endpoint, dtype: comp }));
+  if (dest !== 0) {
     const nd = res.ndim;
-    const dest = axis < 0 ? axis + nd : axis;
     const perm = Array.from({ length: nd }, (_, i) => i).filter((i) => i !== 0);
     perm.splice(dest, 0, 0);
     res = lax.transpose(res, perm);
@@ -327,14 +376,15 @@ export function geomspace(start: ArrayLike, stop: ArrayLike, num?: number | Logs
 // ---- matrices ----
 
 function eyeArgs(op: string, N: number, M: unknown, k: unknown, opts: EyeOptions | undefined): { n: number; m: number; k: number; dtype: DType } {
-  let o: EyeOptions = opts ?? {};
-  if (isOptions(M)) [o, M] = [M as EyeOptions, undefined];
-  else if (isOptions(k)) [o, k] = [k as EyeOptions, undefined];
-  const mm = M ?? o.M ?? N;
-  const kk = (k as number | undefined) ?? o.k ?? 0;
-  const [n, m] = checkShape(op, [N, mm as number]);
-  if (!Number.isInteger(kk)) throw new ValueError(`${op}: k must be an integer, got ${String(kk)}`);
-  return { n, m, k: kk, dtype: dtypeOr(op, o.dtype, float32) };
+  let o: unknown = opts;
+  if (isOptions(M)) [o, M] = [M, undefined];
+  else if (isOptions(k)) [o, k] = [k, undefined];
+  if (o !== opts && opts !== undefined) throw new ArgumentError(`${op}: options were given twice, got a second options object ${describeValue(opts)}`);
+  const eo = checkOptions<EyeOptions>(op, o, EYE_OPTS);
+  const mm = M ?? eo.M ?? N;
+  const kk = k ?? eo.k ?? 0;
+  const [n, m] = checkShape(op, [N, mm]);
+  return { n, m, k: checkInteger(op, "k", kk), dtype: dtypeOr(op, eo.dtype, float32) };
 }
 
 /** cmp(row + k, col) over an n x m grid, built from two iotas (as lax._eye does). */
@@ -351,7 +401,8 @@ export function eye(N: number, M?: number | null | EyeOptions, k?: number | EyeO
 }
 /** The n x n identity matrix. */
 export function identity(n: number, opts: DTypeOptions = {}): NDArray {
-  return eye(n, { dtype: opts.dtype });
+  const a = eyeArgs("identity", n, undefined, undefined, { dtype: checkOptions<DTypeOptions>("identity", opts, DTYPE_OPTS).dtype });
+  return astype(diagonalMask(a.n, a.m, 0, lax.eq), a.dtype);
 }
 /** An N x M matrix with ones at and below the k-th diagonal. */
 export function tri(N: number, M?: number | null | EyeOptions, k?: number | EyeOptions, opts?: EyeOptions): NDArray {
@@ -364,15 +415,15 @@ export function tri(N: number, M?: number | null | EyeOptions, k?: number | EyeO
  * first two inputs on axes 1 and 0 (Cartesian), "ij" keeps input order (matrix indexing).
  */
 export function meshgrid(...args: (ArrayLike | MeshgridOptions)[]): NDArray[] {
-  const o: MeshgridOptions = args.length && isOptions(args[args.length - 1]) ? (args.pop() as MeshgridOptions) : {};
+  const o = checkOptions<MeshgridOptions>("meshgrid", args.length && isOptions(args[args.length - 1]) ? args.pop() : undefined, MESHGRID_OPTS);
   const indexing = o.indexing ?? "xy";
-  if (indexing !== "xy" && indexing !== "ij") throw new ValueError(`meshgrid: Valid values for indexing are 'xy' and 'ij', got ${String(indexing)}`);
   const xs = args.map((x) => asArray(x as ArrayLike, null, "meshgrid"));
   const bad = xs.find((x) => x.ndim !== 1);
   if (bad) throw new ShapeError(`meshgrid: Arrays passed to meshgrid must be 1D, got shape ${fmtShape(bad.shape)}`);
   const target = xs.map((_, i) => (indexing === "xy" && xs.length >= 2 && i < 2 ? 1 - i : i));
   const shape = new Array<number>(xs.length);
   xs.forEach((x, i) => (shape[target[i]] = x.shape[0]));
+  checkSize("meshgrid", shape);
   return xs.map((x, i) => {
     const s = o.sparse ? shape.map((d, j) => (j === target[i] ? d : 1)) : shape;
     return lax.broadcastInDim(x, s, [target[i]]);

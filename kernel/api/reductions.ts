@@ -9,7 +9,7 @@ import { DType, DTypeLike, bool, float32, finfoOrIinfo, int32, toDType, uint32 }
 import { ArgumentError, DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
-import { broadcastShapes, normalizeAxes, normalizeAxis, shapeEqual } from "../core/shape";
+import { OptionSpec, broadcastShapes, checkOptions, describeValue, isOptionsObject, normalizeAxes, normalizeAxis, shapeEqual } from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import * as R from "../primitives/reduce";
@@ -87,20 +87,38 @@ export interface AxisOptions {
 
 // ---- argument handling ----
 
-function isOptions(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof NDArray) && !ArrayBuffer.isView(v);
-}
+// The options each function accepts; unknown keys and mistyped flags are errors.
+const SUM_OPTS: OptionSpec = { axis: "any", dtype: "any", keepdims: "boolean", initial: "any", where: "any", promoteIntegers: "boolean" };
+const MAX_OPTS: OptionSpec = { axis: "any", keepdims: "boolean", initial: "any", where: "any" };
+const LOGICAL_OPTS: OptionSpec = { axis: "any", keepdims: "boolean", where: "any" };
+const MEAN_OPTS: OptionSpec = { axis: "any", dtype: "any", keepdims: "boolean", where: "any" };
+const VAR_OPTS: OptionSpec = { ...MEAN_OPTS, ddof: "number", correction: "number" };
+const ARG_OPTS: OptionSpec = { axis: "any", keepdims: "boolean" };
+const CUM_OPTS: OptionSpec = { axis: "any", dtype: "any" };
+const LOGSUMEXP_OPTS: OptionSpec = { axis: "any", b: "any", keepdims: "boolean", where: "any" };
+const AVERAGE_OPTS: OptionSpec = { axis: "any", weights: "any", returned: "boolean", keepdims: "boolean" };
+const AXIS_OPTS: OptionSpec = { axis: "any", keepdims: "boolean" };
 
 /** `axis` is positional-or-keyword in JAX: accepts `f(x, axis, opts)` as well as `f(x, opts)`. */
-function withAxis<O extends { axis?: unknown }>(op: string, axisOrOpts: unknown, opts: O | undefined): O {
-  if (isOptions(axisOrOpts)) {
-    if (opts !== undefined) throw new ArgumentError(`${op}: options were given twice, got a second options object`);
-    return axisOrOpts as O;
+function withAxis<O extends { axis?: unknown }>(op: string, axisOrOpts: unknown, opts: O | undefined, spec: OptionSpec): O {
+  if (isOptionsObject(axisOrOpts)) {
+    if (opts !== undefined) throw new ArgumentError(`${op}: options were given twice, got a second options object ${describeValue(opts)}`);
+    return checkOptions<O>(op, axisOrOpts, spec);
   }
-  const o = (opts ?? {}) as O;
+  const o = checkOptions<O>(op, opts, spec);
   if (axisOrOpts === undefined) return o;
-  if (o.axis !== undefined) throw new ArgumentError(`${op}: got multiple values for argument 'axis', got ${String(axisOrOpts)} and ${String(o.axis)}`);
+  if (o.axis !== undefined) throw new ArgumentError(`${op}: got multiple values for argument 'axis', got ${describeValue(axisOrOpts)} and ${describeValue(o.axis)}`);
   return { ...o, axis: axisOrOpts };
+}
+
+/**
+ * The checks a composite reduction runs under its own name before delegating (to sum, max,
+ * mean, ...): the axes, and the `where` mask's shape. Returns the normalised axes.
+ */
+function reduceAxes(op: string, x: NDArray, o: { axis?: unknown; where?: ArrayLike | null }): number[] {
+  const dims = normalizeAxes(op, o.axis, x.ndim);
+  if (given(o.where)) whereMask(op, o.where, x.shape);
+  return dims;
 }
 
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
@@ -223,19 +241,19 @@ const ANY: ReductionSpec = {
 
 /** Sum over `axis`. bool and small ints accumulate in int32 (uint8/16 in uint32); f16 in f32. */
 export function sum(a: ArrayLike, axis?: Axis | SumOptions, opts?: SumOptions): NDArray {
-  return reduction(SUM, a, withAxis("sum", axis, opts));
+  return reduction(SUM, a, withAxis("sum", axis, opts, SUM_OPTS));
 }
 /** Product over `axis`, with sum's dtype rules. */
 export function prod(a: ArrayLike, axis?: Axis | SumOptions, opts?: SumOptions): NDArray {
-  return reduction(PROD, a, withAxis("prod", axis, opts));
+  return reduction(PROD, a, withAxis("prod", axis, opts, SUM_OPTS));
 }
 /** Maximum over `axis`; NaN propagates. An empty reduction needs `initial`. */
 export function max(a: ArrayLike, axis?: Axis | MaxOptions, opts?: MaxOptions): NDArray {
-  return reduction(MAX, a, withAxis("max", axis, opts));
+  return reduction(MAX, a, withAxis("max", axis, opts, MAX_OPTS));
 }
 /** Minimum over `axis`; NaN propagates. An empty reduction needs `initial`. */
 export function min(a: ArrayLike, axis?: Axis | MaxOptions, opts?: MaxOptions): NDArray {
-  return reduction(MIN, a, withAxis("min", axis, opts));
+  return reduction(MIN, a, withAxis("min", axis, opts, MAX_OPTS));
 }
 /** Alias of `max`. */
 export const amax = max;
@@ -243,11 +261,11 @@ export const amax = max;
 export const amin = min;
 /** True where every element along `axis` is nonzero (NaN counts as true). Returns bool. */
 export function all(a: ArrayLike, axis?: Axis | LogicalOptions, opts?: LogicalOptions): NDArray {
-  return reduction(ALL, a, withAxis("all", axis, opts));
+  return reduction(ALL, a, withAxis("all", axis, opts, LOGICAL_OPTS));
 }
 /** True where some element along `axis` is nonzero. Returns bool. */
 export function any(a: ArrayLike, axis?: Axis | LogicalOptions, opts?: LogicalOptions): NDArray {
-  return reduction(ANY, a, withAxis("any", axis, opts));
+  return reduction(ANY, a, withAxis("any", axis, opts, LOGICAL_OPTS));
 }
 
 function axisSize(a: NDArray, dims: number[]): number {
@@ -256,11 +274,11 @@ function axisSize(a: NDArray, dims: number[]): number {
 
 /** Arithmetic mean over `axis`. Ints and bool give float32; f16 accumulates in f32. */
 export function mean(a: ArrayLike, axis?: Axis | MeanOptions, opts?: MeanOptions): NDArray {
-  const o = withAxis("mean", axis, opts);
+  const o = withAxis("mean", axis, opts, MEAN_OPTS);
   const x = asArray(a, null, "mean");
   const resultDtype = given(o.dtype) ? toDType(o.dtype, "mean") : toInexact(x.dtype);
   const comp = resultDtype.isFloat ? upcastF16(resultDtype) : resultDtype;
-  const dims = normalizeAxes("mean", o.axis, x.ndim);
+  const dims = reduceAxes("mean", x, o);
   const normalizer = given(o.where)
     ? sum(whereMask("mean", o.where, x.shape), { axis: dims, dtype: comp, keepdims: o.keepdims })
     : constant(axisSize(x, dims), comp);
@@ -290,7 +308,7 @@ function variance(op: string, a: ArrayLike, o: VarOptions): NDArray {
   const x0 = asArray(a, null, op);
   const [comp, dtype] = varTypes(op, x0.dtype, o.dtype);
   const x = astype(x0, comp);
-  const dims = normalizeAxes(op, o.axis, x.ndim);
+  const dims = reduceAxes(op, x, o);
   const m = mean(x, { axis: dims, dtype: comp, keepdims: true, where: o.where });
   const centered = lax.square(lax.sub(x, m));
   let normalizer = given(o.where)
@@ -305,14 +323,14 @@ function variance(op: string, a: ArrayLike, o: VarOptions): NDArray {
 
 /** Variance over `axis` (`ddof` for the N - ddof divisor). Ints and bool give float32. */
 function var_(a: ArrayLike, axis?: Axis | VarOptions, opts?: VarOptions): NDArray {
-  return variance("var", a, withAxis("var", axis, opts));
+  return variance("var", a, withAxis("var", axis, opts, VAR_OPTS));
 }
 // `var` is a reserved word, so the function is declared as var_ and exported under its JAX name.
 export { var_ as var };
 
 /** Standard deviation over `axis`: sqrt(var). `dtype` must be a float type. */
 export function std(a: ArrayLike, axis?: Axis | VarOptions, opts?: VarOptions): NDArray {
-  const o = withAxis("std", axis, opts);
+  const o = withAxis("std", axis, opts, VAR_OPTS);
   if (given(o.dtype) && !toDType(o.dtype, "std").isFloat)
     throw new DTypeError(`std: dtype argument to jnp.std must be inexact, got ${toDType(o.dtype, "std").name}`);
   return lax.sqrt(variance("std", a, o));
@@ -331,7 +349,7 @@ function argReduce(name: "argmax" | "argmin", x: ArrayLike, o: ArgOptions): NDAr
     a = lax.reshape(a, [a.size]);
     axis = 0;
   } else {
-    if (typeof o.axis !== "number") throw new ArgumentError(`${name}: axis must be a single integer or null, got [${String(o.axis)}]`);
+    if (typeof o.axis !== "number") throw new ArgumentError(`${name}: axis must be a single integer or null, got ${describeValue(o.axis)}`);
     axis = normalizeAxis(name, o.axis, a.ndim);
     dims = [axis];
   }
@@ -342,11 +360,11 @@ function argReduce(name: "argmax" | "argmin", x: ArrayLike, o: ArgOptions): NDAr
 
 /** Index of the maximum along `axis` (int32); NaN wins, ties go to the first index. */
 export function argmax(a: ArrayLike, axis?: number | null | ArgOptions, opts?: ArgOptions): NDArray {
-  return argReduce("argmax", a, withAxis("argmax", axis, opts));
+  return argReduce("argmax", a, withAxis("argmax", axis, opts, ARG_OPTS));
 }
 /** Index of the minimum along `axis` (int32); NaN wins, ties go to the first index. */
 export function argmin(a: ArrayLike, axis?: number | null | ArgOptions, opts?: ArgOptions): NDArray {
-  return argReduce("argmin", a, withAxis("argmin", axis, opts));
+  return argReduce("argmin", a, withAxis("argmin", axis, opts, ARG_OPTS));
 }
 
 // ---- cumulative reductions (JAX's _cumulative_reduction) ----
@@ -355,7 +373,7 @@ type CumPrim = Primitive<{ axis: number; reverse: boolean }>;
 
 function cumulative(name: string, prim: CumPrim, x: ArrayLike, o: CumulativeOptions, keepBool: boolean): NDArray {
   let a = asArray(x, null, name);
-  if (given(o.axis) && typeof o.axis !== "number") throw new ArgumentError(`${name}: axis must be a single integer or null, got [${String(o.axis)}]`);
+  if (given(o.axis) && typeof o.axis !== "number") throw new ArgumentError(`${name}: axis must be a single integer or null, got ${describeValue(o.axis)}`);
   if (!given(o.axis) || a.ndim === 0) a = lax.reshape(a, [a.size]);
   const axis = normalizeAxis(name, o.axis ?? 0, a.ndim);
   const userDtype = given(o.dtype) ? toDType(o.dtype, name) : null;
@@ -370,19 +388,19 @@ function cumulative(name: string, prim: CumPrim, x: ArrayLike, o: CumulativeOpti
 
 /** Cumulative sum along `axis` (null flattens). bool accumulates in int32; other dtypes are kept. */
 export function cumsum(a: ArrayLike, axis?: number | null | CumulativeOptions, opts?: CumulativeOptions): NDArray {
-  return cumulative("cumsum", R.cumsum, a, withAxis("cumsum", axis, opts), false);
+  return cumulative("cumsum", R.cumsum, a, withAxis("cumsum", axis, opts, CUM_OPTS), false);
 }
 /** Cumulative product along `axis` (null flattens). */
 export function cumprod(a: ArrayLike, axis?: number | null | CumulativeOptions, opts?: CumulativeOptions): NDArray {
-  return cumulative("cumprod", R.cumprod, a, withAxis("cumprod", axis, opts), false);
+  return cumulative("cumprod", R.cumprod, a, withAxis("cumprod", axis, opts, CUM_OPTS), false);
 }
 /** Running maximum along `axis` (null flattens); NaN propagates; bool input gives bool. */
 export function cummax(a: ArrayLike, axis?: number | null | CumulativeOptions, opts?: CumulativeOptions): NDArray {
-  return cumulative("cummax", R.cummax, a, withAxis("cummax", axis, opts), true);
+  return cumulative("cummax", R.cummax, a, withAxis("cummax", axis, opts, CUM_OPTS), true);
 }
 /** Running minimum along `axis` (null flattens); NaN propagates; bool input gives bool. */
 export function cummin(a: ArrayLike, axis?: number | null | CumulativeOptions, opts?: CumulativeOptions): NDArray {
-  return cumulative("cummin", R.cummin, a, withAxis("cummin", axis, opts), true);
+  return cumulative("cummin", R.cummin, a, withAxis("cummin", axis, opts, CUM_OPTS), true);
 }
 
 // ---- composites ----
@@ -392,30 +410,41 @@ export function cummin(a: ArrayLike, axis?: number | null | CumulativeOptions, o
  * added back, so large inputs do not overflow and an all -inf slice gives -inf.
  */
 export function logsumexp(a: ArrayLike, axis?: Axis | LogsumexpOptions, opts?: LogsumexpOptions): NDArray {
-  const o = withAxis("logsumexp", axis, opts);
+  const o = withAxis("logsumexp", axis, opts, LOGSUMEXP_OPTS);
   const [x] = promoteArgsInexact("logsumexp", a);
-  const dims = normalizeAxes("logsumexp", o.axis, x.ndim);
+  const dims = reduceAxes("logsumexp", x, o);
   let amax = max(x, { axis: dims, keepdims: o.keepdims, where: o.where, initial: -Infinity });
   // A non-finite max (inf, -inf, NaN) is replaced by 0 so that exp(a - max) stays meaningful;
   // its gradient is stopped, as the shift does not change the value.
   amax = bind1(E.stopGradient, [lax.select(lax.isFinite(amax), amax, fill(0, amax))]);
   const shift = o.keepdims ? amax : lax.expandDims(amax, dims);
   let e = lax.exp(lax.sub(x, shift));
-  if (given(o.b)) e = multiply(e, o.b);
+  if (given(o.b)) {
+    const b = asArray(o.b, null, "logsumexp");
+    const bs = broadcastShapes("logsumexp", b.shape, x.shape);
+    if (!shapeEqual(bs, x.shape)) throw new ShapeError(`logsumexp: b of shape ${fmtShape(b.shape)} cannot be broadcast to the input's shape ${fmtShape(x.shape)}`);
+    e = multiply(e, b);
+  }
   const s = sum(e, { axis: dims, keepdims: o.keepdims, where: o.where });
   return lax.add(lax.log(s), astype(amax, s.dtype));
 }
 
 /** Largest minus smallest element along `axis`. */
 export function ptp(a: ArrayLike, axis?: Axis | AxisOptions, opts?: AxisOptions): NDArray {
-  const o = withAxis("ptp", axis, opts);
-  return lax.sub(max(a, o), min(a, o));
+  const o = withAxis("ptp", axis, opts, AXIS_OPTS);
+  const x = asArray(a, null, "ptp");
+  const dims = reduceAxes("ptp", x, o);
+  if (dims.some((d) => x.shape[d] === 0))
+    throw new ValueError(`ptp: zero-size array to reduction operation ptp which has no identity, got shape ${fmtShape(x.shape)}`);
+  const r = { axis: dims, keepdims: o.keepdims };
+  return lax.sub(max(x, r), min(x, r));
 }
 
 /** Number of nonzero elements along `axis`, as int32. */
 export function countNonzero(a: ArrayLike, axis?: Axis | AxisOptions, opts?: AxisOptions): NDArray {
-  const o = withAxis("count_nonzero", axis, opts);
-  return sum(toBool(asArray(a, null, "count_nonzero")), { axis: o.axis, keepdims: o.keepdims, dtype: int32 });
+  const o = withAxis("count_nonzero", axis, opts, AXIS_OPTS);
+  const x = asArray(a, null, "count_nonzero");
+  return sum(toBool(x), { axis: reduceAxes("count_nonzero", x, o), keepdims: o.keepdims, dtype: int32 });
 }
 
 /**
@@ -427,9 +456,9 @@ export function average(a: ArrayLike, opts: AverageOptions & { returned: true })
 export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: ArrayLike | null, opts?: AverageOptions): NDArray;
 export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: ArrayLike | null, opts?: AverageOptions): NDArray | [NDArray, NDArray] {
   let o: AverageOptions;
-  if (isOptions(axis)) o = withAxis("average", axis, opts);
+  if (isOptionsObject(axis)) o = withAxis("average", axis, opts, AVERAGE_OPTS);
   else {
-    o = withAxis("average", axis, opts);
+    o = withAxis("average", axis, opts, AVERAGE_OPTS);
     if (given(weights)) {
       if (given(o.weights)) throw new ArgumentError("average: got multiple values for argument 'weights'");
       o = { ...o, weights };
@@ -440,15 +469,16 @@ export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: Ar
   let wsum: NDArray;
   if (!given(o.weights)) {
     const [x] = promoteArgsInexact("average", a);
-    avg = mean(x, { axis: o.axis, keepdims });
     const dims = normalizeAxes("average", o.axis, x.ndim);
+    avg = mean(x, { axis: dims, keepdims });
     wsum = fill(axisSize(x, dims), avg);
   } else {
     let [x, w] = promoteArgsInexact("average", a, o.weights);
+    normalizeAxes("average", o.axis, x.ndim);
     if (!shapeEqual(x.shape, w.shape)) {
       if (w.ndim !== 1) throw new ShapeError(`average: 1D weights expected when shapes of a and weights differ, got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
       if (!given(o.axis)) throw new ShapeError(`average: Axis must be specified when shapes of a and weights differ, got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
-      if (typeof o.axis !== "number") throw new ShapeError(`average: Single axis expected when shapes of a and weights differ, got axis [${o.axis.join(", ")}]`);
+      if (typeof o.axis !== "number") throw new ShapeError(`average: Single axis expected when shapes of a and weights differ, got axis ${describeValue(o.axis)}`);
       const ax = normalizeAxis("average", o.axis, x.ndim);
       if (w.shape[0] !== x.shape[ax])
         throw new ShapeError(`average: Length of weights not compatible with specified axis, got weights ${fmtShape(w.shape)} for axis ${ax} of ${fmtShape(x.shape)}`);
@@ -469,21 +499,30 @@ function nanFilled(a: NDArray, v: number): NDArray {
 
 /** Sum treating NaN as zero. */
 export function nansum(a: ArrayLike, axis?: Axis | SumOptions, opts?: SumOptions): NDArray {
-  const o = withAxis("nansum", axis, opts);
+  const o = withAxis("nansum", axis, opts, SUM_OPTS);
   const x = asArray(a, null, "nansum");
-  return sum(x.dtype.isFloat ? nanFilled(x, 0) : x, o);
+  const dims = reduceAxes("nansum", x, o);
+  return sum(x.dtype.isFloat ? nanFilled(x, 0) : x, { ...o, axis: dims, dtype: given(o.dtype) ? toDType(o.dtype, "nansum") : null });
 }
 
 /** Maximum ignoring NaN; NaN only where every element of the slice is NaN. */
 export function nanmax(a: ArrayLike, axis?: Axis | MaxOptions, opts?: MaxOptions): NDArray {
-  return nanExtreme("nanmax", max, -Infinity, a, withAxis("nanmax", axis, opts));
+  return nanExtreme("nanmax", max, -Infinity, a, withAxis("nanmax", axis, opts, MAX_OPTS));
 }
 /** Minimum ignoring NaN; NaN only where every element of the slice is NaN. */
 export function nanmin(a: ArrayLike, axis?: Axis | MaxOptions, opts?: MaxOptions): NDArray {
-  return nanExtreme("nanmin", min, Infinity, a, withAxis("nanmin", axis, opts));
+  return nanExtreme("nanmin", min, Infinity, a, withAxis("nanmin", axis, opts, MAX_OPTS));
 }
 function nanExtreme(op: string, red: (a: ArrayLike, o: MaxOptions) => NDArray, identity: number, a: ArrayLike, o: MaxOptions): NDArray {
   const x = asArray(a, null, op);
+  const dims = reduceAxes(op, x, o);
+  if (!given(o.initial) && dims.some((d) => x.shape[d] === 0))
+    throw new ValueError(`${op}: zero-size array to reduction operation ${op} which has no identity, got shape ${fmtShape(x.shape)}`);
+  if (given(o.where) && !given(o.initial))
+    throw new ValueError(`${op}: reduction operation ${op} does not have an identity, so to use a where mask one has to specify 'initial'`);
+  if (given(o.initial) && asArray(o.initial, null, op).ndim !== 0)
+    throw new ValueError(`${op}: initial value must be a scalar, got ${describeValue(o.initial)}`);
+  o = { ...o, axis: dims };
   if (!x.dtype.isFloat) return red(x, o);
   const out = red(nanFilled(x, identity), o);
   const allNan = all(isnan(x), { axis: o.axis, keepdims: o.keepdims });
@@ -492,11 +531,12 @@ function nanExtreme(op: string, red: (a: ArrayLike, o: MaxOptions) => NDArray, i
 
 /** Mean of the non-NaN elements; NaN where a slice has none. */
 export function nanmean(a: ArrayLike, axis?: Axis | MeanOptions, opts?: MeanOptions): NDArray {
-  const o = withAxis("nanmean", axis, opts);
+  const o = withAxis("nanmean", axis, opts, MEAN_OPTS);
   const x = asArray(a, null, "nanmean");
-  if (!x.dtype.isFloat) return mean(x, o);
-  const dtype = given(o.dtype) ? toDType(o.dtype, "nanmean") : x.dtype;
-  const r = { axis: o.axis, dtype, keepdims: o.keepdims, where: o.where };
+  const dims = reduceAxes("nanmean", x, o);
+  const dtype = given(o.dtype) ? toDType(o.dtype, "nanmean") : null;
+  if (!x.dtype.isFloat) return mean(x, { ...o, axis: dims, dtype });
+  const r = { axis: dims, dtype: dtype ?? x.dtype, keepdims: o.keepdims, where: o.where };
   const count = sum(lax.bitwiseNot(isnan(x)), r);
   return lax.div(nansum(x, r), count);
 }

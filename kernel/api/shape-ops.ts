@@ -5,10 +5,13 @@
 // A JAX keyword that is also positional (`axis`, `offset`, `k`, `mode`) may be given either
 // positionally or in the trailing options object.
 
-import { DTypeLike, int32 } from "../core/dtype";
-import { ShapeError, ValueError, fmtShape } from "../core/errors";
+import { DTypeLike, int32, toDType } from "../core/dtype";
+import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { broadcastShapes, checkPermutation, normalizeAxes, normalizeAxis, shapeEqual, sizeOf } from "../core/shape";
+import {
+  OptionSpec, broadcastShapes, checkInteger, checkOptions, checkPermutation, checkShape, checkSize, describeValue, isOptionsObject, normalizeAxes,
+  normalizeAxis, positionalOrOption, shapeEqual, sizeOf,
+} from "../core/shape";
 import { ArrayLike, asArray, astype, promoteArgs, weakScalar } from "./convert";
 import * as lax from "./lax";
 import { broadcastTo, floorDivide, remainder, where } from "./ufuncs";
@@ -18,14 +21,24 @@ export type AxisArg = number | readonly number[] | null;
 const range = (n: number, from = 0): number[] => Array.from({ length: Math.max(0, n - from) }, (_, i) => i + from);
 const arr = (x: ArrayLike, op: string): NDArray => asArray(x, null, op);
 
-/** True for a trailing options object (a plain object, not an array or NDArray). */
-function isOptions(x: unknown): x is Record<string, any> {
-  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof NDArray) && !ArrayBuffer.isView(x);
-}
-/** Reads a keyword that may also be given positionally: `f(x, 1)` or `f(x, { axis: 1 })`. */
-function posOrOpt<T>(arg: unknown, key: string, dflt: T): { value: T; opts: Record<string, any> } {
-  if (isOptions(arg)) return { value: key in arg && arg[key] !== undefined ? (arg[key] as T) : dflt, opts: arg };
-  return { value: arg === undefined ? dflt : (arg as T), opts: {} };
+const isOptions = isOptionsObject;
+const posOrOpt = positionalOrOption;
+// The options each function accepts; unknown keys are errors.
+const AXIS_OPTS: OptionSpec = { axis: "any" };
+const CONCAT_OPTS: OptionSpec = { axis: "any", dtype: "any" };
+const DTYPE_OPTS: OptionSpec = { dtype: "any" };
+const REPEAT_OPTS: OptionSpec = { axis: "any", totalRepeatLength: "count" };
+const ROT90_OPTS: OptionSpec = { k: "any", axes: "any" };
+const PAD_OPTS: OptionSpec = { mode: "any", constantValues: "any" };
+const DIAGONAL_OPTS: OptionSpec = { offset: "any", axis1: "any", axis2: "any" };
+const TRACE_OPTS: OptionSpec = { ...DIAGONAL_OPTS, dtype: "any" };
+const K_OPTS: OptionSpec = { k: "any" };
+
+/** An axis argument that is one axis or a list of them, as a list (unchecked entries). */
+function axisList(op: string, axis: unknown, name = "axis"): unknown[] {
+  if (typeof axis === "number") return [axis];
+  if (Array.isArray(axis)) return [...axis];
+  throw new AxisError(`${op}: ${name} must be an integer or a list of integers, got ${describeValue(axis)}`);
 }
 
 /** lax.slice along one axis: x[..., start:stop:step, ...]. */
@@ -47,17 +60,22 @@ function takeAxis(x: NDArray, idx: NDArray, axis: number): NDArray {
 function unstack(x: NDArray): NDArray[] {
   return range(x.shape[0]).map((i) => lax.reshape(sliceAxis(x, 0, i, i + 1), x.shape.slice(1)));
 }
-const listOf = (xs: readonly ArrayLike[] | NDArray, op: string): NDArray[] =>
-  xs instanceof NDArray ? (xs.ndim === 0 ? [xs] : unstack(xs)) : xs.map((x) => arr(x, op));
+function listOf(xs: readonly ArrayLike[] | NDArray, op: string): NDArray[] {
+  if (xs instanceof NDArray) return xs.ndim === 0 ? [xs] : unstack(xs);
+  if (!Array.isArray(xs)) throw new ArgumentError(`${op}: expected a list of arrays, got ${describeValue(xs)}`);
+  return xs.map((x) => arr(x, op));
+}
 
 // ---- Reshaping and axis order ----
 
 /** jnp.reshape(a, newShape): one entry may be -1, inferred from the size. */
 export function reshape(a: ArrayLike, newShape: number | readonly number[]): NDArray {
   const x = arr(a, "reshape");
-  const s = typeof newShape === "number" ? [newShape] : [...newShape];
+  if (typeof newShape !== "number" && !Array.isArray(newShape))
+    throw new ShapeError(`reshape: the new shape must be an integer or a list of integers, got ${describeValue(newShape)}`);
+  const s: number[] = typeof newShape === "number" ? [newShape] : [...newShape];
   for (const d of s)
-    if (!Number.isInteger(d) || d < -1) throw new ValueError(`reshape: shape entries must be integers >= -1, got ${fmtShape(s)}`);
+    if (!Number.isInteger(d) || d < -1) throw new ValueError(`reshape: shape entries must be integers >= -1, got ${describeValue(s)}`);
   const unknown = s.filter((d) => d === -1).length;
   if (unknown > 1) throw new ValueError(`reshape: can only specify one unknown dimension, got ${fmtShape(s)}`);
   if (unknown === 1) {
@@ -78,7 +96,7 @@ export function ravel(a: ArrayLike): NDArray {
 /** jnp.transpose(a, axes?): permutes axes; reverses them by default. */
 export function transpose(a: ArrayLike, axes?: readonly number[] | null): NDArray {
   const x = arr(a, "transpose");
-  const perm = axes ? checkPermutation("transpose", axes, x.ndim) : range(x.ndim).reverse();
+  const perm = axes === undefined || axes === null ? range(x.ndim).reverse() : checkPermutation("transpose", axes, x.ndim);
   return perm.every((p, i) => p === i) ? x : lax.transpose(x, perm);
 }
 
@@ -95,13 +113,13 @@ export function swapaxes(a: ArrayLike, axis1: number, axis2: number): NDArray {
 /** jnp.moveaxis(a, source, destination): moves axes to new positions, keeping the others' order. */
 export function moveaxis(a: ArrayLike, source: number | readonly number[], destination: number | readonly number[]): NDArray {
   const x = arr(a, "moveaxis");
-  const src = typeof source === "number" ? [source] : [...source];
-  const dst = typeof destination === "number" ? [destination] : [...destination];
+  const src = axisList("moveaxis", source, "source");
+  const dst = axisList("moveaxis", destination, "destination");
   if (src.length !== dst.length) throw new ValueError(`moveaxis: Inconsistent number of elements: ${src.length} vs ${dst.length}`);
   const s = src.map((d) => normalizeAxis("moveaxis", d, x.ndim));
   const t = dst.map((d) => normalizeAxis("moveaxis", d, x.ndim));
   if (new Set(s).size !== s.length || new Set(t).size !== t.length)
-    throw new ValueError(`moveaxis: repeated axis in source or destination, got [${src.join(", ")}] and [${dst.join(", ")}]`);
+    throw new ValueError(`moveaxis: repeated axis in source or destination, got ${describeValue(src)} and ${describeValue(dst)}`);
   // NumPy's construction: the unmoved axes in order, then each moved axis inserted at its target.
   const perm = range(x.ndim).filter((d) => !s.includes(d));
   for (const [d, sd] of t.map((d, i) => [d, s[i]]).sort((p, q) => p[0] - q[0])) perm.splice(d, 0, sd);
@@ -111,7 +129,7 @@ export function moveaxis(a: ArrayLike, source: number | readonly number[], desti
 /** jnp.expand_dims(a, axis): inserts size-1 axes; `axis` indexes the result. */
 export function expandDims(a: ArrayLike, axis: number | readonly number[]): NDArray {
   const x = arr(a, "expand_dims");
-  const list = typeof axis === "number" ? [axis] : [...axis];
+  const list = axisList("expand_dims", axis);
   const axes = normalizeAxes("expand_dims", list, x.ndim + list.length);
   return axes.length === 0 ? x : lax.expandDims(x, axes);
 }
@@ -119,7 +137,7 @@ export function expandDims(a: ArrayLike, axis: number | readonly number[]): NDAr
 /** jnp.squeeze(a, axis?): removes size-1 axes (all of them when axis is omitted). */
 export function squeeze(a: ArrayLike, axis?: AxisArg | { axis?: AxisArg }): NDArray {
   const x = arr(a, "squeeze");
-  const ax = posOrOpt<AxisArg>(axis, "axis", null).value;
+  const ax = posOrOpt<AxisArg>("squeeze", axis, "axis", null, AXIS_OPTS).value;
   const dims = ax === null ? range(x.ndim).filter((d) => x.shape[d] === 1) : normalizeAxes("squeeze", ax, x.ndim);
   for (const d of dims)
     if (x.shape[d] !== 1) throw new ValueError(`squeeze: cannot select an axis to squeeze out which has size not equal to one, got axis ${d} of shape ${fmtShape(x.shape)}`);
@@ -178,10 +196,13 @@ export function concatenate(arrays: readonly ArrayLike[] | NDArray, axisOrOpts?:
 }
 
 function concat(op: string, list: NDArray[], axisOrOpts?: AxisOrConcatOpts): NDArray {
-  const { value: axis, opts } = posOrOpt<number | null>(axisOrOpts, "axis", 0);
+  const { value: axis, opts } = posOrOpt<number | null>(op, axisOrOpts, "axis", 0, CONCAT_OPTS);
   if (list.length === 0) throw new ValueError(`${op}: need at least one array to concatenate, got 0`);
   let xs = promoteArgs(op, ...list);
-  if (opts.dtype) xs = xs.map((x) => astype(x, opts.dtype as DTypeLike));
+  if (opts.dtype !== undefined && opts.dtype !== null) {
+    const d = toDType(opts.dtype, op);
+    xs = xs.map((x) => astype(x, d));
+  }
   if (axis === null) xs = xs.map(ravel);
   xs.forEach((x, i) => {
     if (x.ndim === 0) throw new ValueError(`${op}: zero-dimensional arrays cannot be concatenated, got shape [] at index ${i}`);
@@ -199,7 +220,7 @@ function concat(op: string, list: NDArray[], axisOrOpts?: AxisOrConcatOpts): NDA
 
 /** jnp.stack(arrays, {axis = 0, dtype}): joins equal-shaped arrays along a new axis. */
 export function stack(arrays: readonly ArrayLike[] | NDArray, axisOrOpts?: number | ConcatOptions): NDArray {
-  const { value: axis, opts } = posOrOpt<number>(axisOrOpts, "axis", 0);
+  const { value: axis, opts } = posOrOpt<number>("stack", axisOrOpts, "axis", 0, CONCAT_OPTS);
   const xs = listOf(arrays, "stack");
   if (xs.length === 0) throw new ValueError("stack: need at least one array to stack, got 0");
   for (const x of xs)
@@ -210,15 +231,18 @@ export function stack(arrays: readonly ArrayLike[] | NDArray, axisOrOpts?: numbe
 
 /** jnp.hstack: along axis 1 (axis 0 for 1-D inputs). */
 export function hstack(tup: readonly ArrayLike[] | NDArray, opts: { dtype?: DTypeLike | null } = {}): NDArray {
+  checkOptions("hstack", opts, DTYPE_OPTS);
   const xs = listOf(tup, "hstack").map((x) => atleast1d(x));
   return concat("hstack", xs, { axis: xs.length > 0 && xs[0].ndim === 1 ? 0 : 1, dtype: opts.dtype });
 }
 /** jnp.vstack: along axis 0 after atleast_2d. */
 export function vstack(tup: readonly ArrayLike[] | NDArray, opts: { dtype?: DTypeLike | null } = {}): NDArray {
+  checkOptions("vstack", opts, DTYPE_OPTS);
   return concat("vstack", listOf(tup, "vstack").map((x) => atleast2d(x)), { axis: 0, dtype: opts.dtype });
 }
 /** jnp.dstack: along axis 2 after atleast_3d. */
 export function dstack(tup: readonly ArrayLike[] | NDArray, opts: { dtype?: DTypeLike | null } = {}): NDArray {
+  checkOptions("dstack", opts, DTYPE_OPTS);
   return concat("dstack", listOf(tup, "dstack").map((x) => atleast3d(x)), { axis: 2, dtype: opts.dtype });
 }
 /** jnp.column_stack: 1-D inputs become columns, then join along axis 1. */
@@ -229,10 +253,15 @@ export function columnStack(tup: readonly ArrayLike[] | NDArray): NDArray {
 
 // ---- Splitting ----
 
+const MAX_EMPTY_PIECES = 1_000_000;
+
 /** Python slice bounds [start, stop) for each piece, as NumPy's array_split computes them. */
 function splitBounds(op: string, n: number, ios: number | readonly number[] | NDArray, even: boolean): [number, number][] {
   if (typeof ios === "number") {
-    if (!Number.isInteger(ios) || ios <= 0) throw new ValueError(`${op}: number sections must be larger than 0, got ${ios}`);
+    if (!Number.isInteger(ios) || ios <= 0) throw new ValueError(`${op}: number sections must be a positive integer, got ${describeValue(ios)}`);
+    // Sections beyond the axis size are empty pieces; a bound keeps a typo from making millions.
+    if (ios > n + MAX_EMPTY_PIECES)
+      throw new ValueError(`${op}: number sections may exceed the axis size ${n} by at most ${MAX_EMPTY_PIECES} (empty pieces), got ${ios}`);
     if (even && n % ios !== 0) throw new ValueError(`${op}: array split does not result in an equal division, got ${n} elements into ${ios} sections`);
     // The first n % N pieces get one extra element.
     const base = Math.floor(n / ios);
@@ -243,7 +272,12 @@ function splitBounds(op: string, n: number, ios: number | readonly number[] | ND
       return [at, (at += len)] as [number, number];
     });
   }
+  if (!(ios instanceof NDArray) && !Array.isArray(ios))
+    throw new ArgumentError(`${op}: indices_or_sections must be an integer or a list of integers, got ${describeValue(ios)}`);
+  if (ios instanceof NDArray && (ios.ndim > 1 || !ios.dtype.isInt))
+    throw new ArgumentError(`${op}: indices_or_sections must be an integer or a 1-D integer array, got ${describeValue(ios)}`);
   const list = ios instanceof NDArray ? Array.from(ios._concrete(op).dataSync()) : [...ios];
+  for (const i of list) checkInteger(op, "a split index", i);
   const norm = (i: number) => (i < 0 ? Math.max(i + n, 0) : Math.min(i, n));
   const cuts = [0, ...list.map(norm), n];
   return range(cuts.length - 1).map((k) => [cuts[k], Math.max(cuts[k], cuts[k + 1])] as [number, number]);
@@ -251,7 +285,7 @@ function splitBounds(op: string, n: number, ios: number | readonly number[] | ND
 
 function splitImpl(op: string, ary: ArrayLike, ios: number | readonly number[] | NDArray, axisOrOpts: number | { axis?: number } | undefined, even: boolean): NDArray[] {
   const x = arr(ary, op);
-  const ax = normalizeAxis(op, posOrOpt<number>(axisOrOpts, "axis", 0).value, x.ndim);
+  const ax = normalizeAxis(op, posOrOpt<number>(op, axisOrOpts, "axis", 0, AXIS_OPTS).value, x.ndim);
   return splitBounds(op, x.shape[ax], ios, even).map(([a, b]) => sliceAxis(x, ax, a, b));
 }
 
@@ -269,11 +303,13 @@ export function arraySplit(ary: ArrayLike, indicesOrSections: number | readonly 
 /** jnp.tile(a, reps): out[i*s + j] = a[j] along each axis, as broadcast + reshape. */
 export function tile(A: ArrayLike, reps: number | readonly number[]): NDArray {
   const x = arr(A, "tile");
-  const r0 = typeof reps === "number" ? [reps] : [...reps];
-  for (const r of r0) if (!Number.isInteger(r) || r < 0) throw new ValueError(`tile: reps must be non-negative integers, got [${r0.join(", ")}]`);
+  if (typeof reps !== "number" && !Array.isArray(reps)) throw new ArgumentError(`tile: reps must be an integer or a list of integers, got ${describeValue(reps)}`);
+  const r0: number[] = typeof reps === "number" ? [reps] : [...reps];
+  for (const r of r0) if (!Number.isInteger(r) || r < 0) throw new ValueError(`tile: reps must be non-negative integers, got ${describeValue(r0)}`);
   const nd = Math.max(r0.length, x.ndim);
   const r = [...new Array(nd - r0.length).fill(1), ...r0];
   const s = [...new Array(nd - x.ndim).fill(1), ...x.shape];
+  checkSize("tile", s.map((d, i) => d * r[i]));
   // [s0, s1] broadcast to [r0, s0, r1, s1], then merged pairwise to [r0*s0, r1*s1].
   const b = lax.broadcastInDim(x, s.flatMap((d, i) => [r[i], d]), range(x.ndim).map((i) => 2 * (nd - x.ndim + i) + 1));
   return lax.reshape(b, s.map((d, i) => d * r[i]));
@@ -288,14 +324,15 @@ export interface RepeatOptions {
 
 /** jnp.repeat(a, repeats, {axis, totalRepeatLength}): repeats each element along the axis. */
 export function repeat(a: ArrayLike, repeats: ArrayLike, axisOrOpts?: number | null | RepeatOptions): NDArray {
-  const { value: axis, opts } = posOrOpt<number | null>(axisOrOpts, "axis", null);
+  const { value: axis, opts } = posOrOpt<number | null>("repeat", axisOrOpts, "axis", null, REPEAT_OPTS);
   let x = arr(a, "repeat");
   if (axis === null) x = ravel(x);
   const ax = normalizeAxis("repeat", axis ?? 0, x.ndim);
   const n = x.shape[ax];
   const total: number | null = opts.totalRepeatLength ?? null;
   if (typeof repeats === "number" && (total === null || total === repeats * n)) {
-    if (!Number.isInteger(repeats) || repeats < 0) throw new ValueError(`repeat: repeats must be a non-negative integer, got ${repeats}`);
+    if (!Number.isInteger(repeats) || repeats < 0) throw new ValueError(`repeat: repeats must be a non-negative integer, got ${describeValue(repeats)}`);
+    checkSize("repeat", x.shape.map((s, d) => (d === ax ? s * repeats : s)));
     // [..., n, ...] -> [..., n, r, ...] -> [..., n*r, ...]
     const shape = [...x.shape.slice(0, ax + 1), repeats, ...x.shape.slice(ax + 1)];
     const b = lax.broadcastInDim(x, shape, range(x.ndim).map((d) => (d <= ax ? d : d + 1)));
@@ -304,8 +341,15 @@ export function repeat(a: ArrayLike, repeats: ArrayLike, axisOrOpts?: number | n
   let r = asArray(repeats, null, "repeat");
   if (r.ndim > 1 || (r.ndim === 1 && r.shape[0] !== 1 && r.shape[0] !== n))
     throw new ShapeError(`repeat: repeats of shape ${fmtShape(r.shape)} cannot be broadcast to the size ${n} of axis ${ax}`);
+  if (!r.dtype.isInt) throw new ArgumentError(`repeat: repeats must be integers, got ${r.aval.str()}`);
   r = broadcastTo(r.dtype === int32 ? r : astype(r, int32), [n]);
+  if (total === null) {
+    // Concrete repeats: checked on the host (negative counts, the result's size).
+    const counts = r._concrete("repeat").dataSync();
+    if (counts.some((c) => c < 0)) throw new ValueError(`repeat: repeats must be non-negative, got ${describeValue(Array.from(counts))}`);
+  }
   const T = total ?? Number(lax.reduceSum(r, [0])._concrete("repeat").item());
+  checkSize("repeat", x.shape.map((s, d) => (d === ax ? T : s)));
   if (T === 0 || n === 0) return sliceAxis(x, ax, 0, 0);
   // JAX's construction: exclusive cumsum of repeats gives each element's first output slot;
   // scatter-adding 1 at those slots and cumsumming again numbers every output slot with the
@@ -324,7 +368,7 @@ export function repeat(a: ArrayLike, repeats: ArrayLike, axisOrOpts?: number | n
 /** jnp.flip(m, {axis}): reverses the given axes (all by default). */
 export function flip(m: ArrayLike, axisOrOpts?: AxisArg | { axis?: AxisArg }): NDArray {
   const x = arr(m, "flip");
-  const axes = normalizeAxes("flip", posOrOpt<AxisArg>(axisOrOpts, "axis", null).value, x.ndim);
+  const axes = normalizeAxes("flip", posOrOpt<AxisArg>("flip", axisOrOpts, "axis", null, AXIS_OPTS).value, x.ndim);
   return axes.length === 0 ? x : lax.rev(x, axes);
 }
 /** jnp.fliplr: reverses axis 1. */
@@ -343,9 +387,11 @@ export function flipud(m: ArrayLike): NDArray {
 /** jnp.roll(a, shift, {axis}): out[(i + shift) mod n] = a[i]; axis null rolls the flattened array. */
 export function roll(a: ArrayLike, shift: number | readonly number[] | NDArray, axisOrOpts?: AxisArg | { axis?: AxisArg }): NDArray {
   const x = arr(a, "roll");
-  const axis = posOrOpt<AxisArg>(axisOrOpts, "axis", null).value;
+  const axis = posOrOpt<AxisArg>("roll", axisOrOpts, "axis", null, AXIS_OPTS).value;
+  if (!(shift instanceof NDArray)) for (const s of axisList("roll", shift, "shift")) checkInteger("roll", "shift", s);
+  else if (!shift.dtype.isInt) throw new ArgumentError(`roll: shift must be an integer or integer array, got ${describeValue(shift)}`);
   if (axis === null) return lax.reshape(roll(ravel(x), shift, 0), x.shape);
-  const axes = (typeof axis === "number" ? [axis] : [...axis]).map((d) => normalizeAxis("roll", d, x.ndim));
+  const axes = axisList("roll", axis).map((d) => normalizeAxis("roll", d, x.ndim));
   if (shift instanceof NDArray) return rollDynamic(x, shift, axes);
   const shifts = typeof shift === "number" ? [shift] : [...shift];
   if (shifts.length !== axes.length && shifts.length !== 1 && axes.length !== 1)
@@ -384,8 +430,10 @@ function rollDynamic(x: NDArray, shift: NDArray, axes: number[]): NDArray {
 /** jnp.rot90(m, k = 1, axes = [0, 1]): rotates by 90 degrees k times from axes[0] towards axes[1]. */
 export function rot90(m: ArrayLike, kOrOpts?: number | { k?: number; axes?: [number, number] }, axes?: readonly [number, number]): NDArray {
   const x = arr(m, "rot90");
-  const { value: k, opts } = posOrOpt<number>(kOrOpts, "k", 1);
+  const { value: k, opts } = posOrOpt<number>("rot90", kOrOpts, "k", 1, ROT90_OPTS);
+  checkInteger("rot90", "k", k);
   const ax = axes ?? opts.axes ?? [0, 1];
+  if (!Array.isArray(ax) || ax.length !== 2) throw new ValueError(`rot90: axes must be a list of two axes, got ${describeValue(ax)}`);
   if (x.ndim < 2) throw new ValueError(`rot90: rot90 requires ndim >= 2, got shape ${fmtShape(x.shape)}`);
   const a1 = normalizeAxis("rot90", ax[0], x.ndim);
   const a2 = normalizeAxis("rot90", ax[1], x.ndim);
@@ -413,6 +461,9 @@ type PadWidth = number | readonly number[] | readonly (readonly number[])[] | ND
 /** Broadcasts a NumPy pad_width (n, [n], [b, a], [[b, a]], [[b, a], ...]) to one pair per axis. */
 function padPairs(pw: PadWidth, ndim: number): [number, number][] {
   const v: unknown = pw instanceof NDArray ? pw._concrete("pad").tolist() : pw;
+  const isNum = (w: unknown) => typeof w === "number";
+  if (!(isNum(v) || (Array.isArray(v) && v.every((e) => isNum(e) || (Array.isArray(e) && e.every(isNum))))))
+    throw new ArgumentError(`pad: padWidth must be an integer, a list of integers or a list of [before, after] pairs, got ${describeValue(v)}`);
   const shape: number[] = Array.isArray(v) ? (Array.isArray(v[0]) ? [v.length, (v[0] as unknown[]).length] : [v.length]) : [];
   const flat = (Array.isArray(v) ? (v as unknown[]).flat() : [v]) as number[];
   let s: number[];
@@ -423,7 +474,7 @@ function padPairs(pw: PadWidth, ndim: number): [number, number][] {
   }
   if (shape.length > 2 || s.length !== 2 || s[0] !== ndim || s[1] !== 2 || flat.length !== sizeOf(shape))
     throw new ValueError(`pad: padWidth of shape ${fmtShape(shape)} cannot be broadcast to ${fmtShape([ndim, 2])} (one [before, after] pair per axis)`);
-  for (const w of flat) if (!Number.isInteger(w) || w < 0) throw new ValueError(`pad: index can't contain negative values, got padWidth ${JSON.stringify(v)}`);
+  for (const w of flat) if (!Number.isInteger(w) || w < 0) throw new ValueError(`pad: index can't contain negative values, got padWidth ${describeValue(v)}`);
   const at = (i: number, j: number): number => {
     const [r, c] = shape.length === 2 ? shape : shape.length === 1 ? [1, shape[0]] : [1, 1];
     return flat[(r === 1 ? 0 : i) * c + (c === 1 ? 0 : j)];
@@ -434,9 +485,11 @@ function padPairs(pw: PadWidth, ndim: number): [number, number][] {
 /** jnp.pad(a, padWidth, {mode = "constant", constantValues = 0}); mode may also be positional. */
 export function pad(array: ArrayLike, padWidth: PadWidth, modeOrOpts?: PadMode | PadOptions, options: PadOptions = {}): NDArray {
   const x = arr(array, "pad");
-  const { value: mode, opts } = posOrOpt<PadMode>(modeOrOpts, "mode", "constant");
-  const o = { ...options, ...opts };
+  const { value: mode, opts } = posOrOpt<PadMode>("pad", modeOrOpts, "mode", "constant", PAD_OPTS);
+  const o = { ...checkOptions<PadOptions>("pad", options, PAD_OPTS), ...opts };
+  if (typeof mode !== "string") throw new ValueError(`pad: mode must be a string such as "constant" or "edge", got ${describeValue(mode)}`);
   const pairs = padPairs(padWidth, x.ndim);
+  checkSize("pad", x.shape.map((n, d) => n + pairs[d][0] + pairs[d][1]));
   if (mode === "constant" || mode === "empty") {
     const cv = astype(asArray(mode === "empty" ? 0 : o.constantValues ?? 0, null, "pad"), x.dtype);
     if (cv.ndim === 0) return pairs.every(([b, e]) => b === 0 && e === 0) ? x : lax.pad(x, cv, pairs.map(([b, e]) => [b, e, 0]));
@@ -497,12 +550,16 @@ export interface DiagonalOptions {
 
 /** jnp.diagonal(a, {offset, axis1, axis2}): the diagonal becomes the last axis. */
 export function diagonal(a: ArrayLike, offsetOrOpts?: number | DiagonalOptions, axis1?: number, axis2?: number): NDArray {
-  const x = arr(a, "diagonal");
-  const { value: offset, opts } = posOrOpt<number>(offsetOrOpts, "offset", 0);
-  if (x.ndim < 2) throw new ValueError(`diagonal: diagonal requires an array of at least two dimensions, got shape ${fmtShape(x.shape)}`);
-  const a1 = normalizeAxis("diagonal", axis1 ?? opts.axis1 ?? 0, x.ndim);
-  const a2 = normalizeAxis("diagonal", axis2 ?? opts.axis2 ?? 1, x.ndim);
-  if (a1 === a2) throw new ValueError(`diagonal: axis1 and axis2 cannot be the same, got ${a1} and ${a2}`);
+  return diagonalImpl("diagonal", arr(a, "diagonal"), offsetOrOpts, axis1, axis2, DIAGONAL_OPTS);
+}
+
+function diagonalImpl(op: string, x: NDArray, offsetOrOpts: unknown, axis1: unknown, axis2: unknown, spec: OptionSpec): NDArray {
+  const { value: offset, opts } = posOrOpt<number>(op, offsetOrOpts, "offset", 0, spec);
+  checkInteger(op, "offset", offset);
+  if (x.ndim < 2) throw new ValueError(`${op}: ${op} requires an array of at least two dimensions, got shape ${fmtShape(x.shape)}`);
+  const a1 = normalizeAxis(op, axis1 ?? opts.axis1 ?? 0, x.ndim);
+  const a2 = normalizeAxis(op, axis2 ?? opts.axis2 ?? 1, x.ndim);
+  if (a1 === a2) throw new ValueError(`${op}: axis1 and axis2 cannot be the same, got ${a1} and ${a2}`);
   const y = moveaxis(x, [a1, a2], [-2, -1]);
   const [n, m] = y.shape.slice(-2);
   const rest = y.shape.slice(0, -2);
@@ -517,11 +574,12 @@ export function diagonal(a: ArrayLike, offsetOrOpts?: number | DiagonalOptions, 
 /** jnp.diag(v, k = 0): a 1-D v gives a matrix with v on diagonal k; a 2-D v gives its diagonal k. */
 export function diag(v: ArrayLike, kOrOpts?: number | { k?: number }): NDArray {
   const x = arr(v, "diag");
-  const k = posOrOpt<number>(kOrOpts, "k", 0).value;
+  const k = checkInteger("diag", "k", posOrOpt<number>("diag", kOrOpts, "k", 0, K_OPTS).value);
   if (x.ndim === 2) return diagonal(x, k);
   if (x.ndim !== 1) throw new ValueError(`diag: diag input must be 1d or 2d, got shape ${fmtShape(x.shape)}`);
   const L = x.shape[0];
   const n = L + Math.abs(k);
+  checkSize("diag", [n, n]);
   // Interior padding of n zeros puts consecutive elements n + 1 apart in the flattened matrix.
   const start = k >= 0 ? k : -k * n;
   const cfg: [number, number, number] = L === 0 ? [n * n, 0, 0] : [start, n * n - (start + (L - 1) * (n + 1) + 1), n];
@@ -531,9 +589,10 @@ const zeroOf = (x: NDArray): NDArray => astype(weakScalar(0, x.dtype), x.dtype, 
 
 /** jnp.trace(a, {offset, axis1, axis2}): the sum of a diagonal (small ints/bool sum in int32/uint32). */
 export function trace(a: ArrayLike, offsetOrOpts?: number | (DiagonalOptions & { dtype?: DTypeLike }), axis1?: number, axis2?: number): NDArray {
-  const d = diagonal(a, offsetOrOpts, axis1, axis2);
-  const opts = isOptions(offsetOrOpts) ? offsetOrOpts : {};
-  const dt = opts.dtype ?? (d.dtype.isBool || (d.dtype.isInt && !d.dtype.isUnsigned && d.dtype.bits < 32) ? "int32" : d.dtype.isUnsigned && d.dtype.bits < 32 ? "uint32" : null);
+  const opts = isOptions(offsetOrOpts) ? checkOptions<{ dtype?: DTypeLike }>("trace", offsetOrOpts, TRACE_OPTS) : {};
+  const userDtype = opts.dtype === undefined || opts.dtype === null ? null : toDType(opts.dtype, "trace");
+  const d = diagonalImpl("trace", arr(a, "trace"), offsetOrOpts, axis1, axis2, TRACE_OPTS);
+  const dt = userDtype ?? (d.dtype.isBool || (d.dtype.isInt && !d.dtype.isUnsigned && d.dtype.bits < 32) ? "int32" : d.dtype.isUnsigned && d.dtype.bits < 32 ? "uint32" : null);
   return lax.reduceSum(dt ? astype(d, dt) : d, [d.ndim - 1]);
 }
 
@@ -551,17 +610,18 @@ function triangle(op: string, m: ArrayLike, k: number, lower: boolean): NDArray 
 }
 /** jnp.tril(m, k = 0): zeros above diagonal k of the last two axes. */
 export function tril(m: ArrayLike, kOrOpts?: number | { k?: number }): NDArray {
-  return triangle("tril", m, posOrOpt<number>(kOrOpts, "k", 0).value, true);
+  return triangle("tril", m, checkInteger("tril", "k", posOrOpt<number>("tril", kOrOpts, "k", 0, K_OPTS).value), true);
 }
 /** jnp.triu(m, k = 0): zeros below diagonal k of the last two axes. */
 export function triu(m: ArrayLike, kOrOpts?: number | { k?: number }): NDArray {
-  return triangle("triu", m, posOrOpt<number>(kOrOpts, "k", 0).value, false);
+  return triangle("triu", m, checkInteger("triu", "k", posOrOpt<number>("triu", kOrOpts, "k", 0, K_OPTS).value), false);
 }
 
 /** jnp.unravel_index(indices, shape): flat indices to one index array per axis (clipped, negatives wrap). */
 export function unravelIndex(indices: ArrayLike, shape: readonly number[]): NDArray[] {
   const i = arr(indices, "unravel_index");
   if (!i.dtype.isInt) throw new ValueError(`unravel_index: only int indices permitted, got ${i.dtype.name}`);
+  checkShape("unravel_index", shape);
   if (shape.some((s) => s <= 0)) throw new ValueError(`unravel_index: shape should be positive, got ${fmtShape(shape)}`);
   const size = sizeOf(shape);
   // Clip first, so that raveling and unraveling an out-of-bounds index agree (JAX's behaviour).

@@ -2,14 +2,15 @@
 // types, NumPy broadcasting (ranks are aligned here, lax stretches size-1 axes), inexact
 // promotion for transcendental functions, Python-style floor division and remainder.
 
-import { bool, float32 } from "../core/dtype";
-import { DTypeError, ShapeError } from "../core/errors";
+import { DType, bool, float16, float32 } from "../core/dtype";
+import { DTypeError, ShapeError, ValueError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { broadcastShapes } from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import { Primitive } from "../core/primitive";
-import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact, weakScalar } from "./convert";
+import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact, promoteArgsNumeric, weakScalar } from "./convert";
+import { nonzero } from "./index-update";
 import * as lax from "./lax";
 
 /** Reshapes operands of different non-zero ranks to a common rank (NumPy's leading 1s). */
@@ -19,6 +20,20 @@ export function alignRanks(op: string, xs: NDArray[]): NDArray[] {
   if (ranks.size < 2) return xs;
   const rank = Math.max(...ranks);
   return xs.map((x) => (x.ndim === 0 || x.ndim === rank ? x : lax.reshape(x, [...new Array(rank - x.ndim).fill(1), ...x.shape])));
+}
+
+/**
+ * Broadcasts operands to their common shape (for functions built from lax.select, whose cases
+ * must have equal shapes); `op` names the caller in the broadcast error.
+ */
+function broadcastAll(op: string, xs: NDArray[]): NDArray[] {
+  const shape = broadcastShapes(op, ...xs.map((x) => x.shape));
+  return xs.map((x) => broadcastTo(x, shape));
+}
+
+/** A weakly typed scalar `v` of `d`, broadcast to `shape` (a constant like lax._const / full_like). */
+function fullOf(v: number, d: DType, shape: readonly number[]): NDArray {
+  return lax.broadcastInDim(weakScalar(v, d), [...shape], []);
 }
 
 function unaryInexact(p: Primitive<{}>) {
@@ -86,36 +101,48 @@ export function reciprocal(x: ArrayLike): NDArray {
   return bind1(E.integerPow, [a], { y: -1 });
 }
 
-/** Floor division with Python semantics: rounds toward -inf; integer x // 0 follows XLA (see jax-reference §3). */
+/**
+ * Floor division with Python semantics (jnp.floor_divide): bool is promoted to int32; integer
+ * x // 0 follows XLA's x / 0 = -1 (see jax-reference §3); float x // 0 is x / 0.
+ */
 export function floorDivide(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("floor_divide", promoteArgs("floor_divide", x, y));
-  if (a.dtype.isBool) return bind1(E.and, [a, b]);
+  const [a, b] = broadcastAll("floor_divide", promoteArgsNumeric("floor_divide", x, y));
   if (a.dtype.isUnsigned) return bind1(E.div, [a, b]);
   if (a.dtype.isInt) {
     // trunc(a / b) - 1 where sign(a) != sign(b) and the division is inexact (JAX's
-    // _floor_divide). With XLA's x / 0 = -1 and x % 0 = x this gives x // 0 = -2 (x != 0), 0 // 0 = -1.
+    // floor_divide). With XLA's x / 0 = -1 and x % 0 = x this gives x // 0 = -2 (x != 0), 0 // 0 = -1.
     const q = bind1(E.div, [a, b]);
     const r = bind1(E.rem, [a, b]);
-    const zero = weakScalar(0, a.dtype);
     const signsDiffer = bind1(E.ne, [bind1(E.sign, [a]), bind1(E.sign, [b])]);
-    const fix = bind1(E.and, [signsDiffer, bind1(E.ne, [r, zero])]);
+    const fix = bind1(E.and, [signsDiffer, bind1(E.ne, [r, weakScalar(0, a.dtype)])]);
     return lax.select(fix, bind1(E.sub, [q, weakScalar(1, a.dtype)]), q);
   }
-  // floats: floor((a - mod(a, b)) / b), as numpy and JAX compute it, so that a == b * q + mod(a, b).
-  const m = remainder(a, b);
-  const q = lax.floor(bind1(E.div, [bind1(E.sub, [a, m]), b]));
-  // x // 0 is +-inf (sign of x), NaN for 0 // 0 (current JAX, PR #38017).
-  const byZero = bind1(E.eq, [b, weakScalar(0, a.dtype)]);
-  return lax.select(byZero, bind1(E.div, [a, b]), q);
+  return floatDivmod(a, b)[0];
 }
 
-/** Remainder with the sign of the divisor (Python's %); integer x % 0 is 0. */
+/**
+ * JAX's _float_divmod (CPython's float_divmod) on operands of one shape: the quotient is
+ * round((a - fmod(a, b)) / b), corrected by one where the remainder's sign differs from b's, so
+ * that -5 // inf = -1 and 5 // inf = 0. Where b == 0 the quotient is a / b (+-inf, NaN for
+ * 0 / 0), as current JAX computes it (PR #38017).
+ */
+function floatDivmod(a: NDArray, b: NDArray): [NDArray, NDArray] {
+  const d = a.dtype;
+  const mod = bind1(E.rem, [a, b]);
+  const byZero = bind1(E.eq, [b, weakScalar(0, d)]);
+  const div = bind1(E.div, [lax.select(byZero, a, bind1(E.sub, [a, mod])), b]);
+  const ind = bind1(E.and, [bind1(E.ne, [mod, weakScalar(0, d)]), bind1(E.ne, [bind1(E.sign, [b]), bind1(E.sign, [mod])])]);
+  const fixedMod = lax.select(ind, bind1(E.add, [mod, b]), mod);
+  const fixedDiv = lax.select(ind, bind1(E.sub, [div, weakScalar(1, d)]), div);
+  return [lax.round(fixedDiv, 0), fixedMod];
+}
+
+/** Remainder with the sign of the divisor (Python's %); bool is promoted to int32; integer x % 0 is 0. */
 export function remainder(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("remainder", promoteArgs("remainder", x, y));
-  if (a.dtype.isBool) throw new DTypeError("remainder: not supported for boolean inputs, got bool");
+  const [a, b] = broadcastAll("remainder", promoteArgsNumeric("remainder", x, y));
   const zero = weakScalar(0, a.dtype);
   // Integer x % 0: the divisor is replaced by 1 (jnp.remainder), so the result is 0.
-  const bb = a.dtype.isInt ? lax.select(bind1(E.eq, [b, zero]), weakScalar(1, a.dtype), b) : b;
+  const bb = a.dtype.isInt ? lax.select(bind1(E.eq, [b, zero]), fullOf(1, a.dtype, b.shape), b) : b;
   const r = bind1(E.rem, [a, bb]);
   if (a.dtype.isUnsigned) return r;
   const fix = bind1(E.and, [bind1(E.ne, [r, zero]), bind1(E.ne, [bind1(E.lt, [r, zero]), bind1(E.lt, [bb, zero])])]);
@@ -123,30 +150,34 @@ export function remainder(x: ArrayLike, y: ArrayLike): NDArray {
 }
 export const mod = remainder;
 
-/** C fmod: the remainder has the sign of the dividend (lax.rem). */
+/** C fmod: the remainder has the sign of the dividend (lax.rem); integer x fmod 0 is 0, as in jnp.fmod. */
 export function fmod(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("fmod", promoteArgs("fmod", x, y));
-  return bind1(E.rem, [a, b]);
+  const promoted = promoteArgs("fmod", x, y);
+  // jnp.fmod replaces a zero integer divisor by 1 (a bool divisor is left alone, then made int32).
+  const intDivisor = promoted[0].dtype.isInt;
+  const [a, b] = broadcastAll("fmod", promoted.map((p) => (p.dtype.isBool ? astype(p, "int32") : p)));
+  const bb = intDivisor ? lax.select(bind1(E.eq, [b, weakScalar(0, b.dtype)]), fullOf(1, b.dtype, b.shape), b) : b;
+  return bind1(E.rem, [a, bb]);
 }
 
-/** x ** y. Integer arrays to integer powers stay integers; a JS integer exponent uses integer_pow. */
+/**
+ * x ** y (jnp.power). A JS integer exponent uses integer_pow on x alone (bool made int32), so
+ * integer arrays stay integers, and a negative one on integers is an error (integer_pow's
+ * TypeError). Otherwise the operands are promoted (bool to int32) and lax.pow is used; integer
+ * arrays with negative exponents then give XLA's integer pow (0 unless the base is 1 or -1), as
+ * real JAX returns (test/reference/jax-numpy.json, power_i32_negative_exponent).
+ */
 export function power(x: ArrayLike, y: ArrayLike): NDArray {
-  if (typeof y === "number" && Number.isInteger(y) && Math.abs(y) <= 64 && !(y < 0 && !isInexact(x))) {
-    const [a] = promoteArgs("power", x, y);
-    return bind1(E.integerPow, [a.dtype.isBool ? astype(a, "int32") : a], { y });
+  if (typeof y === "number" && Number.isInteger(y) && Math.abs(y) < 2 ** 31) {
+    const [a] = promoteArgsNumeric("power", x);
+    if (a.dtype.isInt && y < 0)
+      throw new DTypeError(`power: integers cannot be raised to negative powers, got ${a.dtype.name} to the power ${y}`);
+    return bind1(E.integerPow, [a], { y });
   }
-  const [a, b] = alignRanks("power", promoteArgs("power", x, y));
-  if (a.dtype.isInt && !a.dtype.isUnsigned) {
-    const neg = lax.reduceOr(lax.lt(b, 0), b.shape.map((_, i) => i));
-    if (neg.item()) throw new DTypeError("power: integers to negative integer powers are not allowed, got a negative exponent");
-  }
-  return bind1(E.pow, [a.dtype.isBool ? astype(a, "int32") : a, b.dtype.isBool ? astype(b, "int32") : b]);
+  return bind1(E.pow, alignRanks("power", promoteArgsNumeric("power", x, y)));
 }
 export const pow = power;
 
-function isInexact(x: ArrayLike): boolean {
-  return asArray(x, null, "power").dtype.isFloat;
-}
 
 export function floor(x: ArrayLike): NDArray {
   const [a] = promoteArgs("floor", x);
@@ -160,16 +191,29 @@ export function trunc(x: ArrayLike): NDArray {
   const [a] = promoteArgs("trunc", x);
   return a.dtype.isFloat ? lax.select(lax.lt(a, 0), lax.ceil(a), lax.floor(a)) : a;
 }
-/** Round half to even, with `decimals` like NumPy. */
+/**
+ * Round half to even, with `decimals` like jnp.round: x * 10^decimals is rounded and divided
+ * back (float16 through float32, as JAX does); integers are returned unchanged.
+ */
 export function round(x: ArrayLike, decimals = 0): NDArray {
+  if (!Number.isInteger(decimals)) throw new ValueError(`round: decimals must be an integer, got ${decimals}`);
   const [a] = promoteArgs("round", x);
-  if (!a.dtype.isFloat) return a;
+  if (!a.dtype.isFloat) {
+    if (decimals < 0 && a.dtype.isInt) throw new ValueError(`round: integer np.round not implemented for decimals < 0, got decimals=${decimals}`);
+    return a;
+  }
   if (decimals === 0) return lax.round(a, 1);
-  const f = weakScalar(10 ** decimals, a.dtype);
-  return bind1(E.div, [lax.round(bind1(E.mul, [a, f]), 1), f]);
+  const w = a.dtype === float16 ? astype(a, float32, a.weakType) : a;
+  const f = weakScalar(10 ** decimals, w.dtype);
+  const out = bind1(E.div, [lax.round(bind1(E.mul, [w, f]), 1), f]);
+  return w === a ? out : astype(out, float16, a.weakType);
 }
 export const around = round;
-export const rint = (x: ArrayLike): NDArray => round(x);
+/** Round to the nearest integer, half to even; integers and bools become float32 (jnp.rint). */
+export function rint(x: ArrayLike): NDArray {
+  const [a] = promoteArgs("rint", x);
+  return a.dtype.isFloat ? lax.round(a, 1) : astype(a, float32, a.weakType);
+}
 
 export function exp10(x: ArrayLike): NDArray {
   return power(10, promoteArgsInexact("exp10", x)[0]);
@@ -199,14 +243,15 @@ export function clip(x: ArrayLike, min?: ArrayLike | null, max?: ArrayLike | nul
   if (max !== undefined && max !== null) r = minimum(r, max);
   return r;
 }
-/** max ignoring NaN: NaN only where both are NaN. */
+/** max ignoring NaN, NaN only where both are NaN: where((x > y) | isnan(y), x, y), as jnp.fmax. */
 export function fmax(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("fmax", promoteArgs("fmax", x, y));
-  return lax.select(lax.ne(a, a), b, lax.select(lax.ne(b, b), a, lax.max(a, b)));
+  const [a, b] = broadcastAll("fmax", promoteArgs("fmax", x, y));
+  return lax.select(lax.or(lax.gt(a, b), lax.ne(b, b)), a, b);
 }
+/** min ignoring NaN: where((x < y) | isnan(y), x, y), as jnp.fmin. */
 export function fmin(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("fmin", promoteArgs("fmin", x, y));
-  return lax.select(lax.ne(a, a), b, lax.select(lax.ne(b, b), a, lax.min(a, b)));
+  const [a, b] = broadcastAll("fmin", promoteArgs("fmin", x, y));
+  return lax.select(lax.or(lax.lt(a, b), lax.ne(b, b)), a, b);
 }
 
 export function isnan(x: ArrayLike): NDArray {
@@ -258,9 +303,15 @@ function bitwise(name: string, p: Primitive<{}>) {
 export const bitwiseAnd = bitwise("bitwise_and", E.and);
 export const bitwiseOr = bitwise("bitwise_or", E.or);
 export const bitwiseXor = bitwise("bitwise_xor", E.xor);
-export const leftShift = bitwise("left_shift", E.shiftLeft);
+/** x << y; bool is promoted to int32 (jnp's promote_args_numeric). */
+export function leftShift(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = alignRanks("left_shift", promoteArgsNumeric("left_shift", x, y));
+  if (!a.dtype.isInt) throw new DTypeError(`left_shift: only integer inputs are supported, got ${a.dtype.name}`);
+  return bind1(E.shiftLeft, [a, b]);
+}
+/** x >> y: arithmetic for signed, logical for unsigned; bool is promoted to int32. */
 export function rightShift(x: ArrayLike, y: ArrayLike): NDArray {
-  const [a, b] = alignRanks("right_shift", promoteArgs("right_shift", x, y));
+  const [a, b] = alignRanks("right_shift", promoteArgsNumeric("right_shift", x, y));
   if (!a.dtype.isInt) throw new DTypeError(`right_shift: only integer inputs are supported, got ${a.dtype.name}`);
   return bind1(a.dtype.isUnsigned ? E.shiftRightLogical : E.shiftRightArithmetic, [a, b]);
 }
@@ -271,8 +322,16 @@ export function bitwiseNot(x: ArrayLike): NDArray {
 }
 export const invert = bitwiseNot;
 
-/** where(cond, x, y): x where cond is true, else y, broadcast together. */
-export function where(condition: ArrayLike, x: ArrayLike, y: ArrayLike): NDArray {
+/**
+ * where(cond, x, y): x where cond is true, else y, broadcast together. With the condition alone
+ * it is nonzero(cond), as in jnp.where.
+ */
+export function where(condition: ArrayLike): NDArray[];
+export function where(condition: ArrayLike, x: ArrayLike, y: ArrayLike): NDArray;
+export function where(condition: ArrayLike, x?: ArrayLike, y?: ArrayLike): NDArray | NDArray[] {
+  if (x === undefined && y === undefined) return nonzero(condition);
+  if (x === undefined || y === undefined)
+    throw new ValueError(`where: Either both or neither of the x and y arguments should be provided to jax.numpy.where, got ${x === undefined ? "no x" : "x"} and ${y === undefined ? "no y" : "y"}`);
   const c = asBool("where", condition);
   const [a, b] = promoteArgs("where", x, y);
   const shape = broadcastShapes("where", c.shape, a.shape, b.shape);

@@ -4,8 +4,9 @@
 
 import { ShapedArray } from "./aval";
 import { DType, Storage } from "./dtype";
-import { PrimalError, ValueError } from "./errors";
+import { ArgumentError, PrimalError, ValueError } from "./errors";
 import type { Primitive } from "./primitive";
+import { describeValue } from "./shape";
 
 /** A place where arrays live and primitives run: `cpu:0`, `webgpu:0`. */
 export interface Device {
@@ -58,10 +59,16 @@ export function setDefaultPlatform(platform: string): void {
   defaultPlatform = platform;
 }
 
+function allDevices(): Device[] {
+  return [...backends.values()].flatMap((b) => b.devices());
+}
+
 /** Every device of every registered backend, or of one platform: JAX's `jax.devices()`. */
 export function devices(platform?: string): Device[] {
+  if (platform !== undefined && typeof platform !== "string")
+    throw new ArgumentError(`devices: platform must be a string such as "cpu", got ${describeValue(platform)}`);
   if (platform !== undefined) return getBackend(platform).devices();
-  return [...backends.values()].flatMap((b) => b.devices());
+  return allDevices();
 }
 
 /** The device new arrays go to when none is named. */
@@ -73,10 +80,13 @@ export function defaultDevice(): Device {
 /** Parses "cpu", "cpu:1" or a Device. */
 export function toDevice(d: Device | string | undefined | null, op = "devicePut"): Device {
   if (d === undefined || d === null) return defaultDevice();
-  if (typeof d !== "string") return d;
-  const [platform, idx] = d.split(":");
+  if (typeof d !== "string") {
+    if (allDevices().includes(d as Device)) return d;
+    throw new ArgumentError(`${op}: expected a device or a device name such as "cpu:0", got ${describeValue(d)}`);
+  }
+  const [platform, idx, ...rest] = d.split(":");
   const list = getBackend(platform).devices();
-  const i = idx === undefined ? 0 : Number(idx);
+  const i = idx === undefined ? 0 : idx.trim() === "" || rest.length ? NaN : Number(idx);
   if (!Number.isInteger(i) || i < 0 || i >= list.length)
     throw new ValueError(`${op}: no such device, got "${d}" (available: ${list.map(String).join(", ")})`);
   return list[i];

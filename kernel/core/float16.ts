@@ -4,19 +4,27 @@
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
+const f64 = new Float64Array(1);
+const u32of64 = new Uint32Array(f64.buffer);
 
 let f16Table: Float32Array | null = null;
 let bf16Table: Float32Array | null = null;
 
 function buildF16Table(): Float32Array {
   const t = new Float32Array(65536);
+  const bits = new Uint32Array(t.buffer);
   for (let h = 0; h < 65536; h++) {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const mant = h & 0x3ff;
+    if (exp === 31 && mant) {
+      // NaN: written as bits so that the sign and payload survive (sign * NaN would lose them).
+      bits[h] = ((h & 0x8000) << 16) | 0x7fc00000 | (mant << 13);
+      continue;
+    }
     let v: number;
     if (exp === 0) v = mant * 2 ** -24; // subnormal
-    else if (exp === 31) v = mant ? NaN : Infinity;
+    else if (exp === 31) v = Infinity;
     else v = (1 + mant / 1024) * 2 ** (exp - 15);
     t[h] = sign * v;
   }
@@ -49,9 +57,12 @@ export function bf16ToNumber(h: number): number {
   return f32[0];
 }
 
-/** number -> float16 bits, round to nearest even, overflow to inf, NaN kept quiet. */
+/** number -> float16 bits, round to nearest even, overflow to inf, NaN kept quiet (and its sign kept, as a hardware cast does). */
 export function numberToF16(x: number): number {
-  if (Number.isNaN(x)) return 0x7e00;
+  if (Number.isNaN(x)) {
+    f64[0] = x;
+    return u32of64[1] & 0x80000000 ? 0xfe00 : 0x7e00;
+  }
   const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
   const a = Math.abs(x);
   if (a >= 65520) return sign | 0x7c00; // 65520 rounds up to inf (max finite is 65504)

@@ -6,9 +6,10 @@
 import { ShapedArray } from "./aval";
 import { Device, DeviceBuffer, defaultDevice } from "./device";
 import { DType, Storage } from "./dtype";
-import { ConcretizationError, DisposedError } from "./errors";
+import { ArgumentError, ConcretizationError, DisposedError, ValueError } from "./errors";
 import { bf16DecodeTable, f16DecodeTable } from "./float16";
 import { formatRepr, formatStr } from "./format";
+import { describeValue } from "./shape";
 
 /** Host values as users read them: f16/bf16 are decoded to Float32Array, bool is 0/1 in Uint8Array. */
 export type HostData = Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
@@ -39,6 +40,9 @@ export class NDArray {
 
   /** @internal */
   constructor(aval: ShapedArray, buffer: DeviceBuffer | null, committed = false) {
+    // Tracers (subclasses) compute their aval; a direct `new NDArray(...)` must be given one.
+    if (new.target === NDArray && !(aval instanceof ShapedArray))
+      throw new ArgumentError(`NDArray: the constructor is internal, create arrays with np.array, np.zeros, ...; got ${describeValue(aval)}`);
     this._aval = aval;
     this._buffer = buffer;
     this._committed = committed;
@@ -118,7 +122,7 @@ export class NDArray {
   }
   /** The single element of a size-1 array as a JS number (or boolean). */
   item(): number | boolean {
-    if (this.size !== 1) throw new ConcretizationError(`item: can only convert an array of size 1 to a JS scalar, got shape [${this.shape.join(", ")}]`);
+    if (this.size !== 1) throw new ValueError(`item: can only convert an array of size 1 to a JS scalar, got shape [${this.shape.join(", ")}]`);
     const v = this.dataSync()[0];
     return this.dtype.isBool ? v !== 0 : v;
   }

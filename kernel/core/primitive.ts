@@ -5,6 +5,8 @@
 
 import { ShapedArray } from "./aval";
 import { DType, Storage } from "./dtype";
+import { PrimalError, ShapeError, fmtShape } from "./errors";
+import { checkSize } from "./shape";
 
 /** A contiguous row-major array on the host, as the CPU implementations see it. */
 export interface HostArray {
@@ -41,7 +43,13 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
   readonly elementwise?: ElementwiseRule<P>;
   constructor(spec: PrimitiveSpec<P>) {
     this.name = spec.name;
-    this.abstractEval = spec.abstractEval;
+    // Every result shape is checked once here, for every trace: sizes are non-negative
+    // integers and the array fits MAX_ARRAY_SIZE, so nothing is allocated for a bad shape.
+    this.abstractEval = (avals, params) => {
+      const outs = spec.abstractEval(avals, params);
+      for (const o of outs) checkResultShape(spec.name, o.shape);
+      return outs;
+    };
     this.cpu = spec.cpu;
     this.elementwise = spec.elementwise;
   }
@@ -50,11 +58,19 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
   }
 }
 
+/** A primitive's result shape: non-negative integer sizes, at most MAX_ARRAY_SIZE elements. */
+function checkResultShape(op: string, shape: readonly number[]): void {
+  for (const d of shape)
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: result sizes must be non-negative integers, got shape ${fmtShape(shape)}`);
+  checkSize(op, shape);
+}
+
 const registry = new Map<string, Primitive>();
 
 /** Declares a primitive. Names are unique. */
 export function definePrimitive<P>(spec: PrimitiveSpec<P>): Primitive<P> {
-  if (registry.has(spec.name)) throw new Error(`definePrimitive: duplicate primitive name "${spec.name}"`);
+  if (registry.has(spec.name)) throw new PrimalError(`definePrimitive: duplicate primitive name "${spec.name}"`);
   const p = new Primitive<P>(spec);
   registry.set(spec.name, p);
   return p;

@@ -7,9 +7,10 @@
 import { ShapedArray } from "./aval";
 import { DeviceBuffer, Device, defaultDevice } from "./device";
 import { debugLevel, debugLog } from "./debug";
-import { PrimalError } from "./errors";
+import { ArgumentError, PrimalError, ValueError } from "./errors";
 import { NDArray } from "./ndarray";
 import { Primitive } from "./primitive";
+import { describeValue } from "./shape";
 
 /** One level of the transformation stack. */
 export class MainTrace {
@@ -129,9 +130,13 @@ function fullRaise(trace: Trace, x: NDArray): NDArray {
 
 /** Applies a primitive to arguments at the innermost relevant transformation level. */
 export function bind(prim: Primitive, args: NDArray[], params: unknown = {}): NDArray[] {
+  let traced = false;
+  for (const a of args) {
+    if (!(a instanceof NDArray)) throw new ArgumentError(`${prim.name}: operands must be arrays, got ${describeValue(a)}`);
+    if (a instanceof Tracer) traced = true;
+  }
   // The common eager case: nothing is being traced.
-  if (dynamicTrace.level === 0 && traceStack.length === 1 && !args.some((a) => a instanceof Tracer))
-    return evalPrimitive(prim, args, params);
+  if (dynamicTrace.level === 0 && traceStack.length === 1 && !traced) return evalPrimitive(prim, args, params);
   const trace = findTopTrace(args);
   const tracers = args.map((a) => fullRaise(trace, a));
   const outs = trace.processPrimitive(prim, tracers, params);
@@ -150,10 +155,21 @@ export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown)
   const device = chooseDevice(prim, args);
   const inputs = args.map((a) => ({ buffer: placedBuffer(a, device, prim.name), aval: a.aval }));
   const t0 = debugLevel() >= 4 ? performance.now() : 0;
-  const outs = device.backend.execute(prim, inputs, params, outAvals, device);
+  const outs = execute(prim, inputs, params, outAvals, device);
   if (t0) debugLog(4, "eval", `${prim.name} ${avals.map((a) => a.str()).join(" ")} -> ${outAvals.map((a) => a.str()).join(" ")} on ${device} in ${(performance.now() - t0).toFixed(3)} ms`);
   const committed = args.some((a) => a._committed);
   return outs.map((b, i) => new NDArray(outAvals[i], b, committed));
+}
+
+/** Backend execution; a failed allocation (out of memory) becomes an error naming the primitive. */
+function execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[] {
+  try {
+    return device.backend.execute(prim, inputs, params, outAvals, device);
+  } catch (e) {
+    if (e instanceof RangeError && /allocat|Invalid (typed )?array length|Array buffer/i.test(e.message))
+      throw new ValueError(`${prim.name}: could not allocate the result on ${device} (${e.message}), got ${outAvals.map((a) => a.str()).join(", ")}`);
+    throw e;
+  }
 }
 
 function chooseDevice(prim: Primitive, args: NDArray[]): Device {
