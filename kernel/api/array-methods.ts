@@ -2,6 +2,7 @@
 // x.sum(), x.reshape(...), x.T, ... Installed on the prototype here because the core never
 // imports the API. Each method is the np function of the same meaning with `this` first.
 
+import { ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import * as C from "./contractions";
 import { ArrayLike } from "./convert";
@@ -107,7 +108,10 @@ method("or", U.bitwiseOr);
 method("xor", U.bitwiseXor);
 method("not", U.bitwiseNot);
 getter("T", (x) => S.transpose(x));
-getter("mT", (x) => S.swapaxes(x, -1, -2));
+getter("mT", (x) => {
+  if (x.ndim < 2) throw new ValueError(`mT: the matrix transpose needs an array of at least two dimensions, got shape ${fmtShape(x.shape)}`);
+  return S.swapaxes(x, -1, -2);
+});
 // x.reshape(2, 3) and x.reshape([2, 3]) both work, as in NumPy.
 method("reshape", (x, ...s: unknown[]) => S.reshape(x, (Array.isArray(s[0]) ? s[0] : s) as number[]));
 method("ravel", S.ravel);

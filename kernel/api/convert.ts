@@ -79,7 +79,8 @@ function storageFor(op: string, values: NumList, d: DType): Storage {
  */
 export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"): NDArray {
   const d = dtype === undefined || dtype === null ? null : toDType(dtype, op);
-  if (x instanceof NDArray) return d && d !== x.dtype ? astype(x, d) : x;
+  // An explicit dtype gives a strongly typed array, even when it is the array's own (jnp.asarray).
+  if (x instanceof NDArray) return d && (d !== x.dtype || x.weakType) ? astype(x, d) : x;
   if (typeof x === "number" || typeof x === "boolean") {
     const inferred = typeof x === "boolean" ? bool : Number.isInteger(x) ? int32 : float32;
     const dt = d ?? inferred;

@@ -9,10 +9,10 @@ import { ShapedArray } from "../core/aval";
 import { DType, int32 } from "../core/dtype";
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
-import { broadcastShapes, normalizeAxis, sizeOf } from "../core/shape";
+import { OptionSpec, broadcastShapes, checkOptions, checkSize, describeValue, normalizeAxis, sizeOf } from "../core/shape";
 import { ScatterDimensionNumbers } from "../primitives/indexing";
 import { ArrayLike, asArray, astype, promoteArgs } from "./convert";
-import { GetOptions, IndexItem, Mode, ParsedItem, concreteData, indexToGather, nonzeroHost, normalizeIndexArray, parseIndex, rewritingTake } from "./indexing";
+import { GET_OPTS, GetOptions, IndexItem, Mode, ParsedItem, concreteData, indexToGather, nonzeroHost, normalizeIndexArray, parseIndex, rewritingTake } from "./indexing";
 import * as lax from "./lax";
 import { broadcastTo, remainder } from "./ufuncs";
 
@@ -24,6 +24,20 @@ export interface UpdateOptions {
   uniqueIndices?: boolean;
 }
 
+// The options each function accepts; unknown keys and mistyped values are errors.
+const MODES = ["clip", "fill", "drop", "promise_in_bounds"];
+const UPDATE_OPTS: OptionSpec = { mode: MODES, indicesAreSorted: "boolean", uniqueIndices: "boolean" };
+const TAKE_OPTS: OptionSpec = { axis: "any", mode: "any", fillValue: "any", uniqueIndices: "boolean", indicesAreSorted: "boolean" };
+const TAKE_ALONG_OPTS: OptionSpec = { mode: MODES, fillValue: "any" };
+const NONZERO_OPTS: OptionSpec = { size: "count", fillValue: "any" };
+
+/** A gather fill value: a number, a boolean, or nothing. */
+function checkFill(op: string, v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" && typeof v !== "boolean") throw new ValueError(`${op}: fillValue must be a scalar number or boolean, got ${describeValue(v)}`);
+  return +v;
+}
+
 type ScatterFn = (x: NDArray, indices: NDArray, updates: NDArray, dnums: ScatterDimensionNumbers, opts: UpdateOptions) => NDArray;
 
 function zeros(shape: number[], dtype: DType, weakType = false): NDArray {
@@ -32,6 +46,7 @@ function zeros(shape: number[], dtype: DType, weakType = false): NDArray {
 
 /** x[idx] op= values, functionally: JAX's _scatter_impl. */
 function scatterUpdate(op: string, x: NDArray, idx: readonly ParsedItem[], values: ArrayLike, scatter: ScatterFn, opts: UpdateOptions): NDArray {
+  checkOptions(op, opts, UPDATE_OPTS);
   const ind = indexToGather(op, x.shape, idx);
   // Nothing is updated (and XLA would reject the empty scatter).
   if (ind.sliceShape.includes(0)) return x;
@@ -78,7 +93,7 @@ export class IndexUpdateRef {
   }
   /** x[index], with a choice of out-of-bounds mode ("fill" reads `fillValue`, default NaN / int min). */
   get(opts: GetOptions = {}): NDArray {
-    return rewritingTake("at.get", this.array, this._idx, opts);
+    return rewritingTake("at.get", this.array, this._idx, checkOptions<GetOptions>("at.get", opts, GET_OPTS));
   }
   /** x[index] = values. */
   set(values: ArrayLike, opts: UpdateOptions = {}): NDArray {
@@ -105,7 +120,7 @@ export class IndexUpdateRef {
     return scatterUpdate("at.max", this.array, this._idx, values, lax.scatterMax, opts);
   }
   toString(): string {
-    return `_IndexUpdateRef(${this.array.aval.str()}, ${JSON.stringify(this.index.map((i) => (i instanceof NDArray ? i.aval.str() : i)))})`;
+    return `_IndexUpdateRef(${this.array.aval.str()}, ${describeValue(this.index)})`;
   }
 }
 
@@ -131,6 +146,8 @@ function checkIntIndices(op: string, idx: NDArray): void {
 
 /** jnp.take: elements of `a` at `indices` along `axis` (flattened when axis is null), one gather. */
 export function take(a: ArrayLike, indices: ArrayLike, opts: TakeOptions = {}): NDArray {
+  checkOptions("take", opts, TAKE_OPTS);
+  const fillValue = checkFill("take", opts.fillValue);
   let arr = asArray(a, null, "take");
   let idx = asArray(indices, null, "take");
   checkIntIndices("take", idx);
@@ -147,20 +164,21 @@ export function take(a: ArrayLike, indices: ArrayLike, opts: TakeOptions = {}): 
     mode = "promise_in_bounds";
     idx = remainder(astype(idx, int32), n);
   } else if (opts.mode === "raise") throw new ValueError("take: The 'raise' mode to jnp.take is not supported.");
-  else throw new ValueError(`take: Invalid mode '${String(opts.mode)}' for np.take`);
+  else throw new ValueError(`take: Invalid mode ${describeValue(opts.mode)} for np.take (expected "fill", "clip" or "wrap")`);
   const sliceSizes = [...arr.shape];
   if (n === 0) {
     if (idx.size !== 0) throw new IndexError("take: Cannot do a non-empty jnp.take() from an empty axis.");
     return arr;
   }
   const outShape = [...arr.shape.slice(0, ax), ...idx.shape, ...arr.shape.slice(ax + 1)];
+  checkSize("take", outShape);
   if (idx.size === 0) return zeros(outShape, arr.dtype, arr.weakType);
   sliceSizes[ax] = 1;
   const k = idx.ndim;
   const offsetDims = [...Array.from({ length: ax }, (_, i) => i), ...Array.from({ length: arr.ndim - ax - 1 }, (_, i) => ax + k + i)];
   return lax.gather(arr, lax.reshape(idx, [...idx.shape, 1]), { offset_dims: offsetDims, collapsed_slice_dims: [ax], start_index_map: [ax] }, sliceSizes, {
     mode,
-    fillValue: opts.fillValue === undefined || opts.fillValue === null ? null : +opts.fillValue,
+    fillValue,
     indicesAreSorted: !!opts.indicesAreSorted,
     uniqueIndices: !!opts.uniqueIndices,
   });
@@ -173,6 +191,9 @@ export function take(a: ArrayLike, indices: ArrayLike, opts: TakeOptions = {}): 
  */
 export function takeAlongAxis(arr: ArrayLike, indices: ArrayLike, axis: number | null = -1, opts: { mode?: Mode | null; fillValue?: number | boolean | null } = {}): NDArray {
   const op = "take_along_axis";
+  checkOptions(op, opts, TAKE_ALONG_OPTS);
+  const mode = opts.mode ?? "fill";
+  const fillValue = checkFill(op, opts.fillValue);
   let a = asArray(arr, null, op);
   let idx = asArray(indices, null, op);
   checkIntIndices(op, idx);
@@ -183,7 +204,6 @@ export function takeAlongAxis(arr: ArrayLike, indices: ArrayLike, axis: number |
   }
   if (a.ndim !== idx.ndim) throw new ValueError(`${op}: indices and arr must have the same number of dimensions; ${idx.ndim} vs. ${a.ndim}`);
   const ax = normalizeAxis(op, axis, a.ndim);
-  const mode = opts.mode ?? "fill";
   const n = a.shape[ax];
   const arrShape = a.shape.map((s, i) => (i === ax ? 1 : s));
   const outShape = broadcastShapes(op, idx.shape, arrShape);
@@ -210,10 +230,7 @@ export function takeAlongAxis(arr: ArrayLike, indices: ArrayLike, axis: number |
     }
   }
   const gi = parts.length === 1 ? parts[0] : lax.concatenate(parts, j);
-  return lax.gather(a, gi, { offset_dims: offsetDims, collapsed_slice_dims: collapsed, start_index_map: collapsed }, sliceSizes, {
-    mode,
-    fillValue: opts.fillValue === undefined || opts.fillValue === null ? null : +opts.fillValue,
-  });
+  return lax.gather(a, gi, { offset_dims: offsetDims, collapsed_slice_dims: collapsed, start_index_map: collapsed }, sliceSizes, { mode, fillValue });
 }
 
 /**
@@ -221,13 +238,28 @@ export function takeAlongAxis(arr: ArrayLike, indices: ArrayLike, axis: number |
  * host, so `x` must be concrete (not traced), even with `size`, which pads (with `fillValue`,
  * default 0) or truncates the result.
  */
-export function nonzero(x: ArrayLike, opts: { size?: number | null; fillValue?: number | readonly number[] | null } = {}): NDArray[] {
+export function nonzero(x: ArrayLike, opts: NonzeroOptions = {}): NDArray[] {
   const a = asArray(x, null, "nonzero");
   if (a.ndim === 0) throw new ValueError("nonzero: Calling nonzero on 0d arrays is not allowed. Use jnp.atleast_1d(scalar).nonzero() instead.");
-  let cols = nonzeroHost(concreteData("nonzero", a, "the array (its nonzero count sets the output shape)"), a.shape);
+  return nonzeroImpl("nonzero", a, opts);
+}
+
+/** Options of nonzero, flatnonzero and argwhere: a static `size` pads (with `fillValue`) or truncates. */
+export interface NonzeroOptions {
+  size?: number | null;
+  fillValue?: number | readonly number[] | null;
+}
+
+function nonzeroImpl(op: string, a: NDArray, opts: NonzeroOptions): NDArray[] {
+  checkOptions(op, opts, NONZERO_OPTS);
   const size = opts.size ?? null;
+  const fill = opts.fillValue ?? 0;
+  if (size !== null) checkSize(op, [size, a.ndim]);
+  const fills = typeof fill === "number" ? null : Array.isArray(fill) ? fill : undefined;
+  if (fills === undefined || (fills && (fills.length !== a.ndim || fills.some((f) => typeof f !== "number"))))
+    throw new ValueError(`${op}: fillValue must be a number or one number per axis (${a.ndim}), got ${describeValue(fill)}`);
+  let cols = nonzeroHost(concreteData(op, a, "the array (its nonzero count sets the output shape)"), a.shape);
   if (size !== null) {
-    const fill = opts.fillValue ?? 0;
     cols = cols.map((c, d) => {
       const out = new Int32Array(size).fill(typeof fill === "number" ? fill : fill[d]);
       out.set(c.subarray(0, size));
@@ -240,13 +272,13 @@ export function nonzero(x: ArrayLike, opts: { size?: number | null; fillValue?: 
 /** jnp.flatnonzero: indices of the non-zero elements of the flattened array (concrete only). */
 export function flatnonzero(x: ArrayLike, opts: { size?: number | null; fillValue?: number | null } = {}): NDArray {
   const a = asArray(x, null, "flatnonzero");
-  return nonzero(lax.reshape(a, [a.size]), opts)[0];
+  return nonzeroImpl("flatnonzero", lax.reshape(a, [a.size]), opts)[0];
 }
 
 /** jnp.argwhere: an [N, ndim] int32 array of the non-zero positions (concrete only). */
-export function argwhere(x: ArrayLike, opts: { size?: number | null; fillValue?: number | readonly number[] | null } = {}): NDArray {
+export function argwhere(x: ArrayLike, opts: NonzeroOptions = {}): NDArray {
   const a = asArray(x, null, "argwhere");
-  const cols = nonzero(a.ndim === 0 ? lax.reshape(a, [1]) : a, opts);
+  const cols = nonzeroImpl("argwhere", a.ndim === 0 ? lax.reshape(a, [1]) : a, opts);
   const count = cols[0].shape[0];
   if (a.ndim === 0) return zeros([count, 0], int32);
   const data = new Int32Array(count * cols.length);

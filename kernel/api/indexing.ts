@@ -13,7 +13,7 @@ import { ShapedArray } from "../core/aval";
 import { int32 } from "../core/dtype";
 import { ConcretizationError, IndexError, ValueError, fmtShape } from "../core/errors";
 import { HostData, NDArray, fromStorage } from "../core/ndarray";
-import { broadcastShapes, sizeOf, stridesOf } from "../core/shape";
+import { OptionSpec, broadcastShapes, checkOptions, describeValue, sizeOf, stridesOf } from "../core/shape";
 import { Tracer } from "../core/trace";
 import { GatherDimensionNumbers } from "../primitives/indexing";
 import { astype } from "./convert";
@@ -106,7 +106,7 @@ function walkList(op: string, x: IndexList): { shape: number[]; values: (number 
       else throw new IndexError(`${op}: an index list must hold integers or booleans, got ${v === null ? "null" : typeof v}`);
       return;
     }
-    if (!Array.isArray(v) || v.length !== shape[depth]) throw new IndexError(`${op}: an index list must not be ragged, got ${JSON.stringify(x)}`);
+    if (!Array.isArray(v) || v.length !== shape[depth]) throw new IndexError(`${op}: an index list must not be ragged, got ${describeValue(x)}`);
     for (const e of v) walk(e, depth + 1);
   };
   walk(x, 0);
@@ -155,7 +155,7 @@ function classify(op: string, item: unknown, pos: number): ParsedItem | { kind: 
     if (walked) {
       const { shape, values } = walked;
       if (values.length > 0 && values.every((v) => typeof v === "boolean")) return { kind: "mask", shape, data: values };
-      for (const v of values) if (!Number.isInteger(+v)) throw floatIndexError(op, pos, "float32", JSON.stringify(item));
+      for (const v of values) if (!Number.isInteger(+v)) throw floatIndexError(op, pos, "float32", describeValue(item));
       return { kind: "array", value: HostIndex.of(values, shape) };
     }
     arr = lax.laxArgs(op, [item as IndexList])[0];
@@ -165,8 +165,7 @@ function classify(op: string, item: unknown, pos: number): ParsedItem | { kind: 
   } else if (typeof item === "string") {
     throw badString(op, item);
   } else {
-    const what = ArrayBuffer.isView(item) ? item.constructor.name : typeof item;
-    throw new IndexError(`${op}: Indexer must have integer or boolean type, got ${what} at position ${pos}`);
+    throw new IndexError(`${op}: Indexer must have integer or boolean type, got ${describeValue(item)} at position ${pos}`);
   }
   if (arr.dtype.isBool) {
     if (arr.ndim === 0) return { kind: "bool", value: concreteData(op, arr, "Array boolean indices")[0] !== 0 };
@@ -445,6 +444,9 @@ export function indexToGather(op: string, xShapeIn: readonly number[], idxIn: re
   };
 }
 
+/** The options of `x.at(...).get(...)` (a read with a mode). */
+export const GET_OPTS: OptionSpec = { mode: ["clip", "fill", "drop", "promise_in_bounds"], fillValue: "any", indicesAreSorted: "boolean", uniqueIndices: "boolean" };
+
 /** Options of a read: out-of-bounds mode and gather hints. */
 export interface GetOptions {
   mode?: Mode;
@@ -520,6 +522,9 @@ function zerosLike(x: NDArray, shape: number[]): NDArray {
 
 /** x[idx] for a parsed index (JAX's rewriting_take). */
 export function rewritingTake(op: string, x: NDArray, idx: readonly ParsedItem[], opts: GetOptions = {}): NDArray {
+  const fill = opts.fillValue;
+  if (fill !== undefined && fill !== null && typeof fill !== "number" && typeof fill !== "boolean")
+    throw new ValueError(`${op}: fill_value argument to indexed get() must be a scalar, got ${describeValue(fill)}`);
   const fast = takeViaSlice(op, x, idx, opts.mode);
   if (fast) return fast;
   const ind = indexToGather(op, x.shape, idx);
@@ -527,9 +532,6 @@ export function rewritingTake(op: string, x: NDArray, idx: readonly ParsedItem[]
   if (ind.scalarBoolDims.length) y = lax.expandDims(y, ind.scalarBoolDims);
   if (ind.sliceShape.includes(0)) return zerosLike(x, ind.sliceShape);
   if (ind.gatherIndices) {
-    const fill = opts.fillValue;
-    if (fill !== undefined && fill !== null && typeof fill !== "number" && typeof fill !== "boolean")
-      throw new ValueError(`${op}: fill_value argument to indexed get() must be a scalar, got ${typeof fill}`);
     y = lax.gather(y, ind.gatherIndices, ind.dnums, ind.gatherSliceShape, {
       mode: opts.mode ?? "promise_in_bounds",
       fillValue: fill === undefined || fill === null ? null : +fill,
@@ -549,13 +551,13 @@ export function getItem(x: NDArray, ...items: IndexItem[]): NDArray {
 
 /** `x.at[...items].get(mode=..., fill_value=...)`. */
 export function getItemWithMode(x: NDArray, items: readonly IndexItem[], opts: GetOptions = {}): NDArray {
-  return rewritingTake("get", x, parseIndex("get", items, x.shape), opts);
+  return rewritingTake("get", x, parseIndex("get", items, x.shape), checkOptions<GetOptions>("get", opts, GET_OPTS));
 }
 
 /** Iterates the leading axis (x[0], x[1], ...), as iterating a JAX array does. */
 export function iterate(x: NDArray): IterableIterator<NDArray> {
   // Thrown on the call, not on the first next(), so `[...x]` and destructuring fail alike.
-  if (x.ndim === 0) throw new IndexError("iteration over a 0-d array");
+  if (x.ndim === 0) throw new IndexError("iterate: iteration over a 0-d array, got shape []");
   const n = x.shape[0];
   let i = 0;
   const it: IterableIterator<NDArray> = {

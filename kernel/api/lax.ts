@@ -4,6 +4,7 @@
 import { DTypeLike, int32, toDType } from "../core/dtype";
 import { ArgumentError, DTypeError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
+import { describeValue } from "../core/shape";
 import { bind, bind1 } from "../core/trace";
 import * as C from "../primitives/contraction";
 import * as E from "../primitives/elementwise";
@@ -26,7 +27,7 @@ export function laxArgs(op: string, xs: ArrayLike[]): NDArray[] {
       return weakScalar(x, ref.dtype);
     }
     if (Array.isArray(x) || ArrayBuffer.isView(x)) return asArray(x, null, op);
-    throw new ArgumentError(`${op}: expected an array or a number, got ${typeof x}`);
+    throw new ArgumentError(`${op}: expected an array or a number, got ${describeValue(x)}`);
   });
 }
 

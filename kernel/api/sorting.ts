@@ -5,9 +5,9 @@
 // the values, as in JAX without `size`.
 
 import { float32, int32 } from "../core/dtype";
-import { ShapeError, ValueError, fmtShape } from "../core/errors";
+import { ArgumentError, DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { normalizeAxes, normalizeAxis, shapeEqual, sizeOf } from "../core/shape";
+import { OptionSpec, checkInteger, checkOptions, describeValue, normalizeAxes, normalizeAxis, positionalOrOption, shapeEqual, sizeOf } from "../core/shape";
 import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact } from "./convert";
 import * as lax from "./lax";
 import { AxisArg, ravel } from "./shape-ops";
@@ -15,13 +15,14 @@ import { divide } from "./ufuncs";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const arr = (x: ArrayLike, op: string): NDArray => asArray(x, null, op);
-const isOptions = (x: unknown): x is Record<string, any> =>
-  typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof NDArray) && !ArrayBuffer.isView(x);
-/** Reads a keyword that may also be given positionally: `sort(x, 0)` or `sort(x, { axis: 0 })`. */
-function posOrOpt<T>(arg: unknown, key: string, dflt: T): { value: T; opts: Record<string, any> } {
-  if (isOptions(arg)) return { value: arg[key] !== undefined ? (arg[key] as T) : dflt, opts: arg };
-  return { value: arg === undefined ? dflt : (arg as T), opts: {} };
-}
+const posOrOpt = positionalOrOption;
+// The options each function accepts; unknown keys and mistyped values are errors.
+const SORT_OPTS: OptionSpec = { axis: "any", stable: "boolean", descending: "boolean" };
+const AXIS_OPTS: OptionSpec = { axis: "any" };
+const SEARCHSORTED_OPTS: OptionSpec = { side: ["left", "right"], sorter: "any", method: ["scan", "scan_unrolled", "compare_all"] };
+const UNIQUE_OPTS: OptionSpec = { returnIndex: "boolean", returnInverse: "boolean", returnCounts: "boolean", equalNan: "boolean", axis: "any" };
+const QUANTILE_OPTS: OptionSpec = { axis: "any", method: "any", keepdims: "boolean" };
+const MEDIAN_OPTS: OptionSpec = { axis: "any", keepdims: "boolean" };
 /** lax.slice along one axis: x[..., start:stop, ...]. */
 function sliceAxis(x: NDArray, axis: number, start: number, stop: number): NDArray {
   return lax.slice(x, x.shape.map((_, d) => (d === axis ? start : 0)), x.shape.map((n, d) => (d === axis ? stop : n)));
@@ -45,8 +46,8 @@ export interface SortOptions {
 }
 
 /** Resolves `axis` (null flattens) for the sort family. */
-function sortAxis(op: string, a: ArrayLike, axisOrOpts: number | null | SortOptions | undefined): { x: NDArray; axis: number; opts: SortOptions } {
-  const { value: axis, opts } = posOrOpt<number | null>(axisOrOpts, "axis", -1);
+function sortAxis(op: string, a: ArrayLike, axisOrOpts: number | null | SortOptions | undefined, spec: OptionSpec = SORT_OPTS): { x: NDArray; axis: number; opts: SortOptions } {
+  const { value: axis, opts } = posOrOpt<number | null>(op, axisOrOpts, "axis", -1, spec);
   const x = arr(a, op);
   if (axis === null) return { x: ravel(x), axis: 0, opts };
   return { x, axis: normalizeAxis(op, axis, x.ndim), opts };
@@ -78,8 +79,11 @@ export function argsort(a: ArrayLike, axisOrOpts?: number | null | SortOptions):
 
 /** jnp.lexsort(keys, {axis = -1}): indices sorting by the last key first, then the others. */
 export function lexsort(keys: readonly ArrayLike[] | NDArray, opts: { axis?: number } = {}): NDArray {
+  checkOptions("lexsort", opts, AXIS_OPTS);
+  if (!(keys instanceof NDArray) && !Array.isArray(keys)) throw new ArgumentError(`lexsort: keys must be a list of arrays or an array, got ${describeValue(keys)}`);
+  if (keys instanceof NDArray && keys.ndim === 0) throw new ShapeError(`lexsort: keys must be a list of arrays or an array of rank >= 1, got shape []`);
   const ks = keys instanceof NDArray
-    ? range(keys.shape[0] ?? 0).map((i) => lax.reshape(sliceAxis(keys, 0, i, i + 1), keys.shape.slice(1)))
+    ? range(keys.shape[0]).map((i) => lax.reshape(sliceAxis(keys, 0, i, i + 1), keys.shape.slice(1)))
     : keys.map((k) => arr(k, "lexsort"));
   if (ks.length === 0) throw new ValueError("lexsort: need sequence of keys with len > 0 in lexsort, got 0 keys");
   if (ks.some((k) => !shapeEqual(k.shape, ks[0].shape)))
@@ -96,18 +100,19 @@ export function lexsort(keys: readonly ArrayLike[] | NDArray, opts: { axis?: num
  * is one valid partition (element kth in its sorted place, smaller ones before, larger after).
  */
 export function partition(a: ArrayLike, kth: number, axisOrOpts?: number | { axis?: number }): NDArray {
-  const { x, axis } = sortAxis("partition", a, posOrOpt<number>(axisOrOpts, "axis", -1).value);
+  const { x, axis } = sortAxis("partition", a, posOrOpt<number>("partition", axisOrOpts, "axis", -1, AXIS_OPTS).value);
   checkKth("partition", kth, x.shape[axis]);
   return sort(x, axis);
 }
 /** jnp.argpartition(a, kth, {axis = -1}): indices of a valid partition (a stable full sort, see partition). */
 export function argpartition(a: ArrayLike, kth: number, axisOrOpts?: number | { axis?: number }): NDArray {
-  const { x, axis } = sortAxis("argpartition", a, posOrOpt<number>(axisOrOpts, "axis", -1).value);
+  const { x, axis } = sortAxis("argpartition", a, posOrOpt<number>("argpartition", axisOrOpts, "axis", -1, AXIS_OPTS).value);
   checkKth("argpartition", kth, x.shape[axis]);
   return argsort(x, axis);
 }
-function checkKth(op: string, kth: number, n: number): void {
-  if (!Number.isInteger(kth) || kth < -n || kth >= n) throw new ValueError(`${op}: kth(=${kth}) out of bounds (${n})`);
+function checkKth(op: string, kth: unknown, n: number): void {
+  checkInteger(op, "kth", kth);
+  if ((kth as number) < -n || (kth as number) >= n) throw new ValueError(`${op}: kth(=${kth}) out of bounds (${n})`);
 }
 
 // JAX's sort comparators (lax._sort_lt_comparator): NaN after every number, NaNs equal, -0 == +0.
@@ -132,14 +137,17 @@ export interface SearchsortedOptions {
 
 /** jnp.searchsorted(a, v, {side = "left", sorter, method}): insertion indices (int32) keeping a sorted. */
 export function searchsorted(a: ArrayLike, v: ArrayLike, sideOrOpts?: "left" | "right" | SearchsortedOptions): NDArray {
-  const { value: side, opts } = posOrOpt<string>(sideOrOpts, "side", "left");
-  if (side !== "left" && side !== "right") throw new ValueError(`searchsorted: side must be 'left' or 'right', got ${JSON.stringify(side)}`);
+  const { value: side, opts } = posOrOpt<string>("searchsorted", sideOrOpts, "side", "left", SEARCHSORTED_OPTS);
+  if (side !== "left" && side !== "right") throw new ValueError(`searchsorted: side must be 'left' or 'right', got ${describeValue(side)}`);
   const method = opts.method ?? "scan";
-  if (!["scan", "scan_unrolled", "compare_all"].includes(method))
-    throw new ValueError(`searchsorted: method must be 'scan', 'scan_unrolled' or 'compare_all', got ${JSON.stringify(method)}`);
   let [s, q] = promoteArgs("searchsorted", a, v);
   if (s.ndim !== 1) throw new ShapeError(`searchsorted: a should be 1-dimensional, got shape ${fmtShape(s.shape)}`);
-  if (opts.sorter !== undefined && opts.sorter !== null) s = takeAxis(s, asArray(opts.sorter, null, "searchsorted"), 0);
+  if (opts.sorter !== undefined && opts.sorter !== null) {
+    const sorter = asArray(opts.sorter, null, "searchsorted");
+    if (!sorter.dtype.isInt) throw new DTypeError(`searchsorted: sorter must hold integer indices, got ${sorter.aval.str()}`);
+    if (!shapeEqual(sorter.shape, s.shape)) throw new ShapeError(`searchsorted: sorter must have the shape of a, got ${fmtShape(sorter.shape)} and ${fmtShape(s.shape)}`);
+    s = takeAxis(s, sorter, 0);
+  }
   const n = s.shape[0];
   if (n === 0) return lax.broadcastInDim(asArray(0, int32), [...q.shape], []);
   if (method === "compare_all") {
@@ -185,8 +193,9 @@ export interface UniqueOptions {
 export function unique(ar: ArrayLike, opts?: UniqueOptions & { returnIndex?: false; returnInverse?: false; returnCounts?: false }): NDArray;
 export function unique(ar: ArrayLike, opts: UniqueOptions): NDArray[];
 export function unique(ar: ArrayLike, opts: UniqueOptions = {}): NDArray | NDArray[] {
+  checkOptions("unique", opts, UNIQUE_OPTS);
   const x0 = arr(ar, "unique");
-  if (opts.axis !== undefined && opts.axis !== null) throw new ValueError(`unique: only axis=null is supported, got axis ${opts.axis}`);
+  if (opts.axis !== undefined && opts.axis !== null) throw new ValueError(`unique: only axis=null is supported, got axis ${describeValue(opts.axis)}`);
   const x = ravel(x0);
   const n = x.size;
   if (n === 0) {
@@ -255,18 +264,18 @@ export function percentile(a: ArrayLike, q: ArrayLike, axisOrOpts?: AxisArg | Qu
 }
 /** jnp.median(a, {axis, keepdims}): the 0.5 quantile, with JAX's method "midpoint". */
 export function median(a: ArrayLike, axisOrOpts?: AxisArg | { axis?: AxisArg; keepdims?: boolean }): NDArray {
-  const { value: axis, opts } = posOrOpt<AxisArg>(axisOrOpts, "axis", null);
+  const { value: axis, opts } = posOrOpt<AxisArg>("median", axisOrOpts, "axis", null, MEDIAN_OPTS);
   return quantileImpl("median", a, 0.5, { axis, keepdims: opts.keepdims, method: "midpoint" }, 1);
 }
 
 function quantileImpl(op: string, a: ArrayLike, q: ArrayLike, axisOrOpts: AxisArg | QuantileOptions | undefined, scale: number): NDArray {
-  const { value: axis, opts } = posOrOpt<AxisArg>(axisOrOpts, "axis", null);
+  const { value: axis, opts } = posOrOpt<AxisArg>(op, axisOrOpts, "axis", null, QUANTILE_OPTS);
   const method = opts.method ?? "linear";
-  if (!["linear", "lower", "higher", "midpoint", "nearest"].includes(method)) throw new ValueError(`${op}: method can only be 'linear', 'lower', 'higher', 'midpoint', or 'nearest', got ${JSON.stringify(method)}`);
+  if (!["linear", "lower", "higher", "midpoint", "nearest"].includes(method)) throw new ValueError(`${op}: method can only be 'linear', 'lower', 'higher', 'midpoint', or 'nearest', got ${describeValue(method)}`);
   if (typeof q === "number" || Array.isArray(q)) {
     const flat = (v: unknown): unknown[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
     const qs = flat(q) as number[];
-    if (qs.some((v) => !(v >= 0 && v <= scale))) throw new ValueError(`${op}: ${scale === 1 ? "Quantiles" : "Percentiles"} must be in the range [0, ${scale}], got ${JSON.stringify(q)}`);
+    if (qs.some((v) => !(v >= 0 && v <= scale))) throw new ValueError(`${op}: ${scale === 1 ? "Quantiles" : "Percentiles"} must be in the range [0, ${scale}], got ${describeValue(q)}`);
   }
   let [x, qa] = promoteArgsInexact(op, a, q);
   if (scale !== 1) qa = astype(divide(qa, scale), qa.dtype, qa.weakType);

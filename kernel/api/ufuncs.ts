@@ -10,7 +10,6 @@ import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import { Primitive } from "../core/primitive";
 import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact, promoteArgsNumeric, weakScalar } from "./convert";
-import { nonzero } from "./index-update";
 import * as lax from "./lax";
 
 /** Reshapes operands of different non-zero ranks to a common rank (NumPy's leading 1s). */
@@ -178,7 +177,6 @@ export function power(x: ArrayLike, y: ArrayLike): NDArray {
 }
 export const pow = power;
 
-
 export function floor(x: ArrayLike): NDArray {
   const [a] = promoteArgs("floor", x);
   return a.dtype.isFloat ? lax.floor(a) : a;
@@ -329,7 +327,9 @@ export const invert = bitwiseNot;
 export function where(condition: ArrayLike): NDArray[];
 export function where(condition: ArrayLike, x: ArrayLike, y: ArrayLike): NDArray;
 export function where(condition: ArrayLike, x?: ArrayLike, y?: ArrayLike): NDArray | NDArray[] {
-  if (x === undefined && y === undefined) return nonzero(condition);
+  // x.nonzero() is installed by array-methods.ts; calling it here avoids importing the indexing
+  // modules into this one (they import ufuncs).
+  if (x === undefined && y === undefined) return asArray(condition, null, "where").nonzero();
   if (x === undefined || y === undefined)
     throw new ValueError(`where: Either both or neither of the x and y arguments should be provided to jax.numpy.where, got ${x === undefined ? "no x" : "x"} and ${y === undefined ? "no y" : "y"}`);
   const c = asBool("where", condition);

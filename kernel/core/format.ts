@@ -208,7 +208,7 @@ type ElementFormat = (v: number) => string;
 
 /** numpy's FloatingFormat in 'maxprec' mode: the layout (notation, paddings, digits) is decided
  *  once from the elements that will be shown, then every element is laid out the same way. */
-function floatFormat(shown: number[], q: Quantize, opts: PrintOptions): ElementFormat {
+function floatFormat(shown: number[], q: Quantize, opts: PrintOptions, cutoff: number): ElementFormat {
   const finite = shown.filter(Number.isFinite);
   const nonzero = finite.filter((v) => v !== 0).map(Math.abs);
   let sci = false;
@@ -216,10 +216,10 @@ function floatFormat(shown: number[], q: Quantize, opts: PrintOptions): ElementF
     let max = nonzero[0];
     let min = nonzero[0];
     for (const v of nonzero) (max = Math.max(max, v)), (min = Math.min(min, v));
-    // numpy compares in the array's own dtype (the Python constants become that dtype). The 1e8
-    // cutoff is numpy <= 2.2's; numpy 2.3 lowered it to 10**finfo.precision (1e6 for float32),
-    // which np.set_printoptions(legacy="2.2") undoes.
-    sci = max >= q(1e8) || (!opts.suppress && (min < q(1e-4) || q(max / min) > 1000));
+    // numpy compares in the array's own dtype (the Python constants become that dtype). The
+    // cutoff is numpy >= 2.3's 10**min(8, finfo.precision): 1e6 for float32, 1e3 for float16,
+    // which is what JAX 0.11 prints (checked against it in test/reference).
+    sci = max >= q(cutoff) || (!opts.suppress && (min < q(1e-4) || q(max / min) > 1000));
   }
   const prec = opts.precision;
   let padLeft = 0;
@@ -331,7 +331,7 @@ function array2string(
   collect(0, 0);
   const fmt: ElementFormat = dtype.isBool ? boolFormat(ndim === 0)
     : dtype.name === "bfloat16" ? bfloat16Str
-    : dtype.isFloat ? floatFormat(shown, q, opts)
+    : dtype.isFloat ? floatFormat(shown, q, opts, sciCutoff(dtype))
     : intFormat(shown);
 
   // Appends a word to the current line, wrapping first if it would pass the width (but never
@@ -377,15 +377,20 @@ function array2string(
   return recurse(0, 0, " ".repeat(prefixLen + 1), lineWidth);
 }
 
-/** str() of a float scalar, as numpy's scalar str: positional for 1e-4 <= |x| < 1e16 (or 0) with
+/** Where numpy (>= 2.3) switches floats to scientific notation: 10**min(8, finfo(dtype).precision). */
+function sciCutoff(dtype: DType): number {
+  return dtype.name === "float16" ? 1e3 : 1e6;
+}
+
+/** str() of a float scalar, as numpy's scalar str: positional for 1e-4 <= |x| < cutoff (or 0) with
  *  at least one fractional digit ("1.0"), otherwise scientific without trailing zeros ("1e-05");
  *  all shortest round-trip digits, no precision cap. */
-function floatScalarStr(v: number, q: Quantize): string {
+function floatScalarStr(v: number, q: Quantize, cutoff: number): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v < 0 ? "-inf" : "inf";
   const a = Math.abs(v);
   const d = shortestDec(exactDec(v), q);
-  if (a === 0 || (a >= 1e-4 && a < 1e16)) {
+  if (a === 0 || (a >= 1e-4 && a < cutoff)) {
     const [int, frac] = positionalParts(d);
     return `${signOf(v)}${int}.${frac || "0"}`;
   }
@@ -410,7 +415,7 @@ export function formatStr(values: ArrayLike<number>, shape: readonly number[], d
     if (dtype.name === "bfloat16") return bfloat16Str(QUANTIZE.bfloat16(v));
     if (dtype.isFloat) {
       const q = quantizerFor(dtype);
-      return floatScalarStr(q(v), q);
+      return floatScalarStr(q(v), q, sciCutoff(dtype));
     }
     return String(v);
   }

@@ -71,10 +71,18 @@ export const H = {
     const t = Math.trunc(x);
     return t < lo ? lo : t > hi ? hi : t;
   },
-  /** The next float32 after a in the direction of b. */
-  nextafter32(a: number, b: number): number {
+  /** The next representable value of `dtype` after a, in the direction of b. */
+  nextafter(a: number, b: number, dtype: "float32" | "float16" | "bfloat16"): number {
     if (a !== a || b !== b) return NaN;
     if (a === b) return b;
+    if (dtype !== "float32") {
+      // 16-bit floats: step the bit pattern (sign-magnitude, so away from zero is +1).
+      const enc = dtype === "float16" ? numberToF16 : numberToBF16;
+      const dec = dtype === "float16" ? f16DecodeTable() : bf16DecodeTable();
+      if (a === 0) return dec[b > 0 ? 1 : 0x8001];
+      const bits = enc(a);
+      return dec[a < b === a > 0 ? bits + 1 : bits - 1];
+    }
     if (a === 0) return b > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
     f32buf[0] = a;
     if (a < b === a > 0) u32buf[0]++;

@@ -74,8 +74,8 @@ function binary(name: string, acc: Accepts, js: (a: string, b: string, d: DType)
     if (x.dtype !== y.dtype)
       throw new DTypeError(`${name} requires arguments to have the same dtypes, got ${x.dtype.name}, ${y.dtype.name}`);
     const shape = naryShape(name, [x, y]);
-    const dtype = out ?? x.dtype;
-    return [new ShapedArray(shape, dtype, dtype !== boolDT && x.weakType && y.weakType)];
+    // Weak when every operand is (JAX's _naryop_weak_type_rule), bool results included.
+    return [new ShapedArray(shape, out ?? x.dtype, x.weakType && y.weakType)];
   });
 }
 
@@ -170,7 +170,7 @@ export const pow = binary("pow", "number", (a, b, d) => (d.isFloat ? `H.powf(${a
 export const max = binary("max", "any", (a, b) => `Math.max(${a}, ${b})`);
 export const min = binary("min", "any", (a, b) => `Math.min(${a}, ${b})`);
 export const atan2 = binary("atan2", "float", (a, b) => `Math.atan2(${a}, ${b})`);
-export const nextafter = binary("nextafter", "float", (a, b) => `H.nextafter32(${a}, ${b})`);
+export const nextafter = binary("nextafter", "float", (a, b, d) => `H.nextafter(${a}, ${b}, "${d.name}")`);
 export const and = binary("and", "intOrBool", (a, b) => `${a} & ${b}`);
 export const or = binary("or", "intOrBool", (a, b) => `${a} | ${b}`);
 export const xor = binary("xor", "intOrBool", (a, b) => `${a} ^ ${b}`);

@@ -8,7 +8,7 @@ import { ShapedArray } from "../core/aval";
 import { DType, Storage } from "../core/dtype";
 import { DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { HostArray, Primitive, definePrimitive } from "../core/primitive";
-import { sizeOf, stridesOf } from "../core/shape";
+import { describeValue, sizeOf, stridesOf } from "../core/shape";
 import { readElement, writeElement } from "./cpu-loops";
 
 /** How out-of-bounds indices are handled: JAX's GatherScatterMode. */
@@ -221,5 +221,5 @@ export function toIndexMode(op: string, mode: unknown): IndexMode {
   if (mode === undefined || mode === null) return "promise_in_bounds";
   if (mode === "clip" || mode === "fill" || mode === "promise_in_bounds") return mode;
   if (mode === "drop") return "fill";
-  throw new ValueError(`${op}: unknown mode, got ${JSON.stringify(mode)} (expected "clip", "fill", "drop" or "promise_in_bounds")`);
+  throw new ValueError(`${op}: unknown mode, got ${describeValue(mode)} (expected "clip", "fill", "drop" or "promise_in_bounds")`);
 }

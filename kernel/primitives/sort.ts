@@ -1,6 +1,6 @@
 // sort: lax.sort over one axis of one or more operands, ordered by the first `num_keys`
-// operands lexicographically and stable when asked. Floats sort in JAX's total order: -NaN
-// first, then -inf ... -0 < +0 ... inf, then NaN. argsort and sort-with-values use it with an
+// operands lexicographically and stable when asked. Floats sort in JAX's order: -inf ...
+// inf (with -0 == +0), then NaN. argsort and sort-with-values use it with an
 // iota operand, as jnp does.
 
 import { ShapedArray } from "../core/aval";
@@ -15,15 +15,12 @@ export interface SortParams {
   num_keys: number;
 }
 
-/** Total-order comparison of two numbers: NaN after everything, -0 before +0. */
+/** JAX's sort order: NaN after everything; -0 and +0 are equal (a stable sort keeps their order). */
 export function totalOrderCompare(a: number, b: number): number {
   const an = a !== a;
   const bn = b !== b;
   if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a === 0 && b === 0) return Object.is(a, -0) === Object.is(b, -0) ? 0 : Object.is(a, -0) ? -1 : 1;
-  return 0;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export const sort = definePrimitive<SortParams>({

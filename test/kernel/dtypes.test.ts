@@ -113,6 +113,11 @@ describe("weak types", () => {
     expect(sig(np.array(2, { dtype: "int32" }))).toBe("int32");
     // A JS boolean is a strong bool, as a Python bool is in JAX.
     expect(sig(np.array(true))).toBe("bool");
+    // docs/type_promotion.rst: "If the dtype is specified explicitly, it will instead result in a
+    // standard strongly-typed array value": jnp.asarray(2, dtype='int32') -> Array(2, dtype=int32).
+    expect(sig(np.asarray(2, { dtype: "int32" }))).toBe("int32");
+    expect(sig(np.asarray(np.asarray(2.5), { dtype: "float32" }))).toBe("float32");
+    expect(sig(np.asarray(np.asarray(2.5)))).toBe("float32 weak");
   });
 
   it("a weak scalar never widens a typed array of its kind: 2 * int8 stays int8 (type_promotion.rst)", () => {

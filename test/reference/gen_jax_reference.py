@@ -124,9 +124,9 @@ UNARY_FLOAT = [
     "isfinite", "signbit", "logical_not", "deg2rad", "rad2deg", "sinc", "nan_to_num",
     "isposinf", "isneginf", "spacing",
 ]
-# XLA's exp2/sinh/cosh are ~20 ulp off near |x| = 100 / 88.5 (Primal may be closer to exact):
+# XLA's exp2/sinh/cosh are 20-70 ulp off near |x| = 100 / 88.5 (Primal may be closer to exact):
 # those cases carry a wider tolerance ("ulp") instead of hiding the whole case.
-WIDE_ULP = {"exp2": 32, "sinh": 32, "cosh": 32}
+WIDE_ULP = {"exp2": 128, "sinh": 64, "cosh": 64}
 for f in UNARY_FLOAT:
     extra = {"ulp": WIDE_ULP[f]} if f in WIDE_ULP else {}
     case(f"unary_{f}_f32_special", f, A(SPECIAL), signed_zero=f in ("negative", "abs", "floor", "ceil", "trunc", "sqrt", "round", "square"), **extra)

@@ -2,8 +2,12 @@
 // (gen_jax_reference.py beside this file, JAX on its CPU platform, x64 off) and is replayed
 // here through Primal's public `np` API. Per case we compare shape, dtype, weak type, values
 // (ints/bools exactly; floats within 2 ulp of the result dtype or 1e-6 relative, 4 ulp for
-// transcendental functions; NaN must match NaN; the sign of zero only where the case says so),
-// and JAX's repr and str strings exactly. When JAX raised, Primal must throw a PrimalError.
+// transcendental functions, or the case's own "ulp" where XLA itself is known to be off; NaN
+// must match NaN; the sign of zero only where the case says so), and JAX's repr and str strings
+// exactly (on Primal's result when its values are bit-identical, else on JAX's values rebuilt in
+// Primal, so formatting is always checked). When JAX raised, Primal must throw a PrimalError.
+// Regenerate the JSON (needs JAX; see the script's docstring):
+//   cd test/reference && JAX_PLATFORMS=cpu python3 gen_jax_reference.py jax-numpy.json --jobs=8
 //
 // Cases Primal cannot pass yet are listed in KNOWN_GAPS with a reason: a listed case must fail
 // (so the list stays true) and an unlisted one must pass. Set REF_IGNORE_GAPS=1 to run every
@@ -49,6 +53,37 @@ function gaps(reason: string, ids: string): Record<string, string> {
 }
 
 const KNOWN_GAPS: Record<string, string> = {
+  // Functions (or modes) Primal does not have yet.
+  ...gaps("not implemented: np.positive", "unary_positive_f32_special"),
+  ...gaps("not implemented: np.fabs", "unary_fabs_f32_special"),
+  ...gaps("not implemented: np.deg2rad / np.rad2deg", "unary_deg2rad_f32_special unary_rad2deg_f32_special"),
+  ...gaps("not implemented: np.sinc", "unary_sinc_f32_special"),
+  ...gaps("not implemented: np.nanToNum", "unary_nan_to_num_f32_special nan_to_num_kwargs"),
+  ...gaps("not implemented: np.isposinf / np.isneginf", "unary_isposinf_f32_special unary_isneginf_f32_special"),
+  ...gaps("not implemented: np.spacing", "unary_spacing_f32_special"),
+  ...gaps("not implemented: np.logaddexp2", "binary_logaddexp2_f32_outer"),
+  ...gaps("not implemented: np.hypot", "binary_hypot_f32_outer"),
+  ...gaps("not implemented: np.copysign", "binary_copysign_f32_outer"),
+  ...gaps("not implemented: np.heaviside", "binary_heaviside_f32_outer"),
+  ...gaps("not implemented: np.floatPower", "binary_float_power_f32_outer"),
+  ...gaps("not implemented: np.divmod", "binary_divmod_f32_outer int_divmod_i32"),
+  ...gaps("not implemented: np.nanprod", "red_nanprod_f32_ax0 red_nanprod_f32_nan red_nanprod_i32_axm1"),
+  ...gaps("not implemented: np.nanstd", "red_nanstd_f32_ax0 red_nanstd_f32_nan red_nanstd_i32_axm1"),
+  ...gaps("not implemented: np.nanvar", "red_nanvar_f32_ax0 red_nanvar_f32_nan red_nanvar_i32_axm1"),
+  ...gaps("not implemented: np.cumulativeSum", "red_cumulative_sum_f32_ax0 red_cumulative_sum_f32_nan red_cumulative_sum_i32_axm1"),
+  ...gaps("not implemented: np.nanargmax", "red_nanargmax_f32_ax0 red_nanargmax_f32_nan red_nanargmax_i32_axm1"),
+  ...gaps("not implemented: np.nancumsum", "red_nancumsum_f32_ax0 red_nancumsum_f32_nan red_nancumsum_i32_axm1"),
+  ...gaps("not implemented: np.ravelMultiIndex", "ravel_multi_index"),
+  ...gaps("not implemented: np.cross", "cross_3"),
+  ...gaps("not implemented: pad modes linear_ramp/maximum/minimum/mean/median (and endValues)",
+    "pad_linear_ramp pad_maximum pad_minimum pad_mean pad_median pad_linear_ramp_end"),
+  // XLA on CPU runs with flush-to-zero / denormals-are-zero: subnormal float inputs read as 0
+  // and subnormal results become 0 (log of a subnormal even gives log(2^-150)). Primal keeps
+  // IEEE subnormals. Not necessarily a bug: listed so a decision is made (emulate FTZ or not).
+  ...gaps("ftz: XLA:CPU flushes subnormals to zero, Primal keeps them",
+    `unary_log_bf16 unary_reciprocal_bf16
+     subnormal_sqrt subnormal_sign subnormal_ceil subnormal_floor subnormal_reciprocal subnormal_log
+     subnormal_logical_not subnormal_mul_out subnormal_add subnormal_div_out subnormal_sum subnormal_max`),
 };
 
 // ---- decoding ----
@@ -64,12 +99,12 @@ function isObj(a: unknown): a is Record<string, unknown> {
 function decArg(a: Arg): unknown {
   if (Array.isArray(a)) return a.map(decArg);
   if (isObj(a) && "array" in a) {
-    const aa = a as ArrayArg;
+    const aa = a as unknown as ArrayArg;
     const x = np.array(decData(aa.array) as never, { dtype: aa.dtype as never });
     return aa.shape ? np.reshape(x, aa.shape) : x;
   }
   if (isObj(a) && "scalar" in a) {
-    const s = a as ScalarArg;
+    const s = a as unknown as ScalarArg;
     const v = num(s.scalar);
     // A Python float such as 3.0: JS cannot spell it as a number, so make the weak float32.
     if (s.type === "float" && Number.isInteger(v)) return np.astype(np.array(v as number, { dtype: "float32" }), "float32", true);
@@ -134,6 +169,10 @@ function compareValues(exp: Rec, got: NDArray, c: Case): [string[], boolean] {
   if (want.length !== have.length) return [[`values: ${want.length} elements expected, got ${have.length}`], false];
   const isFloat = exp.dtype in MANT;
   const nUlp = c.ulp ?? (TRANSCENDENTAL.has(c.fn) ? 4 : 2);
+  // Values that come from cancellation (linspace crossing zero) are compared against the
+  // scale of the whole result, as np.allclose's atol does, not against their own tiny size.
+  const scale = want.reduce<number>((m, v) => (typeof v === "number" && Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
+  const atol = isFloat && scale > 0 ? nUlp * ulp(scale, exp.dtype) / 2 : 0;
   const bad: string[] = [];
   let identical = true;
   for (let i = 0; i < want.length; i++) {
@@ -143,7 +182,7 @@ function compareValues(exp: Rec, got: NDArray, c: Case): [string[], boolean] {
     let ok = false;
     if (isFloat && typeof w === "number" && typeof h === "number") {
       if (w === 0 && h === 0) ok = !c.signed_zero;
-      else if (Number.isFinite(w) && Number.isFinite(h)) ok = Math.abs(w - h) <= Math.max(nUlp * ulp(w, exp.dtype), 1e-6 * Math.abs(w));
+      else if (Number.isFinite(w) && Number.isFinite(h)) ok = Math.abs(w - h) <= Math.max(nUlp * ulp(w, exp.dtype), 1e-6 * Math.abs(w), atol);
     }
     if (!ok) bad.push(`[${i}] want ${show(w)} got ${show(h)}`);
   }
