@@ -133,10 +133,29 @@ export function astype(x: NDArray, dtype: DTypeLike, weakType = false): NDArray 
 
 /** Converts all arguments to arrays and promotes them to their common dtype (JAX's promote_dtypes). */
 export function promoteArgs(op: string, ...xs: ArrayLike[]): NDArray[] {
-  const arrs = xs.map((x) => asArray(x, null, op));
-  if (arrs.length < 2) return arrs;
-  const { dtype, weakType } = resultType(...arrs);
-  return arrs.map((a) => (a.dtype === dtype && a.weakType === weakType ? a : astype(a, dtype, weakType)));
+  if (xs.length < 2) return xs.map((x) => asArray(x, null, op));
+  // JS scalars take part in promotion by their weak type only and are then made directly in
+  // the result dtype, as JAX turns Python scalars into literals: no convert_element_type op.
+  const typed = xs.map((x) => (typeof x === "number" || typeof x === "boolean" ? scalarType(op, x) : asArray(x, null, op)));
+  const { dtype, weakType } = resultType(...typed);
+  return xs.map((x, i) => {
+    const t = typed[i];
+    if (!(t instanceof NDArray)) return scalarIn(op, x as number | boolean, dtype, weakType);
+    return t.dtype === dtype && t.weakType === weakType ? t : astype(t, dtype, weakType);
+  });
+}
+
+/** The dtype and weak type a JS scalar has before promotion. */
+function scalarType(op: string, x: number | boolean): { dtype: DType; weakType: boolean } {
+  if (typeof x === "boolean") return { dtype: bool, weakType: false };
+  if (!Number.isInteger(x)) return { dtype: float32, weakType: true };
+  checkIntRange(op, x, int32);
+  return { dtype: int32, weakType: true };
+}
+
+/** A JS scalar as a 0-d array of the promoted dtype (floats truncate into ints, as a cast does). */
+function scalarIn(op: string, x: number | boolean, dtype: DType, weakType: boolean): NDArray {
+  return fromStorage(storageFor(op, [+x], dtype), new ShapedArray([], dtype, weakType && dtype !== bool));
 }
 
 /** promoteArgs, then bool goes to int32, weak type kept (jnp's promote_args_numeric). */
