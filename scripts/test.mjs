@@ -57,6 +57,7 @@ const want = (s) => only.length === 0 || only.includes(s);
 
 if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("typecheck", "npm", ["run", "-s", "typecheck"])) {
   if (want("kernel")) vitestSuite("kernel", ["test/kernel"]);
+  if (want("reference")) vitestSuite("reference", ["test/reference"]);
   if (want("protocol")) vitestSuite("protocol", ["test/protocol"]);
 }
 

@@ -115,9 +115,13 @@ function withAxis<O extends { axis?: unknown }>(op: string, axisOrOpts: unknown,
  * The checks a composite reduction runs under its own name before delegating (to sum, max,
  * mean, ...): the axes, and the `where` mask's shape. Returns the normalised axes.
  */
-function reduceAxes(op: string, x: NDArray, o: { axis?: unknown; where?: ArrayLike | null }): number[] {
+function reduceAxes(op: string, x: NDArray, o: { axis?: unknown; where?: ArrayLike | null; initial?: ArrayLike | null }): number[] {
   const dims = normalizeAxes(op, o.axis, x.ndim);
   if (given(o.where)) whereMask(op, o.where, x.shape);
+  if (given(o.initial)) {
+    const init = asArray(o.initial, null, op);
+    if (init.ndim !== 0) throw new ValueError(`${op}: initial value must be a scalar, got shape ${fmtShape(init.shape)}`);
+  }
   return dims;
 }
 
@@ -456,6 +460,8 @@ export function average(a: ArrayLike, opts: AverageOptions & { returned: true })
 export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: ArrayLike | null, opts?: AverageOptions): NDArray;
 export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: ArrayLike | null, opts?: AverageOptions): NDArray | [NDArray, NDArray] {
   let o: AverageOptions;
+  // A plain object can never be weights: `average(x, axis, { ...options })` is the options.
+  if (isOptionsObject(weights) && opts === undefined) [weights, opts] = [undefined, weights as AverageOptions];
   if (isOptionsObject(axis)) o = withAxis("average", axis, opts, AVERAGE_OPTS);
   else {
     o = withAxis("average", axis, opts, AVERAGE_OPTS);
@@ -520,8 +526,6 @@ function nanExtreme(op: string, red: (a: ArrayLike, o: MaxOptions) => NDArray, i
     throw new ValueError(`${op}: zero-size array to reduction operation ${op} which has no identity, got shape ${fmtShape(x.shape)}`);
   if (given(o.where) && !given(o.initial))
     throw new ValueError(`${op}: reduction operation ${op} does not have an identity, so to use a where mask one has to specify 'initial'`);
-  if (given(o.initial) && asArray(o.initial, null, op).ndim !== 0)
-    throw new ValueError(`${op}: initial value must be a scalar, got ${describeValue(o.initial)}`);
   o = { ...o, axis: dims };
   if (!x.dtype.isFloat) return red(x, o);
   const out = red(nanFilled(x, identity), o);

@@ -343,12 +343,13 @@ export function repeat(a: ArrayLike, repeats: ArrayLike, axisOrOpts?: number | n
     throw new ShapeError(`repeat: repeats of shape ${fmtShape(r.shape)} cannot be broadcast to the size ${n} of axis ${ax}`);
   if (!r.dtype.isInt) throw new ArgumentError(`repeat: repeats must be integers, got ${r.aval.str()}`);
   r = broadcastTo(r.dtype === int32 ? r : astype(r, int32), [n]);
-  if (total === null) {
-    // Concrete repeats: checked on the host (negative counts, the result's size).
-    const counts = r._concrete("repeat").dataSync();
-    if (counts.some((c) => c < 0)) throw new ValueError(`repeat: repeats must be non-negative, got ${describeValue(Array.from(counts))}`);
+  let T = total;
+  if (T === null) {
+    // Concrete repeats: checked and summed on the host (an int32 sum could wrap).
+    const counts = Array.from(r._concrete("repeat").dataSync());
+    if (counts.some((c) => c < 0)) throw new ValueError(`repeat: repeats must be non-negative, got ${describeValue(counts)}`);
+    T = counts.reduce((a, c) => a + c, 0);
   }
-  const T = total ?? Number(lax.reduceSum(r, [0])._concrete("repeat").item());
   checkSize("repeat", x.shape.map((s, d) => (d === ax ? T : s)));
   if (T === 0 || n === 0) return sliceAxis(x, ax, 0, 0);
   // JAX's construction: exclusive cumsum of repeats gives each element's first output slot;

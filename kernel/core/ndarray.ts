@@ -17,7 +17,10 @@ export type HostData = Float32Array | Int32Array | Uint32Array | Int16Array | Ui
 /** A nested JS array of numbers/booleans, as `tolist()` returns. */
 export type NestedList = number | boolean | NestedList[];
 
+// `using x = ...` looks up Symbol.dispose; Node 20 has its own polyfilled symbol in the main
+// realm and none in vm contexts (where esbuild's lowering falls back to Symbol.for), so both.
 const dispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+const disposeFor: symbol = Symbol.for("Symbol.dispose");
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 
 /** Decodes storage to the values users see (f16/bf16 bit patterns become float32). */
@@ -92,7 +95,11 @@ export class NDArray {
 
   /** The data as a typed array, synchronously (always works on the CPU). */
   dataSync(): HostData {
-    return decodeStorage(this._buf("dataSync").readSync(), this.dtype);
+    return this._host("dataSync");
+  }
+  /** @internal The decoded host data; `op` names the caller in errors. */
+  _host(op: string): HostData {
+    return decodeStorage(this._buf(op).readSync(), this.dtype);
   }
   /** The data as a typed array, once pending device work is done. */
   async data(): Promise<HostData> {
@@ -105,7 +112,7 @@ export class NDArray {
   }
   /** Nested JS arrays (bool arrays give booleans), like NumPy's `tolist`. */
   tolist(): NestedList {
-    const data = this.dataSync();
+    const data = this._host("tolist");
     const isBool = this.dtype.isBool;
     const shape = this.shape;
     let pos = 0;
@@ -123,7 +130,7 @@ export class NDArray {
   /** The single element of a size-1 array as a JS number (or boolean). */
   item(): number | boolean {
     if (this.size !== 1) throw new ValueError(`item: can only convert an array of size 1 to a JS scalar, got shape [${this.shape.join(", ")}]`);
-    const v = this.dataSync()[0];
+    const v = this._host("item")[0];
     return this.dtype.isBool ? v !== 0 : v;
   }
 
@@ -135,6 +142,9 @@ export class NDArray {
     this._buffer = null;
   }
   [dispose](): void {
+    this.dispose();
+  }
+  [disposeFor](): void {
     this.dispose();
   }
 

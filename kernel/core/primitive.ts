@@ -5,8 +5,8 @@
 
 import { ShapedArray } from "./aval";
 import { DType, Storage } from "./dtype";
-import { PrimalError, ShapeError, fmtShape } from "./errors";
-import { checkSize } from "./shape";
+import { PrimalError, ShapeError } from "./errors";
+import { checkSize, describeValue } from "./shape";
 
 /** A contiguous row-major array on the host, as the CPU implementations see it. */
 export interface HostArray {
@@ -62,7 +62,7 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
 function checkResultShape(op: string, shape: readonly number[]): void {
   for (const d of shape)
     if (typeof d !== "number" || !Number.isInteger(d) || d < 0)
-      throw new ShapeError(`${op}: result sizes must be non-negative integers, got shape ${fmtShape(shape)}`);
+      throw new ShapeError(`${op}: result sizes must be non-negative integers, got shape ${describeValue(shape)}`);
   checkSize(op, shape);
 }
 

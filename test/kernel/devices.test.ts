@@ -50,6 +50,17 @@ describe("devices", () => {
   });
 });
 
+describe("using", () => {
+  it("disposes through both Symbol.dispose and Symbol.for('Symbol.dispose') (what esbuild's lowering uses in a vm context)", () => {
+    for (const key of [(Symbol as { dispose?: symbol }).dispose, Symbol.for("Symbol.dispose")]) {
+      if (!key) continue;
+      const x = np.ones([1]) as unknown as Record<symbol, () => void>;
+      x[key]();
+      expect(() => (x as unknown as NDArray).dataSync()).toThrow(DisposedError);
+    }
+  });
+});
+
 describe("print and display", () => {
   it("print uses NumPy's str, display JAX's repr", () => {
     const got: [string, string][] = [];
