@@ -7,7 +7,7 @@
 import { DType, DTypeLike, toDType } from "../core/dtype";
 import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { OptionSpec, checkOptions, checkSize, describeValue, isOptionsObject, normalizeAxis, positionalOrOption } from "../core/shape";
+import { OptionSpec, checkOptions, checkSize, describeValue, isPlainObject, normalizeAxis, positionalOrOption } from "../core/shape";
 import type { DotDimensionNumbers } from "../primitives/contraction";
 import { ArrayLike, astype, promoteArgs } from "./convert";
 import * as lax from "./lax";
@@ -244,7 +244,7 @@ const showLabel = (l: string): string => (l.startsWith(ELL) ? "..." : l);
 export function einsum(subscripts: string, ...args: (ArrayLike | EinsumOptions)[]): NDArray {
   if (typeof subscripts !== "string") throw new ArgumentError(`einsum: subscripts must be a string such as "ij,jk->ik", got ${describeValue(subscripts)}`);
   const last = args[args.length - 1];
-  const opts = checkOptions<EinsumOptions>("einsum", args.length > 0 && isOptionsObject(last) ? args.pop() : undefined, EINSUM_OPTS);
+  const opts = checkOptions<EinsumOptions>("einsum", args.length > 0 && isPlainObject(last) ? args.pop() : undefined, EINSUM_OPTS);
   if (args.length === 0) throw new ValueError("einsum: at least one operand is required, got 0");
   let xs = promoteArgs("einsum", ...(args as ArrayLike[]));
   if (opts.preferredElementType) {

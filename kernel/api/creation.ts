@@ -9,7 +9,7 @@ import { DType, DTypeLike, float32, int32, resultType, toDType } from "../core/d
 import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import {
-  MAX_RANK, OptionSpec, broadcastShapes, checkInteger, checkOptions, checkShape, checkSize, describeValue, isOptionsObject, shapeEqual,
+  MAX_RANK, OptionSpec, broadcastShapes, checkInteger, checkOptions, checkShape, checkSize, describeValue, isPlainObject, shapeEqual,
 } from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
@@ -79,7 +79,7 @@ const GEOMSPACE_OPTS: OptionSpec = { dtype: "any", num: "any", endpoint: "boolea
 const EYE_OPTS: OptionSpec = { dtype: "any", M: "any", k: "any" };
 const MESHGRID_OPTS: OptionSpec = { indexing: ["xy", "ij"], sparse: "boolean", copy: "boolean" };
 
-const isOptions = isOptionsObject;
+const isOptions = isPlainObject;
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
 
 function toInexact(d: DType): DType {

@@ -3,6 +3,7 @@
 
 import { Device, devices as allDevices, toDevice } from "../core/device";
 import { NDArray, NestedList, fromStorage } from "../core/ndarray";
+import { isPlainObject } from "../core/shape";
 import { ArrayLike, asArray } from "./convert";
 
 /** Every device of every available backend, or of one platform (`devices("cpu")`). */
@@ -20,13 +21,6 @@ function mapTree<A, B>(t: Tree<A>, isLeaf: (x: unknown) => boolean, f: (a: A) =>
   if (isPlainObject(t))
     return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, mapTree(v as Tree<A>, isLeaf, f)]));
   return f(t as A);
-}
-
-/** A plain object, from this realm or a cell's (a vm context has its own Object.prototype). */
-export function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 const isArrayLeaf = (x: unknown) => x instanceof NDArray || typeof x === "number" || typeof x === "boolean" || ArrayBuffer.isView(x);

@@ -9,7 +9,7 @@ import { DType, DTypeLike, bool, float32, finfoOrIinfo, int32, toDType, uint32 }
 import { ArgumentError, DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
-import { OptionSpec, broadcastShapes, checkOptions, describeValue, isOptionsObject, normalizeAxes, normalizeAxis, shapeEqual } from "../core/shape";
+import { OptionSpec, broadcastShapes, checkOptions, describeValue, isPlainObject, normalizeAxes, normalizeAxis, shapeEqual } from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import * as R from "../primitives/reduce";
@@ -101,7 +101,7 @@ const AXIS_OPTS: OptionSpec = { axis: "any", keepdims: "boolean" };
 
 /** `axis` is positional-or-keyword in JAX: accepts `f(x, axis, opts)` as well as `f(x, opts)`. */
 function withAxis<O extends { axis?: unknown }>(op: string, axisOrOpts: unknown, opts: O | undefined, spec: OptionSpec): O {
-  if (isOptionsObject(axisOrOpts)) {
+  if (isPlainObject(axisOrOpts)) {
     if (opts !== undefined) throw new ArgumentError(`${op}: options were given twice, got a second options object ${describeValue(opts)}`);
     return checkOptions<O>(op, axisOrOpts, spec);
   }
@@ -461,8 +461,8 @@ export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: Ar
 export function average(a: ArrayLike, axis?: Axis | AverageOptions, weights?: ArrayLike | null, opts?: AverageOptions): NDArray | [NDArray, NDArray] {
   let o: AverageOptions;
   // A plain object can never be weights: `average(x, axis, { ...options })` is the options.
-  if (isOptionsObject(weights) && opts === undefined) [weights, opts] = [undefined, weights as AverageOptions];
-  if (isOptionsObject(axis)) o = withAxis("average", axis, opts, AVERAGE_OPTS);
+  if (isPlainObject(weights) && opts === undefined) [weights, opts] = [undefined, weights as AverageOptions];
+  if (isPlainObject(axis)) o = withAxis("average", axis, opts, AVERAGE_OPTS);
   else {
     o = withAxis("average", axis, opts, AVERAGE_OPTS);
     if (given(weights)) {

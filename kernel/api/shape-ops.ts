@@ -9,7 +9,7 @@ import { DTypeLike, int32, toDType } from "../core/dtype";
 import { ArgumentError, AxisError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import {
-  OptionSpec, broadcastShapes, checkInteger, checkOptions, checkPermutation, checkShape, checkSize, describeValue, isOptionsObject, normalizeAxes,
+  OptionSpec, broadcastShapes, checkInteger, checkOptions, checkPermutation, checkShape, checkSize, describeValue, isPlainObject, normalizeAxes,
   normalizeAxis, positionalOrOption, shapeEqual, sizeOf,
 } from "../core/shape";
 import { ArrayLike, asArray, astype, promoteArgs, weakScalar } from "./convert";
@@ -21,7 +21,7 @@ export type AxisArg = number | readonly number[] | null;
 const range = (n: number, from = 0): number[] => Array.from({ length: Math.max(0, n - from) }, (_, i) => i + from);
 const arr = (x: ArrayLike, op: string): NDArray => asArray(x, null, op);
 
-const isOptions = isOptionsObject;
+const isOptions = isPlainObject;
 const posOrOpt = positionalOrOption;
 // The options each function accepts; unknown keys are errors.
 const AXIS_OPTS: OptionSpec = { axis: "any" };
@@ -253,7 +253,7 @@ export function columnStack(tup: readonly ArrayLike[] | NDArray): NDArray {
 
 // ---- Splitting ----
 
-const MAX_EMPTY_PIECES = 1_000_000;
+const MAX_EMPTY_PIECES = 100_000;
 
 /** Python slice bounds [start, stop) for each piece, as NumPy's array_split computes them. */
 function splitBounds(op: string, n: number, ios: number | readonly number[] | NDArray, even: boolean): [number, number][] {

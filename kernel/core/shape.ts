@@ -76,7 +76,10 @@ export function describeValue(v: unknown, depth = 0): string {
   return (o.constructor as { name?: string } | undefined)?.name ?? "object";
 }
 
-/** A plain object (an options bag), from this realm or a cell's (a vm context has its own Object.prototype). */
+/**
+ * A plain object (an options bag, a pytree node), from this realm or a cell's (a vm context has
+ * its own Object.prototype). Lists, NDArrays, typed arrays and class instances are not.
+ */
 export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== "object" || x === null) return false;
   const proto = Object.getPrototypeOf(x);
@@ -176,11 +179,6 @@ export function checkPermutation(op: string, perm: unknown, n: number): number[]
  */
 export type OptionKind = "boolean" | "integer" | "count" | "number" | "any" | readonly string[];
 export type OptionSpec = Readonly<Record<string, OptionKind>>;
-
-/** True for a trailing options object: a plain object (not a list, an array or a typed array). */
-export function isOptionsObject(x: unknown): x is Record<string, unknown> {
-  return isPlainObject(x);
-}
 
 /**
  * Validates an options object against `spec`: it must be a plain object (undefined gives {}),

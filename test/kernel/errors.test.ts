@@ -19,6 +19,8 @@ interface Entry {
   /** The name every message of this function starts with (`${op}: `). */
   op: string;
   rows: Row[];
+  /** Only for a function with no argument that can be wrong: why it has no rows. */
+  none?: string;
 }
 
 const r = (label: string, call: () => unknown, ...mentions: Mention[]): Row => ({ label, call, mentions });
@@ -53,7 +55,7 @@ function badArrays(call: (v: any) => unknown, what = "array", skip: string[] = [
 /** A list-of-arrays argument of the wrong type, or holding a bad element. */
 function badLists(call: (v: any) => unknown): Row[] {
   return [
-    ...WRONG_TYPES.filter(([l]) => l !== "a string" || true).map(([l, v, m]) => r(`${l} as the list of arrays`, () => call(v), m)),
+    ...WRONG_TYPES.map(([l, v, m]) => r(`${l} as the list of arrays`, () => call(v), m)),
     r("a list holding a string", () => call([np.ones([2]), "abc"]), '"abc"'),
   ];
 }
@@ -121,7 +123,7 @@ const reductionRows = (fn: string, opts: { list?: boolean; dtype?: boolean; wher
   ...(opts.dtype ? badDtype((d) => A[fn](x23(), { dtype: d })) : []),
   ...(opts.where ? [r("a where mask that does not broadcast", () => A[fn](x23(), { where: [true, false], ...(opts.initial ? { initial: 0 } : {}) }), "[2]", "[2, 3]")] : []),
   ...(opts.initial ? [r("an initial value that is not a scalar", () => A[fn](x23(), { initial: [1, 2] }), "initial")] : []),
-  ...(opts.empty ? [r("an empty reduction without identity", () => A[fn](np.zeros([0])), "zero-size", "[0]")] : []),
+  ...(opts.empty ? [r("an empty reduction without identity", () => A[fn](np.zeros([0])), /zero-size|empty/, "[0]")] : []),
 ];
 const cumulativeRows = (fn: string): Row[] => [
   ...badArrays((v) => A[fn](v)),
@@ -209,7 +211,8 @@ const partitionRows = (fn: string): Row[] => [
 ];
 const quantileRows = (fn: string, scale: number): Row[] => [
   ...badArrays((v) => A[fn](v, 0.5 * scale)),
-  ...badArrays((v) => A[fn](v3(), v), "q"),
+  ...badArrays((v) => A[fn](v3(), v), "q", ["ragged"]),
+  r("a ragged list as the q", () => A[fn](v3(), [[0.1, 0.2], [0.3]]), /ragged|inhomogeneous/),
   r("q out of range", () => A[fn](v3(), 2 * scale), `${2 * scale}`),
   r("a NaN q", () => A[fn](v3(), NaN), "NaN"),
   r("an unknown method", () => A[fn](v3(), 0.5 * scale, { method: "bogus" }), '"bogus"'),
@@ -310,7 +313,7 @@ const TABLE: Record<string, Entry> = {
       ...badOptions((o) => np.setPrintOptions(o)),
     ],
   },
-  getPrintOptions: { op: "getPrintOptions", rows: [r("an argument (it takes none)", () => (np.getPrintOptions as (...a: unknown[]) => unknown)({ precision: 3 }), "precision")] },
+  getPrintOptions: { op: "getPrintOptions", rows: [], none: "takes no arguments and returns a copy of the print options" },
 
   // ---- creation.ts ----
   array: {
@@ -352,7 +355,8 @@ const TABLE: Record<string, Entry> = {
     op: "arange",
     rows: [
       ...WRONG_TYPES.filter(([l]) => l !== "a plain object").map(([l, v, m]) => r(`${l} as stop`, () => np.arange(v as number), m)),
-      ...WRONG_TYPES.filter(([l]) => l !== "a plain object" && l !== "undefined").map(([l, v, m]) => r(`${l} as step`, () => np.arange(0, 5, v as number), m)),
+      // (undefined and null as the step mean "not given", as None does in NumPy)
+      ...WRONG_TYPES.filter(([l]) => !["a plain object", "undefined", "null"].includes(l)).map(([l, v, m]) => r(`${l} as step`, () => np.arange(0, 5, v as number), m)),
       r("only options", () => np.arange({ dtype: "int32" } as unknown as number), "stop"),
       r("an array as stop", () => np.arange(np.ones([2]) as unknown as number), "[2]"),
       r("a NaN stop", () => np.arange(NaN), "NaN"),
@@ -414,7 +418,6 @@ const TABLE: Record<string, Entry> = {
         ["remainder", "remainder"], ["mod", "remainder"], ["fmod", "fmod"], ["power", "power"], ["pow", "power"], ["logaddexp", "logaddexp"],
         ["fmax", "fmax"], ["fmin", "fmin"], ["logicalAnd", "logical_and"], ["logicalOr", "logical_or"], ["logicalXor", "logical_xor"],
         ["bitwiseAnd", "bitwise_and"], ["bitwiseOr", "bitwise_or"], ["bitwiseXor", "bitwise_xor"], ["leftShift", "left_shift"], ["rightShift", "right_shift"],
-        ["isclose", "isclose"], ["allclose", "allclose"],
       ] as const
     ).map(([f, op]) => [f, binary(f, op)]),
   ),
@@ -444,6 +447,8 @@ const TABLE: Record<string, Entry> = {
     ],
   },
   arrayEqual: { op: "array_equal", rows: [...badArrays((v) => np.arrayEqual(v, [1])), ...badOptions((o) => np.arrayEqual([1], [1], o))] },
+  isclose: { ...binary("isclose"), rows: [...binary("isclose").rows, ...badOptions((o) => np.isclose([1], [1], o)), r("a string rtol", () => np.isclose([1], [1], { rtol: "1" as unknown as number }), "rtol")] },
+  allclose: { ...binary("allclose"), rows: [...binary("allclose").rows, ...badOptions((o) => np.allclose([1], [1], o))] },
   arrayEquiv: { op: "array_equiv", rows: badArrays((v) => np.arrayEquiv(v, [1])) },
 
   // ---- reductions.ts ----
@@ -893,7 +898,7 @@ const METHODS: Record<string, Entry> = {
  * which is always valid). A new method must be added to METHODS or here.
  */
 const NO_BAD_INPUT = new Set([
-  "constructor", "_concrete", "_buf", "devices", "data", "blockUntilReady", "dispose", "toString", "repr",
+  "constructor", "_concrete", "_buf", "_host", "devices", "data", "blockUntilReady", "dispose", "toString", "repr",
   "abs", "T", "ravel", "flatten", "copy", "aval", "shape", "dtype", "ndim", "size", "weakType", "device",
 ]);
 
@@ -910,10 +915,28 @@ function disposed(): NDArray {
  * skipped, not marked as expected failures, so that the owner removes the entry with the fix.
  * Keys are `${table key} / ${row label}`; a key ending in "/*" covers every row of the entry.
  */
-const ELSEWHERE: Record<string, string> = {};
+const CONVERT = "kernel/api/convert.ts";
+const UFUNCS = "kernel/api/ufuncs.ts";
+const ELSEWHERE: [RegExp, string][] = [
+  [
+    /a BigInt as the (array|first operand|second operand|operand|fill value|stop|indices|lower bound|condition|x|repeats|constant values|values|q)$/,
+    `${CONVERT}: asArray's describe() calls JSON.stringify on a BigInt, which throws a TypeError`,
+  ],
+  [/^astype \/ .* as the array$/, `${CONVERT}: astype() reads x.dtype before checking that x is an array (a TypeError for undefined/null; other values reach bind and are named convert_element_type)`],
+  [/^DType \//, "kernel/core/dtype.ts: toDType accepts any DType instance, so a hand-built dtype reaches the kernels"],
+  [/^setPrintOptions \//, "kernel/core/format.ts: setPrintOptions throws a bare TypeError and accepts unknown keys and non-object options"],
+  [/^(arcsin|arccos|arctan|arcsinh|arccosh|arctanh) \//, `${UFUNCS}: messages use the lax names (asin, acos, ...) instead of arcsin, arccos, ...`],
+  [/^(divide|trueDivide|div) \/ .* as the (first |second )?operand$/, `${UFUNCS}: divide names its conversion errors true_divide and its broadcast errors divide`],
+  [/^clip \/ (.* as the lower bound|bounds that do not broadcast)$/, `${UFUNCS}: clip delegates to maximum/minimum, so its errors are named maximum/minimum`],
+  [/^broadcastTo \/ (.* as the shape|a (negative|fractional|huge) size|an infinite size|sizes whose product is huge|a nested shape|too many dimensions)$/, `${UFUNCS}: broadcastTo does not check its shape argument (crashes with TypeError/RangeError, a function passes silently)`],
+  [/^alignRanks \/ a string/, `${UFUNCS}: alignRanks, an internal helper, is exported through np and crashes on a non-list`],
+  [/^round \/ string decimals/, `${UFUNCS}: round reports decimals with String(), so "1" shows as 1`],
+  [/^allclose \/ (?!an unknown option|options that|a string as the options)/, "kernel/api/comparisons.ts: allclose delegates to isclose, so its errors are named isclose"],
+  [/^(isclose|allclose|arrayEqual) \/ (an unknown option|options that are not an object|a string as the options|a string rtol)/, "kernel/api/comparisons.ts: options are not validated (unknown keys and non-objects pass silently)"],
+];
 
 function elsewhere(key: string, label: string): string | undefined {
-  return ELSEWHERE[`${key} / ${label}`] ?? ELSEWHERE[`${key} / *`] ?? ELSEWHERE[`* / ${label}`];
+  return ELSEWHERE.find(([re]) => re.test(`${key} / ${label}`))?.[1];
 }
 
 // ---- the sweep ----
@@ -940,6 +963,8 @@ function expectClearError(op: string, row: Row): void {
 function sweep(table: Record<string, Entry>): void {
   for (const [key, entry] of Object.entries(table)) {
     describe(key, () => {
+      // A function without an argument to get wrong: it runs without one.
+      if (entry.none) it(`has no rows: ${entry.none}`, () => expect(() => A[key]()).not.toThrow());
       for (const row of entry.rows) {
         const why = elsewhere(key, row.label);
         (why ? it.skip : it)(`${row.label}${why ? ` [${why}]` : ""}`, () => expectClearError(entry.op, row));
@@ -951,7 +976,7 @@ function sweep(table: Record<string, Entry>): void {
 describe("every np function has rows", () => {
   const fns = Object.entries(np).filter(([, v]) => typeof v === "function").map(([k]) => k);
   it("the table covers every exported function, and nothing else", () => {
-    expect(fns.filter((f) => !(f in TABLE) || TABLE[f].rows.length === 0), "np functions without a row").toEqual([]);
+    expect(fns.filter((f) => !(f in TABLE) || (TABLE[f].rows.length === 0 && !TABLE[f].none)), "np functions without a row").toEqual([]);
     expect(Object.keys(TABLE).filter((k) => !fns.includes(k)), "rows for functions np no longer exports").toEqual([]);
   });
   it("aliases share their function's op name", () => {
