@@ -10,7 +10,7 @@ import { NDArray } from "../../kernel/core/ndarray";
 import { ShapedArray } from "../../kernel/core/aval";
 import { DTYPES, DTypeName } from "../../kernel/core/dtype";
 import { Primitive } from "../../kernel/core/primitive";
-import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
+import { AbsTracer, abstractShapes } from "./helpers/abstract-trace";
 
 type N = number | boolean | N[];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -281,31 +281,6 @@ describe("einsum", () => {
 
 // ---- Abstract evaluation: every function must reach its result through `bind` alone, so it
 // works on tracers (jit/vmap/grad later). A minimal shape-only trace checks that here.
-class AbsTracer extends Tracer {
-  constructor(override readonly _trace: Trace, readonly av: ShapedArray) {
-    super();
-  }
-  override get aval(): ShapedArray {
-    return this.av;
-  }
-}
-class AbsTrace extends Trace {
-  override pure(x: NDArray): NDArray {
-    return new AbsTracer(this, x.aval);
-  }
-  override processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
-    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new AbsTracer(this, a));
-  }
-}
-/** Runs f on shape-only tracers of the given shapes (float32 unless a dtype is given); returns output shapes. */
-function abstractShapes(f: (...xs: NDArray[]) => NDArray | NDArray[], ...ins: [number[], DTypeName?][]): number[][] {
-  return withNewMain(AbsTrace, null, (main) => {
-    const trace = new AbsTrace(main);
-    const outs = [f(...ins.map(([s, d]) => new AbsTracer(trace, new ShapedArray(s, DTYPES[d ?? "float32"]))))].flat();
-    for (const o of outs) expect(o).toBeInstanceOf(AbsTracer);
-    return outs.map((o) => [...o.shape]);
-  });
-}
 
 describe("abstract evaluation (tracers)", () => {
   it("contractions only bind primitives", () => {

@@ -8,7 +8,8 @@ import { float32, setDTypeWarningHandler } from "../../kernel/core/dtype";
 import { ShapeError, ValueError } from "../../kernel/core/errors";
 import { ShapedArray } from "../../kernel/core/aval";
 import { Primitive } from "../../kernel/core/primitive";
-import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
+import { Tracer, withNewMain } from "../../kernel/core/trace";
+import { AbsTrace as RecTrace, AbsTracer as RecTracer } from "./helpers/abstract-trace";
 
 type Nested = number | Nested[];
 function flatOf(x: Nested): number[] {
@@ -262,23 +263,6 @@ describe("meshgrid", () => {
 
 // A minimal staging trace: records primitive names and returns abstract tracers, so any attempt
 // to read a traced value in plain JS would throw.
-class RecTracer extends Tracer {
-  constructor(readonly _trace: Trace, private readonly av: ShapedArray) {
-    super();
-  }
-  get aval(): ShapedArray {
-    return this.av;
-  }
-}
-class RecTrace extends Trace {
-  pure(x: NDArray): NDArray {
-    return new RecTracer(this, x.aval);
-  }
-  processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
-    (this.main.globalData as string[]).push(prim.name);
-    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new RecTracer(this, a));
-  }
-}
 
 describe("tracing", () => {
   it("array-valued arguments may be traced", () => {

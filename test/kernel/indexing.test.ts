@@ -14,7 +14,7 @@ import { ShapedArray } from "../../kernel/core/aval";
 import { ConcretizationError, IndexError } from "../../kernel/core/errors";
 import { NDArray, NestedList } from "../../kernel/core/ndarray";
 import { Primitive } from "../../kernel/core/primitive";
-import { MainTrace, Trace, Tracer, withNewMain } from "../../kernel/core/trace";
+import { traced } from "./helpers/abstract-trace";
 import * as I from "../../kernel/primitives/indexing";
 import * as M from "../../kernel/primitives/movement";
 
@@ -560,18 +560,6 @@ describe("take, takeAlongAxis, nonzero", () => {
 // ---------------------------------------------------------------- tracing
 // A shape-only trace (no transformation exists at this layer yet): every primitive just runs
 // its abstract eval, so indexing must never need the values of traced arrays, except masks.
-class ShapeTracer extends Tracer {
-  constructor(readonly _trace: Trace, private readonly av: ShapedArray) { super(); } // prettier-ignore
-  override get aval(): ShapedArray { return this.av; } // prettier-ignore
-}
-class ShapeTrace extends Trace {
-  pure = (x: NDArray): NDArray => new ShapeTracer(this, x.aval);
-  processPrimitive = (prim: Primitive, xs: NDArray[], params: unknown): NDArray[] =>
-    prim.abstractEval(xs.map((t) => t.aval), params).map((a) => new ShapeTracer(this, a));
-}
-function traced<T>(fn: (mk: (x: NDArray) => NDArray) => T): T {
-  return withNewMain(ShapeTrace, null, (main: MainTrace) => fn((x) => new ShapeTracer(new ShapeTrace(main), x.aval)));
-}
 
 describe("under tracing", () => {
   test("traced arrays and traced integer indices", () => {

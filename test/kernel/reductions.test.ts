@@ -10,7 +10,8 @@ import { AxisError, ValueError } from "../../kernel/core/errors";
 import { ShapedArray } from "../../kernel/core/aval";
 import { bool, float32 } from "../../kernel/core/dtype";
 import { Primitive } from "../../kernel/core/primitive";
-import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
+import { Tracer, withNewMain } from "../../kernel/core/trace";
+import { AbsTrace as RecTrace, AbsTracer as RecTracer } from "./helpers/abstract-trace";
 
 // ---- independent references ----
 
@@ -433,23 +434,6 @@ describe("outputs are NDArrays built through bind", () => {
 
 // A minimal staging trace: records primitive names and returns abstract tracers, so any attempt
 // to read a traced value in plain JS would throw.
-class RecTracer extends Tracer {
-  constructor(readonly _trace: Trace, private readonly av: ShapedArray) {
-    super();
-  }
-  get aval(): ShapedArray {
-    return this.av;
-  }
-}
-class RecTrace extends Trace {
-  pure(x: NDArray): NDArray {
-    return new RecTracer(this, x.aval);
-  }
-  processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
-    (this.main.globalData as string[]).push(prim.name);
-    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new RecTracer(this, a));
-  }
-}
 
 describe("tracing", () => {
   it("every reduction runs on abstract values through bind", () => {

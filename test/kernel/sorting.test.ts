@@ -11,7 +11,7 @@ import { NDArray } from "../../kernel/core/ndarray";
 import { ShapedArray } from "../../kernel/core/aval";
 import { DTYPES, DTypeName } from "../../kernel/core/dtype";
 import { Primitive } from "../../kernel/core/primitive";
-import { Trace, Tracer, withNewMain } from "../../kernel/core/trace";
+import { AbsTracer, abstractShapes } from "./helpers/abstract-trace";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const A = (v: unknown, dtype?: "float32" | "int32" | "uint8" | "bool") => asArray(v as number[], dtype);
@@ -202,31 +202,6 @@ describe("median, quantile, percentile", () => {
 
 // ---- Abstract evaluation: every function must reach its result through `bind` alone, so it
 // works on tracers (jit/vmap/grad later). A minimal shape-only trace checks that here.
-class AbsTracer extends Tracer {
-  constructor(override readonly _trace: Trace, readonly av: ShapedArray) {
-    super();
-  }
-  override get aval(): ShapedArray {
-    return this.av;
-  }
-}
-class AbsTrace extends Trace {
-  override pure(x: NDArray): NDArray {
-    return new AbsTracer(this, x.aval);
-  }
-  override processPrimitive(prim: Primitive, tracers: NDArray[], params: unknown): NDArray[] {
-    return prim.abstractEval(tracers.map((t) => t.aval), params).map((a) => new AbsTracer(this, a));
-  }
-}
-/** Runs f on shape-only tracers of the given shapes (float32 unless a dtype is given); returns output shapes. */
-function abstractShapes(f: (...xs: NDArray[]) => NDArray | NDArray[], ...ins: [number[], DTypeName?][]): number[][] {
-  return withNewMain(AbsTrace, null, (main) => {
-    const trace = new AbsTrace(main);
-    const outs = [f(...ins.map(([s, d]) => new AbsTracer(trace, new ShapedArray(s, DTYPES[d ?? "float32"]))))].flat();
-    for (const o of outs) expect(o).toBeInstanceOf(AbsTracer);
-    return outs.map((o) => [...o.shape]);
-  });
-}
 
 describe("abstract evaluation (tracers)", () => {
   it("sorting functions only bind primitives", () => {
