@@ -1,11 +1,12 @@
 // Whole-array comparisons: isclose, allclose, arrayEqual, arrayEquiv. Built from primitives,
 // so they trace; allclose/arrayEqual return 0-d bool arrays, as jnp does.
 
+import { ShapeError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { broadcastShapes } from "../core/shape";
-import { ArrayLike, asArray, promoteArgs, promoteArgsInexact, weakScalar } from "./convert";
+import { OptionSpec, broadcastShapes, checkOptions } from "../core/shape";
+import { ArrayLike, alignRanks, asArray, promoteArgs, promoteArgsInexact, weakScalar } from "./convert";
 import * as lax from "./lax";
-import { alignRanks, broadcastTo } from "./ufuncs";
+import { broadcastTo } from "./ufuncs";
 
 export interface IscloseOptions {
   rtol?: number;
@@ -18,10 +19,18 @@ export interface IscloseOptions {
  * inexact dtype (integers and bools are compared as float32, as JAX does), so an infinity is close
  * only to the same infinity and NaN to nothing unless `equalNan`.
  */
-export function isclose(a: ArrayLike, b: ArrayLike, opts: IscloseOptions = {}): NDArray {
-  const { rtol = 1e-5, atol = 1e-8, equalNan = false } = opts;
-  const [x, y] = promoteArgsInexact("isclose", a, b);
-  const [p, q] = alignRanks("isclose", [x, y]);
+export function isclose(a: ArrayLike, b: ArrayLike, opts?: IscloseOptions): NDArray {
+  return iscloseAs("isclose", a, b, opts);
+}
+
+const ISCLOSE_SPEC: OptionSpec = { rtol: "number", atol: "number", equalNan: "boolean" };
+
+/** isclose, with `op` naming the public function in errors (isclose or allclose). */
+function iscloseAs(op: string, a: ArrayLike, b: ArrayLike, opts: unknown): NDArray {
+  const o = checkOptions<IscloseOptions>(op, opts, ISCLOSE_SPEC);
+  const rtol = o.rtol ?? 1e-5, atol = o.atol ?? 1e-8, equalNan = o.equalNan ?? false;
+  const [x, y] = promoteArgsInexact(op, a, b);
+  const [p, q] = alignRanks(op, [x, y]);
   const d = p.dtype;
   const tol = lax.add(weakScalar(atol, d), lax.mul(weakScalar(rtol, d), lax.abs(q)));
   const inRange = lax.le(lax.abs(lax.sub(p, q)), tol);
@@ -31,13 +40,14 @@ export function isclose(a: ArrayLike, b: ArrayLike, opts: IscloseOptions = {}): 
 }
 
 /** True when every element is close (isclose), as a 0-d bool array. */
-export function allclose(a: ArrayLike, b: ArrayLike, opts: IscloseOptions = {}): NDArray {
-  const c = isclose(a, b, opts);
+export function allclose(a: ArrayLike, b: ArrayLike, opts?: IscloseOptions): NDArray {
+  const c = iscloseAs("allclose", a, b, opts);
   return lax.reduceAnd(c, c.shape.map((_, i) => i));
 }
 
 /** True when shapes match and every element is equal (NaN != NaN unless equalNan). */
-export function arrayEqual(a: ArrayLike, b: ArrayLike, opts: { equalNan?: boolean } = {}): NDArray {
+export function arrayEqual(a: ArrayLike, b: ArrayLike, options?: { equalNan?: boolean }): NDArray {
+  const opts = checkOptions<{ equalNan?: boolean }>("array_equal", options, { equalNan: "boolean" });
   const x = asArray(a, null, "array_equal");
   const y = asArray(b, null, "array_equal");
   if (x.ndim !== y.ndim || x.shape.some((d, i) => d !== y.shape[i])) return asArray(false);
@@ -50,11 +60,13 @@ export function arrayEqual(a: ArrayLike, b: ArrayLike, opts: { equalNan?: boolea
 /** True when the arrays broadcast together and are equal everywhere. */
 export function arrayEquiv(a: ArrayLike, b: ArrayLike): NDArray {
   const [x, y] = promoteArgs("array_equiv", a, b);
+  let shape: number[];
   try {
-    const shape = broadcastShapes("array_equiv", x.shape, y.shape);
-    const eq = lax.eq(broadcastTo(x, shape), broadcastTo(y, shape));
-    return lax.reduceAnd(eq, eq.shape.map((_, i) => i));
-  } catch {
-    return asArray(false);
+    shape = broadcastShapes("array_equiv", x.shape, y.shape);
+  } catch (e) {
+    if (e instanceof ShapeError) return asArray(false);
+    throw e;
   }
+  const eq = lax.eq(broadcastTo(x, shape), broadcastTo(y, shape));
+  return lax.reduceAnd(eq, eq.shape.map((_, i) => i));
 }

@@ -1,13 +1,15 @@
 // Turning user values into NDArrays: JS numbers and booleans (weakly typed scalars, like
 // Python scalars in JAX), nested JS arrays (NumPy's dtype inference), typed arrays, and
-// NDArrays. Also the promotion helpers every NumPy function uses.
+// NDArrays. Also the promotion and rank-alignment helpers every NumPy function uses (internal:
+// numpy.ts re-exports only `astype` from this file).
 
 import { ShapedArray } from "../core/aval";
 import {
   DType, DTypeLike, Storage, bool, float32, inferDType, int16, int32, int8, resultType, toDType, uint16, uint32, uint8,
 } from "../core/dtype";
-import { ArgumentError, ValueError } from "../core/errors";
+import { ArgumentError, ValueError, fmtShape } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
+import { MAX_RANK, broadcastShapes, checkSize, describeValue } from "../core/shape";
 import { bind1 } from "../core/trace";
 import { convertElementType } from "../primitives/elementwise";
 import { concatenate, reshape } from "../primitives/movement";
@@ -23,22 +25,19 @@ const TYPED_DTYPE = new Map<unknown, DType>([
   [Int16Array, int16], [Uint16Array, uint16], [Int8Array, int8], [Uint8Array, uint8],
 ]);
 
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (x === undefined) return "undefined";
-  if (typeof x === "object") return x.constructor?.name ?? "object";
-  return `${typeof x} ${JSON.stringify(x)}`;
-}
-
 function checkIntRange(op: string, v: number, d: DType): void {
   if (d === int32 && (v > 2147483647 || v < -2147483648))
     throw new ValueError(`${op}: Python int ${v} too large to convert to int32`);
 }
 
-/** Walks a nested JS array, returning its shape and flat values; throws on ragged input. */
+/**
+ * Walks a nested JS array, returning its shape and flat values; throws on ragged input and on
+ * nesting deeper than MAX_RANK (which also stops a list that contains itself).
+ */
 function flatten(op: string, x: NestedInput): { shape: number[]; values: (number | boolean)[] } {
   const shape: number[] = [];
   for (let cur: unknown = x; Array.isArray(cur); cur = cur[0]) {
+    if (shape.length === MAX_RANK) throw new ValueError(`${op}: an array can have at most ${MAX_RANK} dimensions, got nested lists more than ${MAX_RANK} deep`);
     shape.push(cur.length);
     if (cur.length === 0) break;
   }
@@ -47,11 +46,11 @@ function flatten(op: string, x: NestedInput): { shape: number[]; values: (number
     if (depth === shape.length) {
       if (typeof v === "number" || typeof v === "boolean") values.push(v);
       else if (v instanceof NDArray && v.ndim === 0) values.push(v.item());
-      else throw new ArgumentError(`${op}: setting an array element with a sequence: the nested lists are ragged or hold ${describe(v)}, expected shape [${shape.join(", ")}]`);
+      else throw new ArgumentError(`${op}: setting an array element with a sequence: the nested lists are ragged or hold ${describeValue(v)}, expected shape ${fmtShape(shape)}`);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth])
-      throw new ArgumentError(`${op}: inhomogeneous nested lists: expected length ${shape[depth]} at depth ${depth}, got ${Array.isArray(v) ? `length ${v.length}` : describe(v)}`);
+      throw new ArgumentError(`${op}: inhomogeneous nested lists: expected length ${shape[depth]} at depth ${depth}, got ${Array.isArray(v) ? `length ${v.length}` : describeValue(v)}`);
     for (const e of v) walk(e, depth + 1);
   };
   walk(x, 0);
@@ -89,7 +88,7 @@ export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"):
   }
   if (ArrayBuffer.isView(x)) {
     const dt = d ?? TYPED_DTYPE.get(x.constructor);
-    if (!dt) throw new ArgumentError(`${op}: unsupported typed array, got ${describe(x)}`);
+    if (!dt) throw new ArgumentError(`${op}: unsupported typed array, got ${describeValue(x)}`);
     return fromStorage(storageFor(op, x as TypedInput, dt), new ShapedArray([(x as TypedInput).length], dt));
   }
   if (Array.isArray(x)) {
@@ -99,11 +98,12 @@ export function asArray(x: ArrayLike, dtype?: DTypeLike | null, op = "asarray"):
     if (!d && dt === int32) for (const v of values) checkIntRange(op, v as number, int32);
     return fromStorage(storageFor(op, values.map(Number), dt), new ShapedArray(shape, dt));
   }
-  throw new ArgumentError(`${op}: cannot convert ${describe(x)} to an array`);
+  throw new ArgumentError(`${op}: cannot convert ${describeValue(x)} to an array`);
 }
 
-function containsNDArray(x: unknown): boolean {
-  return x instanceof NDArray || (Array.isArray(x) && x.some(containsNDArray));
+/** Whether a nested list holds an NDArray; gives up below MAX_RANK levels (flatten then refuses the depth). */
+function containsNDArray(x: unknown, depth = 0): boolean {
+  return x instanceof NDArray || (Array.isArray(x) && depth <= MAX_RANK && x.some((e) => containsNDArray(e, depth + 1)));
 }
 
 // A list holding NDArrays (e.g. [x, y] of shape [3]) is stacked along a new leading axis,
@@ -113,7 +113,8 @@ function stackNested(x: NestedInput, d: DType | null, op: string): NDArray {
   const shape = parts[0].shape;
   for (const p of parts)
     if (p.ndim !== shape.length || p.shape.some((s, i) => s !== shape[i]))
-      throw new ArgumentError(`${op}: inhomogeneous list of arrays, got shapes ${parts.map((q) => `[${q.shape.join(", ")}]`).join(", ")}`);
+      throw new ArgumentError(`${op}: inhomogeneous list of arrays, got shapes ${parts.map((q) => fmtShape(q.shape)).join(", ")}`);
+  checkSize(op, [parts.length, ...shape]);
   const dt = d ?? resultType(...parts).dtype;
   const rows = parts.map((p) => bind1(reshape, [astype(p, dt)], { new_sizes: [1, ...shape], dimensions: null }));
   return bind1(concatenate, rows, { dimension: 0 });
@@ -124,11 +125,15 @@ export function weakScalar(x: number | boolean, dtype: DType): NDArray {
   return fromStorage(storageFor("asarray", [+x], dtype), new ShapedArray([], dtype, dtype !== bool));
 }
 
-/** Casts an array (lax.convert_element_type); a no-op when the dtype already matches and is strong. */
-export function astype(x: NDArray, dtype: DTypeLike, weakType = false): NDArray {
+/**
+ * Casts an array (jnp.astype, lax.convert_element_type); a no-op when the dtype already matches
+ * and is strong. A value that is not an NDArray is converted first, as jnp.astype does.
+ */
+export function astype(x: ArrayLike, dtype: DTypeLike, weakType = false): NDArray {
+  const a = x instanceof NDArray ? x : asArray(x, null, "astype");
   const d = toDType(dtype, "astype");
-  if (x.dtype === d && x.weakType === weakType) return x;
-  return bind1(convertElementType, [x], { new_dtype: d, weak_type: weakType });
+  if (a.dtype === d && a.weakType === weakType) return a;
+  return bind1(convertElementType, [a], { new_dtype: d, weak_type: weakType });
 }
 
 /** Converts all arguments to arrays and promotes them to their common dtype (JAX's promote_dtypes). */
@@ -168,6 +173,20 @@ export function promoteArgsNumeric(op: string, ...xs: ArrayLike[]): NDArray[] {
 export function promoteArgsInexact(op: string, ...xs: ArrayLike[]): NDArray[] {
   const arrs = promoteArgs(op, ...xs);
   return arrs.map((a) => (a.dtype.isFloat ? a : astype(a, float32, a.weakType)));
+}
+
+/**
+ * Reshapes operands of different non-zero ranks to a common rank (NumPy's leading 1s), after
+ * checking that their shapes broadcast; `op` names the caller in the error. Internal.
+ */
+export function alignRanks(op: string, xs: NDArray[]): NDArray[] {
+  broadcastShapes(op, ...xs.map((x) => x.shape));
+  const ranks = new Set(xs.filter((x) => x.ndim > 0).map((x) => x.ndim));
+  if (ranks.size < 2) return xs;
+  const rank = Math.max(...ranks);
+  return xs.map((x) =>
+    x.ndim === 0 || x.ndim === rank ? x : bind1(reshape, [x], { new_sizes: [...new Array<number>(rank - x.ndim).fill(1), ...x.shape], dimensions: null }),
+  );
 }
 
 declare module "../core/ndarray" {

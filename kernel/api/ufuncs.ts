@@ -3,23 +3,17 @@
 // promotion for transcendental functions, Python-style floor division and remainder.
 
 import { DType, bool, float16, float32 } from "../core/dtype";
-import { DTypeError, ShapeError, ValueError } from "../core/errors";
+import { DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { broadcastShapes } from "../core/shape";
+import { broadcastShapes, checkInteger, checkShape } from "../core/shape";
 import { bind1 } from "../core/trace";
 import * as E from "../primitives/elementwise";
 import { Primitive } from "../core/primitive";
-import { ArrayLike, asArray, astype, promoteArgs, promoteArgsInexact, promoteArgsNumeric, weakScalar } from "./convert";
+import { ArrayLike, alignRanks, asArray, astype, promoteArgs, promoteArgsInexact, promoteArgsNumeric, weakScalar } from "./convert";
 import * as lax from "./lax";
 
-/** Reshapes operands of different non-zero ranks to a common rank (NumPy's leading 1s). */
-export function alignRanks(op: string, xs: NDArray[]): NDArray[] {
-  broadcastShapes(op, ...xs.map((x) => x.shape));
-  const ranks = new Set(xs.filter((x) => x.ndim > 0).map((x) => x.ndim));
-  if (ranks.size < 2) return xs;
-  const rank = Math.max(...ranks);
-  return xs.map((x) => (x.ndim === 0 || x.ndim === rank ? x : lax.reshape(x, [...new Array(rank - x.ndim).fill(1), ...x.shape])));
-}
+// Everything this file exports is re-exported as `np` (numpy.ts's `export *`): internal helpers
+// stay unexported here or live in convert.ts (alignRanks, the promotion helpers).
 
 /**
  * Broadcasts operands to their common shape (for functions built from lax.select, whose cases
@@ -35,8 +29,8 @@ function fullOf(v: number, d: DType, shape: readonly number[]): NDArray {
   return lax.broadcastInDim(weakScalar(v, d), [...shape], []);
 }
 
-function unaryInexact(p: Primitive<{}>) {
-  return (x: ArrayLike): NDArray => bind1(p, promoteArgsInexact(p.name, x));
+function unaryInexact(p: Primitive<{}>, name = p.name) {
+  return (x: ArrayLike): NDArray => bind1(p, promoteArgsInexact(name, x));
 }
 function unaryNumeric(p: Primitive<{}>, name = p.name) {
   return (x: ArrayLike): NDArray => {
@@ -56,9 +50,10 @@ export const sqrt = unaryInexact(E.sqrt), rsqrt = unaryInexact(E.rsqrt), cbrt = 
 export const exp = unaryInexact(E.exp), exp2 = unaryInexact(E.exp2), expm1 = unaryInexact(E.expm1);
 export const log = unaryInexact(E.log), log1p = unaryInexact(E.log1p);
 export const sin = unaryInexact(E.sin), cos = unaryInexact(E.cos), tan = unaryInexact(E.tan);
-export const arcsin = unaryInexact(E.asin), arccos = unaryInexact(E.acos), arctan = unaryInexact(E.atan);
+// The jnp names, not lax's (asin, acos, ...), in messages.
+export const arcsin = unaryInexact(E.asin, "arcsin"), arccos = unaryInexact(E.acos, "arccos"), arctan = unaryInexact(E.atan, "arctan");
 export const sinh = unaryInexact(E.sinh), cosh = unaryInexact(E.cosh), tanh = unaryInexact(E.tanh);
-export const arcsinh = unaryInexact(E.asinh), arccosh = unaryInexact(E.acosh), arctanh = unaryInexact(E.atanh);
+export const arcsinh = unaryInexact(E.asinh, "arcsinh"), arccosh = unaryInexact(E.acosh, "arccosh"), arctanh = unaryInexact(E.atanh, "arctanh");
 export const negative = unaryNumeric(E.neg, "negative");
 export const sign = unaryNumeric(E.sign);
 export const arctan2 = binaryInexact(E.atan2, "arctan2");
@@ -78,9 +73,9 @@ export function subtract(x: ArrayLike, y: ArrayLike): NDArray {
   return bind1(E.sub, [a, b]);
 }
 
-/** True division: integers are promoted to float first. */
+/** True division: integers are promoted to float first. Errors are named divide (trueDivide is an alias). */
 export function divide(x: ArrayLike, y: ArrayLike): NDArray {
-  return bind1(E.div, alignRanks("divide", promoteArgsInexact("true_divide", x, y)));
+  return bind1(E.div, alignRanks("divide", promoteArgsInexact("divide", x, y)));
 }
 export const trueDivide = divide;
 
@@ -194,7 +189,7 @@ export function trunc(x: ArrayLike): NDArray {
  * back (float16 through float32, as JAX does); integers are returned unchanged.
  */
 export function round(x: ArrayLike, decimals = 0): NDArray {
-  if (!Number.isInteger(decimals)) throw new ValueError(`round: decimals must be an integer, got ${decimals}`);
+  checkInteger("round", "decimals", decimals);
   const [a] = promoteArgs("round", x);
   if (!a.dtype.isFloat) {
     if (decimals < 0 && a.dtype.isInt) throw new ValueError(`round: integer np.round not implemented for decimals < 0, got decimals=${decimals}`);
@@ -235,10 +230,13 @@ export function logaddexp(x: ArrayLike, y: ArrayLike): NDArray {
   return lax.select(isnanDelta, lax.add(a, b), r);
 }
 
+// maximum and minimum whose errors are named clip.
+const clipLower = binaryNumeric(E.max, "clip"), clipUpper = binaryNumeric(E.min, "clip");
+/** Limits x to [min, max] (either bound may be left out): maximum then minimum, as jnp.clip. */
 export function clip(x: ArrayLike, min?: ArrayLike | null, max?: ArrayLike | null): NDArray {
   let r = asArray(x, null, "clip");
-  if (min !== undefined && min !== null) r = maximum(r, min);
-  if (max !== undefined && max !== null) r = minimum(r, max);
+  if (min !== undefined && min !== null) r = clipLower(r, min);
+  if (max !== undefined && max !== null) r = clipUpper(r, max);
   return r;
 }
 /** max ignoring NaN, NaN only where both are NaN: where((x > y) | isnan(y), x, y), as jnp.fmax. */
@@ -340,13 +338,13 @@ export function where(condition: ArrayLike, x?: ArrayLike, y?: ArrayLike): NDArr
 }
 
 /** Broadcasts an array to a shape (NumPy rules), as a broadcast_in_dim. */
-export function broadcastTo(x: ArrayLike, shape: readonly number[]): NDArray {
+export function broadcastTo(x: ArrayLike, shape: number | readonly number[]): NDArray {
   const a = asArray(x, null, "broadcast_to");
-  const out = broadcastShapes("broadcast_to", a.shape, shape);
-  if (out.length !== shape.length || out.some((d, i) => d !== shape[i]))
-    throw new ShapeError(`broadcast_to: cannot broadcast shape [${a.shape.join(", ")}] to [${shape.join(", ")}]`);
-  if (a.shape.length === shape.length && a.shape.every((d, i) => d === shape[i])) return a;
-  const off = shape.length - a.ndim;
-  // Size-1 axes that stretch are squeezed first, so broadcast_in_dim sees only matching axes.
-  return lax.broadcastInDim(a, [...shape], a.shape.map((_, i) => i + off));
+  const s = checkShape("broadcast_to", shape);
+  const out = broadcastShapes("broadcast_to", a.shape, s);
+  if (out.length !== s.length || out.some((d, i) => d !== s[i]))
+    throw new ShapeError(`broadcast_to: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(s)}`);
+  if (a.shape.length === s.length && a.shape.every((d, i) => d === s[i])) return a;
+  const off = s.length - a.ndim;
+  return lax.broadcastInDim(a, s, a.shape.map((_, i) => i + off));
 }

@@ -3,6 +3,7 @@
 // Promotion follows JAX's lattice (docs/type_promotion.rst), weak types included.
 
 import { DTypeError } from "./errors";
+import { describeValue } from "./shape";
 
 /** The dtype names Primal stores. */
 export type DTypeName =
@@ -25,7 +26,14 @@ export type Storage = Float32Array | Int32Array | Uint32Array | Int16Array | Uin
 
 type StorageCtor = { new (n: number): Storage; new (b: ArrayBufferLike, off?: number, len?: number): Storage; BYTES_PER_ELEMENT: number };
 
-/** A dtype: a value (np.float32) that prints as its name. */
+/** Set once the registered dtypes below exist: from then on the constructor refuses. */
+let sealed = false;
+
+/**
+ * A dtype: a value (np.float32) that prints as its name. The ten dtypes below are the only
+ * ones: the constructor is internal, and a dtype built by hand is refused (the kernels only
+ * know these).
+ */
 export class DType {
   constructor(
     readonly name: DTypeName,
@@ -34,7 +42,10 @@ export class DType {
     /** JAX's short name used in jaxprs: f32, i32, bool, bf16. */
     readonly short: string,
     readonly storage: StorageCtor,
-  ) {}
+  ) {
+    if (sealed)
+      throw new DTypeError(`DType: dtypes cannot be constructed, use one of np.${Object.keys(DTYPES).join(", np.")} or its name, got ${describeValue(name)}`);
+  }
   /** Bytes per element. */
   get itemsize(): number {
     return this.bits === 1 ? 1 : this.bits / 8;
@@ -77,6 +88,7 @@ export const float32 = new DType("float32", "f", 32, "f32", Float32Array);
 export const DTYPES: Readonly<Record<DTypeName, DType>> = {
   bool, int8, int16, int32, uint8, uint16, uint32, float16, bfloat16, float32,
 };
+sealed = true;
 
 /** 64-bit names and what they narrow to with x64 off. */
 const NARROWED: Record<string, DType> = { float64: float32, int64: int32, uint64: uint32, double: float32 };
@@ -92,24 +104,23 @@ export function setDTypeWarningHandler(fn: (msg: string) => void): void {
 
 /** Resolves a dtype argument; `op` names the caller in errors. */
 export function toDType(d: DTypeLike | unknown, op = "dtype"): DType {
-  if (d instanceof DType) return d;
+  if (d instanceof DType) {
+    // Only the registered objects: an instance made another way (Object.create) is refused.
+    if (Object.hasOwn(DTYPES, d.name) && (DTYPES as Record<string, DType>)[d.name] === d) return d;
+    throw new DTypeError(`${op}: not a registered dtype, got a DType named ${describeValue(d.name)} (known: ${Object.keys(DTYPES).join(", ")})`);
+  }
   if (typeof d === "string") {
-    const found = (DTYPES as Record<string, DType>)[d];
+    // Own keys only: "toString" or "constructor" must not find Object.prototype's members.
+    const found = Object.hasOwn(DTYPES, d) ? (DTYPES as Record<string, DType>)[d] : undefined;
     if (found) return found;
-    const narrowed = NARROWED[d];
+    const narrowed = Object.hasOwn(NARROWED, d) ? NARROWED[d] : undefined;
     if (narrowed) {
       warn(`Explicitly requested dtype ${d} requested in ${op} is not available, and will be truncated to dtype ${narrowed.name}. To enable more dtypes, set the jax_enable_x64 configuration option or the JAX_ENABLE_X64 shell environment variable. See https://github.com/jax-ml/jax#current-gotchas for more.`);
       return narrowed;
     }
-    throw new DTypeError(`${op}: unknown dtype name, got "${d}" (known: ${Object.keys(DTYPES).join(", ")})`);
+    throw new DTypeError(`${op}: unknown dtype name, got ${describeValue(d)} (known: ${Object.keys(DTYPES).join(", ")})`);
   }
-  throw new DTypeError(`${op}: expected a dtype or a dtype name, got ${describe(d)}`);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "object") return v.constructor?.name ?? "object";
-  return `${typeof v} ${String(v)}`;
+  throw new DTypeError(`${op}: expected a dtype or a dtype name, got ${describeValue(d)}`);
 }
 
 // ---- Promotion lattice (jax/_src/dtypes.py `_type_promotion_lattice`), complex omitted. ----

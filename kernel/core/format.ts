@@ -5,6 +5,8 @@
 // (float32 0.1 prints `0.1`), which is what numpy's Dragon4 does for each float type.
 
 import { DType } from "./dtype";
+import { ArgumentError, ValueError } from "./errors";
+import { checkOptions, describeValue } from "./shape";
 
 /** Print options, as `np.set_printoptions`. */
 export interface PrintOptions {
@@ -23,14 +25,26 @@ export interface PrintOptions {
 const DEFAULT_OPTIONS: PrintOptions = { precision: 8, threshold: 1000, edgeitems: 3, linewidth: 75, suppress: false };
 let options: PrintOptions = { ...DEFAULT_OPTIONS };
 
-/** Sets some print options, like `np.set_printoptions`; the others keep their values. */
+/** What each print option accepts (threshold is checked below: it may also be Infinity). */
+const OPTION_SPEC = { precision: "count", threshold: "any", edgeitems: "count", linewidth: "count", suppress: "boolean" } as const;
+
+/**
+ * Sets some print options, like `np.set_printoptions`; the others keep their values (an option
+ * given as undefined or null is left as it is). `threshold` may be Infinity (numpy's np.inf:
+ * never summarise).
+ */
 export function setPrintOptions(opts: Partial<PrintOptions>): void {
-  const next = { ...options, ...opts };
-  for (const key of ["precision", "threshold", "edgeitems", "linewidth"] as const) {
-    const v = next[key];
-    if (!Number.isInteger(v) || v < 0) throw new TypeError(`setPrintOptions: ${key} must be a non-negative integer, got ${String(v)}`);
+  const given = checkOptions<Partial<PrintOptions>>("setPrintOptions", opts, OPTION_SPEC);
+  const t = given.threshold as unknown;
+  if (t !== undefined && t !== null && !(typeof t === "number" && ((Number.isInteger(t) && t >= 0) || t === Infinity))) {
+    const msg = `setPrintOptions: option threshold must be a non-negative integer or Infinity, got ${describeValue(t)}`;
+    throw typeof t === "number" ? new ValueError(msg) : new ArgumentError(msg);
   }
-  next.suppress = Boolean(next.suppress);
+  const next = { ...options };
+  for (const key of Object.keys(OPTION_SPEC) as (keyof PrintOptions)[]) {
+    const v = given[key];
+    if (v !== undefined && v !== null) (next as Record<string, unknown>)[key] = v;
+  }
   options = next;
 }
 
@@ -398,16 +412,17 @@ function floatScalarStr(v: number, q: Quantize, cutoff: number): string {
   return `${signOf(v)}${first}${rest ? "." + rest : ""}e${expString(exp, 2)}`;
 }
 
-function checkShape(values: ArrayLike<number>, shape: readonly number[]): number {
+/** Checks that there are values for every element of `shape`; returns the size. */
+function checkValues(op: string, values: ArrayLike<number>, shape: readonly number[]): number {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (values.length < size) throw new RangeError(`format: shape (${shape.join(", ")}) needs ${size} values, got ${values.length}`);
+  if (values.length < size) throw new ValueError(`${op}: shape [${shape.join(", ")}] needs ${size} values, got ${values.length}`);
   return size;
 }
 
 /** NumPy's str(): what print(x) shows, e.g. "[ 3  8 15]", "[[1. 2.]\n [3. 4.]]", "3.5", "True".
  *  `values` are the decoded elements in row-major order (bools as 0/1, float16/bfloat16 decoded). */
 export function formatStr(values: ArrayLike<number>, shape: readonly number[], dtype: DType): string {
-  const size = checkShape(values, shape);
+  const size = checkValues("formatStr", values, shape);
   if (shape.length === 0) {
     // A 0-d array prints like its scalar: floats are not cut to `precision`.
     const v = values[0];
@@ -427,7 +442,7 @@ export function formatStr(values: ArrayLike<number>, shape: readonly number[], d
  *  "Array([[1., 2.],\n       [3., 4.]], dtype=float32)". Empty arrays show their shape:
  *  "Array([], shape=(0, 3), dtype=float32)". */
 export function formatRepr(values: ArrayLike<number>, shape: readonly number[], dtype: DType, weakType: boolean): string {
-  const size = checkShape(values, shape);
+  const size = checkValues("formatRepr", values, shape);
   const prefix = "Array(";
   const dtypeStr = `dtype=${dtype.name}${weakType ? ", weak_type=True" : ""})`;
   const lineWidth = options.linewidth;
