@@ -9,7 +9,7 @@ import {
 } from "../core/dtype";
 import { ArgumentError, ValueError, fmtShape } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
-import { MAX_RANK, broadcastShapes, checkSize, describeValue } from "../core/shape";
+import { MAX_RANK, broadcastShapes, checkSize, describeValue, checkOptions } from "../core/shape";
 import { bind1 } from "../core/trace";
 import { convertElementType } from "../primitives/elementwise";
 import { concatenate, reshape } from "../primitives/movement";
@@ -134,6 +134,12 @@ export function astype(x: ArrayLike, dtype: DTypeLike, weakType = false): NDArra
   const d = toDType(dtype, "astype");
   if (a.dtype === d && a.weakType === weakType) return a;
   return bind1(convertElementType, [a], { new_dtype: d, weak_type: weakType });
+}
+
+/** jnp.astype(x, dtype, { copy }): the public cast; the result is strongly typed. */
+export function npAstype(x: ArrayLike, dtype: DTypeLike, opts: { copy?: boolean } = {}): NDArray {
+  checkOptions("astype", opts, { copy: "boolean" });
+  return astype(x, dtype);
 }
 
 /** Converts all arguments to arrays and promotes them to their common dtype (JAX's promote_dtypes). */

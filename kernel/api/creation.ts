@@ -91,37 +91,8 @@ function dtypeOr(op: string, d: DTypeLike | null | undefined, dflt: DType): DTyp
 
 // ---- array / asarray / copy ----
 
-function containsArray(x: unknown): boolean {
-  return x instanceof NDArray || (Array.isArray(x) && x.some(containsArray));
-}
-
-/**
- * Nested JS lists holding NDArrays, stacked with primitives (so traced elements work): every
- * leaf is promoted to the common dtype, then each level is expanded and concatenated.
- */
-function stackNested(op: string, x: readonly unknown[], dtype: DType | null): NDArray {
-  const leaves: NDArray[] = [];
-  const collect = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(collect);
-    else leaves.push(asArray(v as ArrayLike, null, op));
-  };
-  collect(x);
-  const dt = dtype ?? resultType(...leaves).dtype;
-  let next = 0;
-  const build = (v: unknown): NDArray => {
-    if (!Array.isArray(v)) return astype(leaves[next++], dt);
-    if (v.length === 0) throw new ArgumentError(`${op}: empty lists cannot be mixed with arrays, got an empty list`);
-    const parts = v.map(build);
-    const shape = parts[0].shape;
-    if (parts.some((p) => !shapeEqual(p.shape, shape)))
-      throw new ArgumentError(`${op}: setting an array element with a sequence: inhomogeneous shapes ${parts.map((p) => fmtShape(p.shape)).join(", ")}`);
-    return lax.concatenate(parts.map((p) => lax.expandDims(p, [0])), 0);
-  };
-  return build(x);
-}
-
+// Nested lists holding arrays are stacked by asArray with primitives, so traced elements work.
 function convert(op: string, object: ArrayLike, dtype: DType | null): NDArray {
-  if (Array.isArray(object) && containsArray(object)) return stackNested(op, object, dtype);
   return asArray(object, dtype, op);
 }
 

@@ -9,7 +9,7 @@ export * from "./contractions";
 export * from "./sorting";
 export * from "./comparisons";
 export { take, takeAlongAxis, nonzero, argwhere, flatnonzero } from "./index-update";
-export { astype } from "./convert";
+export { npAstype as astype } from "./convert";
 export { bool, int8, int16, int32, uint8, uint16, uint32, float16, bfloat16, float32, DType } from "../core/dtype";
 export { setPrintOptions, getPrintOptions } from "../core/format";
 export { NDArray } from "../core/ndarray";

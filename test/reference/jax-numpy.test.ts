@@ -13,6 +13,7 @@
 // (so the list stays true) and an unlisted one must pass. Set REF_IGNORE_GAPS=1 to run every
 // case as if nothing were listed (to see each gap's actual mismatch).
 
+import { astype as castWeak } from "../../kernel/api/convert";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -107,7 +108,7 @@ function decArg(a: Arg): unknown {
     const s = a as unknown as ScalarArg;
     const v = num(s.scalar);
     // A Python float such as 3.0: JS cannot spell it as a number, so make the weak float32.
-    if (s.type === "float" && Number.isInteger(v)) return np.astype(np.array(v as number, { dtype: "float32" }), "float32", true);
+    if (s.type === "float" && Number.isInteger(v)) return castWeak(np.array(v as number, { dtype: "float32" }), "float32", true);
     return v;
   }
   if (isObj(a)) return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, decArg(v)]));
@@ -193,7 +194,7 @@ function compareValues(exp: Rec, got: NDArray, c: Case): [string[], boolean] {
 /** JAX's values rebuilt in Primal with the expected dtype and weak type (to check formatting alone). */
 function rebuild(exp: Rec): NDArray {
   const x = np.array(decData(exp.values) as never, { dtype: exp.dtype as never });
-  return exp.weak_type ? np.astype(x, exp.dtype as never, true) : x;
+  return exp.weak_type ? castWeak(x, exp.dtype as never, true) : x;
 }
 
 function compareRec(exp: Rec, got: unknown, c: Case, where: string): string[] {
