@@ -119,7 +119,8 @@ function findTopTrace(args: NDArray[]): Trace {
   return new top.traceType(top);
 }
 
-function fullRaise(trace: Trace, x: NDArray): NDArray {
+/** Raises a value into `trace`: lower-level values are wrapped (pure/lift), same-level tracers pass. */
+export function fullRaise(trace: Trace, x: NDArray): NDArray {
   if (!(x instanceof Tracer)) return trace.pure(x);
   const level = trace.main.level;
   const xl = x._trace.main.level;

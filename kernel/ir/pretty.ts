@@ -1,0 +1,93 @@
+// A small Wadler-style pretty printer, the model of JAX's jax._src.pretty_printer: documents
+// are text, breaks, nesting and groups; a group is printed flat (its breaks become their
+// separator text) when it fits in the remaining width, otherwise its own breaks become
+// newlines. The jaxpr printer builds documents with it so that layouts match JAX's.
+
+/** A document. */
+export type Doc =
+  | { kind: "text"; text: string }
+  | { kind: "brk"; sep: string }
+  | { kind: "nest"; n: number; doc: Doc }
+  | { kind: "group"; doc: Doc }
+  | { kind: "concat"; docs: Doc[] };
+
+export const text = (t: string): Doc => ({ kind: "text", text: t });
+/** A break: `sep` when its group is flat, a newline and the current indent otherwise. */
+export const brk = (sep = " "): Doc => ({ kind: "brk", sep });
+export const nest = (n: number, doc: Doc): Doc => ({ kind: "nest", n, doc });
+export const group = (doc: Doc): Doc => ({ kind: "group", doc });
+export const concat = (...docs: Doc[]): Doc => ({ kind: "concat", docs });
+export const nil: Doc = { kind: "concat", docs: [] };
+
+/** Joins documents with a separator document. */
+export function join(sep: Doc, docs: Doc[]): Doc {
+  const out: Doc[] = [];
+  docs.forEach((d, i) => {
+    if (i > 0) out.push(sep);
+    out.push(d);
+  });
+  return concat(...out);
+}
+
+/** Width of a document printed flat. */
+function flatWidth(doc: Doc): number {
+  switch (doc.kind) {
+    case "text": return doc.text.length;
+    case "brk": return doc.sep.length;
+    case "nest":
+    case "group": return flatWidth(doc.doc);
+    case "concat": return doc.docs.reduce((a, d) => a + flatWidth(d), 0);
+  }
+}
+
+function hasNewline(doc: Doc): boolean {
+  switch (doc.kind) {
+    case "text": return doc.text.includes("\n");
+    case "brk": return false;
+    case "nest":
+    case "group": return hasNewline(doc.doc);
+    case "concat": return doc.docs.some(hasNewline);
+  }
+}
+
+/**
+ * Lays a document out in `width` columns. A group goes flat when everything up to the end of
+ * the group fits on the current line (JAX's rule: it measures the group itself, not what
+ * follows it).
+ */
+export function format(doc: Doc, width = 80): string {
+  const out: string[] = [];
+  let col = 0;
+  // Stack of [indent, flat, doc], processed left to right.
+  const stack: [number, boolean, Doc][] = [[0, false, doc]];
+  while (stack.length) {
+    const [indent, flat, d] = stack.pop()!;
+    switch (d.kind) {
+      case "text":
+        out.push(d.text);
+        col = d.text.includes("\n") ? d.text.length - d.text.lastIndexOf("\n") - 1 : col + d.text.length;
+        break;
+      case "brk":
+        if (flat) {
+          out.push(d.sep);
+          col += d.sep.length;
+        } else {
+          out.push("\n" + " ".repeat(indent));
+          col = indent;
+        }
+        break;
+      case "nest":
+        stack.push([indent + d.n, flat, d.doc]);
+        break;
+      case "group": {
+        const fits = flat || (!hasNewline(d.doc) && col + flatWidth(d.doc) <= width);
+        stack.push([indent, fits, d.doc]);
+        break;
+      }
+      case "concat":
+        for (let i = d.docs.length - 1; i >= 0; i--) stack.push([indent, flat, d.docs[i]]);
+        break;
+    }
+  }
+  return out.join("");
+}

@@ -1,0 +1,124 @@
+// Prints jaxprs exactly in JAX's text format (jax._src.core.pp_jaxpr): binders `a:f32[3]`,
+// names a..z, ba, bb..., `_` for dropped outputs, literals `3.0:f32[]`, parameters sorted by
+// name in `prim[k=v ...]` with Python-style values, nested jaxprs laid out in place, one line
+// when it fits in 80 columns, otherwise one equation per line.
+
+import { DType } from "../core/dtype";
+import { formatStr } from "../core/format";
+import { NDArray } from "../core/ndarray";
+import { Primitive } from "../core/primitive";
+import { ClosedJaxpr, DropVar, Jaxpr, Literal, Var, Atom, _setJaxprPrinter } from "./jaxpr";
+import { Doc, brk, concat, format, group, join, nest, nil, text } from "./pretty";
+
+/** JAX's `_encode_digits_alphabetic`: 0 -> a, 25 -> z, 26 -> ba. */
+export function varName(n: number): string {
+  let s = "";
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26);
+  } while (n);
+  return s;
+}
+
+/** Names variables in order of first appearance; shared by nested jaxprs, as in JAX. */
+class Names {
+  private readonly names = new Map<Var, string>();
+  name(v: Var): string {
+    if (v instanceof DropVar) return "_";
+    let s = this.names.get(v);
+    if (s === undefined) {
+      s = varName(this.names.size);
+      this.names.set(v, s);
+    }
+    return s;
+  }
+}
+
+/** A scalar literal as Python prints it: `3.0`, `2`, `True`, `inf`. */
+export function literalText(value: number | boolean, dtype: DType): string {
+  if (typeof value === "boolean" || dtype.isBool) return value ? "True" : "False";
+  return formatStr([value], [], dtype);
+}
+
+function atom(a: Atom, names: Names): string {
+  if (a instanceof Literal) return `${literalText(a.value, a.aval.dtype)}:${a.aval.str()}`;
+  return names.name(a);
+}
+
+function binder(v: Var, names: Names): string {
+  return `${names.name(v)}:${v.aval.str()}`;
+}
+
+/** A parameter value as Python's str() shows it: tuples, None, True, dtypes by name. */
+export function paramText(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(v);
+  if (typeof v === "string") return v;
+  if (v instanceof DType) return v.name;
+  if (v instanceof Primitive) return v.name;
+  if (v instanceof NDArray) return v.toString();
+  if (Array.isArray(v)) return v.length === 1 ? `(${paramText(v[0])},)` : `(${v.map(paramText).join(", ")})`;
+  if (typeof v === "function") return v.name || "<function>";
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>);
+    const name = (v as object).constructor?.name;
+    const body = entries.map(([k, x]) => `${k}=${paramText(x)}`).join(", ");
+    return name && name !== "Object" ? `${name}(${body})` : `{${entries.map(([k, x]) => `'${k}': ${paramText(x)}`).join(", ")}}`;
+  }
+  return String(v);
+}
+
+function ppParams(params: Record<string, unknown>, names: Names): Doc {
+  const keys = Object.keys(params).sort();
+  if (keys.length === 0) return nil;
+  const pairs = keys.map((k) => {
+    const v = params[k];
+    if (v instanceof Jaxpr || v instanceof ClosedJaxpr) return concat(text(`${k}=`), ppJaxpr(v instanceof ClosedJaxpr ? v.jaxpr : v, names));
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => x instanceof Jaxpr || x instanceof ClosedJaxpr)) {
+      const docs = v.map((x) => ppJaxpr(x instanceof ClosedJaxpr ? x.jaxpr : x, names));
+      return concat(text(`${k}=(`), ...(docs.length === 1 ? [docs[0], text(",)")] : [join(text(", "), docs), text(")")]));
+    }
+    return text(`${k}=${paramText(v)}`);
+  });
+  return group(concat(nest(2, concat(text("["), brk(""), join(brk(), pairs))), brk(""), text("]")));
+}
+
+function ppEqn(e: Jaxpr["eqns"][number], names: Names): Doc {
+  // Inputs are named before outputs, so that a fresh name goes to the first binder that defines it.
+  const rhsArgs = e.inputs.map((a) => atom(a, names));
+  const lhs = e.outVars.map((v) => binder(v, names)).join(" ");
+  const rhs = concat(text(e.primitive.name), ppParams(e.params, names), rhsArgs.length ? text(" " + rhsArgs.join(" ")) : nil);
+  return lhs ? concat(text(lhs + " = "), rhs) : rhs;
+}
+
+function ppJaxpr(j: Jaxpr, names: Names): Doc {
+  const constvars = j.constvars.map((v) => binder(v, names)).join(" ");
+  const invars = j.invars.map((v) => binder(v, names)).join(" ");
+  const eqns = join(brk("; "), j.eqns.map((e) => ppEqn(e, names)));
+  const outs = j.outvars.map((a) => atom(a, names));
+  const outText = `(${outs.join(", ")}${outs.length === 1 ? "," : ""})`;
+  return concat(
+    group(
+      nest(
+        2,
+        concat(
+          text("{ lambda "),
+          text(constvars ? constvars + "; " : "; "),
+          text(invars + ". let"),
+          j.eqns.length ? nest(2, concat(brk(), eqns)) : nil,
+          brk(),
+          text("in " + outText),
+        ),
+      ),
+    ),
+    text(" }"),
+  );
+}
+
+/** The jaxpr in JAX's text format, laid out for `width` columns. */
+export function printJaxpr(j: Jaxpr | ClosedJaxpr, width = 80): string {
+  return format(ppJaxpr(j instanceof ClosedJaxpr ? j.jaxpr : j, new Names()), width);
+}
+
+_setJaxprPrinter((j) => printJaxpr(j));

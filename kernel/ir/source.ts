@@ -1,0 +1,43 @@
+// Source locations of equations: the first stack frame outside Primal's own code is the line
+// of the user's program that called the operation. The cell runner installs a locator that
+// maps frames of cells back to the user's file through its source maps.
+
+import { SourceInfo } from "./jaxpr";
+
+/** Maps a V8 stack to the user's location, or null. */
+export type SourceLocator = (stack: string) => SourceInfo | null;
+
+// This module's bundle or source folder: frames in it (or in node internals) are the library's.
+const ownFile = typeof __filename === "string" ? __filename : "";
+const ownRoot = ownFile.replace(/[/\\](ir|kernel[/\\]ir)[/\\]source\.[jt]s$/, "").replace(/[/\\][^/\\]+\.js$/, "");
+
+const FRAME = /\(?((?:[a-zA-Z]:)?[^():\s]+(?:#[^():\s]*)?):(\d+):(\d+)\)?\s*$/;
+
+function defaultLocator(stack: string): SourceInfo | null {
+  for (const line of stack.split("\n").slice(1)) {
+    const m = FRAME.exec(line.trim());
+    if (!m) continue;
+    const file = m[1];
+    if (file.startsWith("node:") || file.includes("node_modules") || (ownRoot && file.startsWith(ownRoot))) continue;
+    return { file, line: Number(m[2]), column: Number(m[3]) };
+  }
+  return null;
+}
+
+let locator: SourceLocator = defaultLocator;
+
+/** Installs a locator (the cell runner does); returns the previous one. */
+export function setSourceLocator(l: SourceLocator): SourceLocator {
+  const prev = locator;
+  locator = l;
+  return prev;
+}
+
+/** The user's location of the current call, or null when it cannot be told. */
+export function captureSource(): SourceInfo | null {
+  const prevLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = prevLimit;
+  return locator(stack);
+}
