@@ -8,6 +8,7 @@ import "./api/array-methods";
 
 export * as np from "./api/numpy";
 export * as lax from "./api/lax";
+export * as tree from "./api/tree";
 export { devices, devicePut, deviceGet, blockUntilReady } from "./api/devices";
 export { print, display } from "./api/output";
 export { NDArray } from "./core/ndarray";

@@ -5,6 +5,7 @@
 
 import { ShapedArray } from "./aval";
 import { DType, Storage } from "./dtype";
+import type { NDArray } from "./ndarray";
 import { PrimalError, ShapeError } from "./errors";
 import { checkSize, describeValue } from "./shape";
 
@@ -24,6 +25,31 @@ export interface ElementwiseRule<P> {
   js(args: string[], inDtypes: DType[], outDtype: DType, params: P): string;
 }
 
+/** A linear input whose value is not known while transposing (Autodidax's UndefPrimal). */
+export class UndefinedPrimal {
+  constructor(readonly aval: ShapedArray) {}
+}
+
+/**
+ * Forward-mode rule: given primal inputs and their tangents (null = a symbolic zero), returns
+ * the primal outputs and their tangents (null where the tangent is zero, e.g. integer outputs).
+ * Rules compute with `bind` on other primitives, so they compose with every transformation.
+ */
+export type JvpRule<P> = (primals: NDArray[], tangents: (NDArray | null)[], params: P) => [NDArray[], (NDArray | null)[]];
+
+/**
+ * Transposition rule of a primitive that is linear in the inputs marked UndefinedPrimal: given
+ * the cotangents of the outputs (null = zero), returns one cotangent per input (null for inputs
+ * that are not linear, or whose cotangent is zero).
+ */
+export type TransposeRule<P> = (cts: (NDArray | null)[], args: (NDArray | UndefinedPrimal)[], params: P) => (NDArray | null)[];
+
+/**
+ * Batching rule (vmap): each argument has a batch dimension or null (not batched); returns the
+ * outputs and where their batch dimension is. `axisSize` is the mapped axis' size.
+ */
+export type BatchRule<P> = (args: NDArray[], dims: (number | null)[], params: P, axisSize: number) => [NDArray[], (number | null)[]];
+
 /** The record of a primitive: its name and all its rules. */
 export interface PrimitiveSpec<P> {
   readonly name: string;
@@ -33,6 +59,19 @@ export interface PrimitiveSpec<P> {
   cpu: CpuImpl<P>;
   /** For elementwise primitives: the scalar expression the CPU kernels are generated from. */
   elementwise?: ElementwiseRule<P>;
+  /** Forward-mode differentiation. */
+  jvp?: JvpRule<P>;
+  /** Transposition, for primitives that are linear in some inputs (needed by grad/vjp). */
+  transpose?: TransposeRule<P>;
+  /** Batching (vmap). */
+  batch?: BatchRule<P>;
+  /**
+   * Evaluation for higher-order primitives (jit, cond, scan...): runs on concrete arrays by
+   * evaluating their jaxprs, instead of a backend kernel. Takes precedence over `cpu`.
+   */
+  impl?: (args: NDArray[], params: P) => NDArray[];
+  /** Higher-order primitives whose jaxpr partial evaluation may inline (jit). */
+  inlineForPartialEval?: (args: NDArray[], params: P) => NDArray[];
 }
 
 /** A registered primitive. Parameters are a plain object of printable values. */
@@ -41,6 +80,11 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
   readonly abstractEval: PrimitiveSpec<P>["abstractEval"];
   readonly cpu: CpuImpl<P>;
   readonly elementwise?: ElementwiseRule<P>;
+  jvp?: JvpRule<P>;
+  transpose?: TransposeRule<P>;
+  batch?: BatchRule<P>;
+  readonly impl?: (args: NDArray[], params: P) => NDArray[];
+  readonly inlineForPartialEval?: (args: NDArray[], params: P) => NDArray[];
   constructor(spec: PrimitiveSpec<P>) {
     this.name = spec.name;
     // Every result shape is checked once here, for every trace: sizes are non-negative
@@ -52,6 +96,11 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
     };
     this.cpu = spec.cpu;
     this.elementwise = spec.elementwise;
+    this.jvp = spec.jvp;
+    this.transpose = spec.transpose;
+    this.batch = spec.batch;
+    this.impl = spec.impl;
+    this.inlineForPartialEval = spec.inlineForPartialEval;
   }
   toString(): string {
     return this.name;

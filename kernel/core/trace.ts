@@ -7,7 +7,7 @@
 import { ShapedArray } from "./aval";
 import { DeviceBuffer, Device, defaultDevice } from "./device";
 import { debugLevel, debugLog } from "./debug";
-import { ArgumentError, PrimalError, ValueError } from "./errors";
+import { ArgumentError, ConcretizationError, PrimalError, ValueError } from "./errors";
 import { NDArray } from "./ndarray";
 import { Primitive } from "./primitive";
 import { describeValue } from "./shape";
@@ -53,7 +53,7 @@ export abstract class Tracer extends NDArray {
   override _concrete(op: string): NDArray {
     const c = this.toConcrete();
     if (c) return c._concrete(op);
-    throw new (concretizationErrorClass())(
+    throw new ConcretizationError(
       `${op}: Abstract tracer value encountered where concrete value is expected: ${this.aval.toString()}. ` +
         `The value depends on a traced argument; use lax.cond/lax.whileLoop or jax-style static arguments instead of JS control flow on it.`,
     );
@@ -62,15 +62,6 @@ export abstract class Tracer extends NDArray {
     const c = this.toConcrete();
     return c ? c.device : defaultDevice();
   }
-}
-
-let concretizationErrorClassRef: (new (m: string) => Error) | null = null;
-function concretizationErrorClass(): new (m: string) => Error {
-  return concretizationErrorClassRef ?? PrimalError;
-}
-/** @internal */
-export function _setConcretizationError(c: new (m: string) => Error): void {
-  concretizationErrorClassRef = c;
 }
 
 /** The bottom interpreter: runs primitives on concrete arrays, on their device. */
@@ -151,6 +142,7 @@ export function bind1(prim: Primitive, args: NDArray[], params: unknown = {}): N
 
 /** Runs a primitive on concrete arrays: shape rule, device choice, backend execution. */
 export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
+  if (prim.impl) return prim.impl(args, params);
   const avals = args.map((a) => a.aval);
   const outAvals = prim.abstractEval(avals, params);
   const device = chooseDevice(prim, args);

@@ -123,6 +123,23 @@ export const H = {
   lgamma(x: number): number {
     return lgammaImpl(x);
   },
+  /** digamma(x) = d lgamma(x)/dx: recurrence up to x >= 6, then the asymptotic series; reflection below 0. */
+  digamma(x: number): number {
+    if (x !== x || x === -Infinity) return NaN;
+    if (x <= 0 && Math.floor(x) === x) return NaN;
+    let r = 0;
+    if (x < 0) {
+      // psi(1 - x) - psi(x) = pi cot(pi x)
+      r = -Math.PI / Math.tan(Math.PI * x);
+      x = 1 - x;
+    }
+    while (x < 6) {
+      r -= 1 / x;
+      x += 1;
+    }
+    const f = 1 / (x * x);
+    return r + Math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))));
+  },
   sign(x: number): number {
     return x !== x ? NaN : x > 0 ? 1 : x < 0 ? -1 : x;
   },

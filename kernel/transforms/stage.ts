@@ -90,12 +90,12 @@ function substitute(v: Var, literals: Map<JaxprTracer, Literal>, b: JaxprBuilder
 }
 
 /** Outputs of equations that nothing reads are printed `_`, as JAX's DropVar. */
-function dropUnusedOutputs(j: Jaxpr): Jaxpr {
+export function dropUnusedOutputs(j: Jaxpr): Jaxpr {
   const used = new Set<Var>();
   for (const e of j.eqns) for (const a of e.inputs) if (a instanceof Var) used.add(a);
   for (const a of j.outvars) if (a instanceof Var) used.add(a);
   const eqns = j.eqns.map((e) =>
-    e.outVars.length > 1 && e.outVars.some((v) => !used.has(v))
+    e.outVars.some((v) => !used.has(v))
       ? new JaxprEqn(e.primitive, e.inputs, e.params, e.outVars.map((v) => (used.has(v) ? v : new DropVar(v.aval))), e.source)
       : e,
   );

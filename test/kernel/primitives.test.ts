@@ -84,6 +84,11 @@ describe("elementwise unary, float32 against float64 references", () => {
   row("erf", () => close(run("erf", [arr(ERF.map((p) => p[0]))])[0].dataSync(), ERF.map((p) => p[1]), 1e-6, 1e-7));
   row("erfc", () => close(run("erfc", [arr(ERF.map((p) => p[0]))])[0].dataSync(), ERF.map((p) => 1 - p[1]), 1e-6, 1e-7));
   row("lgamma", () => close(run("lgamma", [arr(LGAMMA.map((p) => p[0]))])[0].dataSync(), LGAMMA.map((p) => p[1]), 1e-6, 1e-6));
+  // Published: psi(1) = -gamma, psi(1/2) = -gamma - 2 ln 2, psi(2) = 1 - gamma, psi(10) (A&S 6.3).
+  row("digamma", () => {
+    const g = 0.5772156649015329;
+    close(run("digamma", [arr([1, 0.5, 2, 10, -0.5])])[0].dataSync(), [-g, -g - 2 * Math.LN2, 1 - g, 2.251752589066721, 0.03648997397857652], 1e-6, 1e-6);
+  });
   row("erf_inv", () => {
     // erf(erf_inv(y)) = y, with erf from the published table: erf_inv(0.5204998778) = 0.5.
     const [y] = run("erf_inv", [arr(ERF.slice(0, 5).map((p) => p[1]))]);

@@ -1,0 +1,121 @@
+// Small helpers over `bind` for writing transformation rules inside the primitive records
+// (jvp, transpose, batching): the primitives layer cannot use kernel/api, so rules build their
+// computations from these. They apply lax semantics (no promotion); scalars are made in the
+// dtype of the array they combine with.
+
+import { ShapedArray } from "../core/aval";
+import { DType } from "../core/dtype";
+import { NDArray, fromStorage } from "../core/ndarray";
+import { bind1 } from "../core/trace";
+import { fromNumbers } from "./cpu-loops";
+import * as E from "./elementwise";
+import * as M from "./movement";
+import * as R from "./reduce";
+
+type V = NDArray | number;
+
+/** A 0-d array of `dtype` holding `v`; weak so that it never widens what it meets. */
+export function scalar(v: number, dtype: DType): NDArray {
+  return fromStorage(fromNumbers([v], dtype), new ShapedArray([], dtype, true));
+}
+const arr = (x: V, like: NDArray): NDArray => (typeof x === "number" ? scalar(x, like.dtype) : x);
+function bin(p: typeof E.add, a: V, b: V): NDArray {
+  const ref = (typeof a === "number" ? b : a) as NDArray;
+  return bind1(p, [arr(a, ref), arr(b, ref)]);
+}
+
+export const add = (a: V, b: V): NDArray => bin(E.add, a, b);
+export const sub = (a: V, b: V): NDArray => bin(E.sub, a, b);
+export const mul = (a: V, b: V): NDArray => bin(E.mul, a, b);
+export const div = (a: V, b: V): NDArray => bin(E.div, a, b);
+export const max = (a: V, b: V): NDArray => bin(E.max, a, b);
+export const min = (a: V, b: V): NDArray => bin(E.min, a, b);
+export const pow = (a: V, b: V): NDArray => bin(E.pow, a, b);
+export const eq = (a: V, b: V): NDArray => bin(E.eq, a, b);
+export const ne = (a: V, b: V): NDArray => bin(E.ne, a, b);
+export const lt = (a: V, b: V): NDArray => bin(E.lt, a, b);
+export const le = (a: V, b: V): NDArray => bin(E.le, a, b);
+export const gt = (a: V, b: V): NDArray => bin(E.gt, a, b);
+export const ge = (a: V, b: V): NDArray => bin(E.ge, a, b);
+export const and = (a: V, b: V): NDArray => bin(E.and, a, b);
+export const neg = (x: NDArray): NDArray => bind1(E.neg, [x]);
+export const sign = (x: NDArray): NDArray => bind1(E.sign, [x]);
+export const abs = (x: NDArray): NDArray => bind1(E.abs, [x]);
+export const exp = (x: NDArray): NDArray => bind1(E.exp, [x]);
+export const log = (x: NDArray): NDArray => bind1(E.log, [x]);
+export const sqrt = (x: NDArray): NDArray => bind1(E.sqrt, [x]);
+export const rsqrt = (x: NDArray): NDArray => bind1(E.rsqrt, [x]);
+export const sin = (x: NDArray): NDArray => bind1(E.sin, [x]);
+export const cos = (x: NDArray): NDArray => bind1(E.cos, [x]);
+export const tanh = (x: NDArray): NDArray => bind1(E.tanh, [x]);
+export const logistic = (x: NDArray): NDArray => bind1(E.logistic, [x]);
+export const square = (x: NDArray): NDArray => bind1(E.square, [x]);
+export const integerPow = (x: NDArray, y: number): NDArray => bind1(E.integerPow, [x], { y });
+export const stopGradient = (x: NDArray): NDArray => bind1(E.stopGradient, [x]);
+/** select(pred, onTrue, onFalse). */
+export const select = (pred: NDArray, t: NDArray, f: NDArray): NDArray => bind1(E.selectN, [pred, f, t]);
+
+/** Casts (a no-op when the dtype already matches). */
+export function convert(x: NDArray, dtype: DType, weakType = false): NDArray {
+  if (x.dtype === dtype && x.weakType === weakType) return x;
+  return bind1(E.convertElementType, [x], { new_dtype: dtype, weak_type: weakType });
+}
+
+/** An array of `aval`'s shape and dtype filled with v (a broadcast scalar). */
+export function full(aval: ShapedArray, v: number): NDArray {
+  const s = scalar(v, aval.dtype);
+  const x = aval.ndim === 0 ? s : broadcastInDim(s, aval.shape, []);
+  return aval.weakType ? x : convert(x, aval.dtype, false);
+}
+export const zerosLike = (x: NDArray | ShapedArray): NDArray => full(x instanceof NDArray ? x.aval : x, 0);
+export const onesLike = (x: NDArray | ShapedArray): NDArray => full(x instanceof NDArray ? x.aval : x, 1);
+
+export function broadcastInDim(x: NDArray, shape: readonly number[], dims: readonly number[]): NDArray {
+  if (x.ndim === shape.length && x.shape.every((d, i) => d === shape[i]) && dims.every((d, i) => d === i)) return x;
+  return bind1(M.broadcastInDim, [x], { shape: [...shape], broadcast_dimensions: [...dims], sharding: null });
+}
+/** Broadcasts x (of lax-compatible rank: equal rank with 1s, or 0-d) to `shape`. */
+export function broadcastTo(x: NDArray, shape: readonly number[]): NDArray {
+  if (x.ndim === 0) return broadcastInDim(x, shape, []);
+  if (x.shape.every((d, i) => d === shape[i])) return x;
+  const squeezeDims = x.shape.map((d, i) => (d === 1 && shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
+  const kept = x.shape.map((_, i) => i).filter((i) => !squeezeDims.includes(i));
+  return broadcastInDim(squeezeDims.length ? squeeze(x, squeezeDims) : x, shape, kept);
+}
+export function reshape(x: NDArray, shape: readonly number[]): NDArray {
+  if (x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  return bind1(M.reshape, [x], { new_sizes: [...shape], dimensions: null });
+}
+export function transpose(x: NDArray, perm: readonly number[]): NDArray {
+  if (perm.every((p, i) => p === i)) return x;
+  return bind1(M.transpose, [x], { permutation: [...perm] });
+}
+export function squeeze(x: NDArray, dims: readonly number[]): NDArray {
+  return dims.length ? bind1(M.squeeze, [x], { dimensions: [...dims] }) : x;
+}
+/** Inserts a size-1 axis at `axis`. */
+export function expandDims(x: NDArray, axis: number): NDArray {
+  const shape = [...x.shape];
+  shape.splice(axis, 0, 1);
+  return reshape(x, shape);
+}
+export function reduceSum(x: NDArray, axes: readonly number[]): NDArray {
+  return axes.length ? bind1(R.reduceSum, [x], { axes: [...axes], out_sharding: null }) : x;
+}
+/** Sums x over the axes where it was broadcast to reach `shape` (the transpose of broadcasting). */
+export function unbroadcast(x: NDArray, aval: ShapedArray): NDArray {
+  if (x.ndim === aval.ndim && x.shape.every((d, i) => d === aval.shape[i])) return x;
+  if (aval.ndim === 0) return reduceSum(x, x.shape.map((_, i) => i));
+  const axes = x.shape.map((d, i) => (aval.shape[i] === 1 && d !== 1 ? i : -1)).filter((i) => i >= 0);
+  return reshape(reduceSum(x, axes), aval.shape);
+}
+/** Moves axis `from` of x to position `to`. */
+export function moveAxis(x: NDArray, from: number, to: number): NDArray {
+  if (from === to) return x;
+  const perm = x.shape.map((_, i) => i).filter((i) => i !== from);
+  perm.splice(to, 0, from);
+  return transpose(x, perm);
+}
+export function iota(dtype: DType, shape: readonly number[], dimension: number): NDArray {
+  return bind1(M.iota, [], { dtype, shape: [...shape], dimension, sharding: null });
+}
