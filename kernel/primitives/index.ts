@@ -5,3 +5,4 @@ export * as reduce from "./reduce";
 export * as contraction from "./contraction";
 export * as indexing from "./indexing";
 export * as sort from "./sort";
+export * as random from "./random";

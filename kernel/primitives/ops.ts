@@ -119,3 +119,13 @@ export function moveAxis(x: NDArray, from: number, to: number): NDArray {
 export function iota(dtype: DType, shape: readonly number[], dimension: number): NDArray {
   return bind1(M.iota, [], { dtype, shape: [...shape], dimension, sharding: null });
 }
+
+/** x[..., start:stop, ...] along one axis (lax.slice). */
+export function sliceAxis(x: NDArray, axis: number, start: number, stop: number): NDArray {
+  if (start === 0 && stop === x.shape[axis]) return x;
+  return bind1(M.slice, [x], {
+    start_indices: x.shape.map((_, d) => (d === axis ? start : 0)),
+    limit_indices: x.shape.map((n, d) => (d === axis ? stop : n)),
+    strides: null,
+  });
+}

@@ -11,6 +11,7 @@ import { MainTrace, Trace, Tracer, fullRaise, withDynamicTrace, withNewMain } fr
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
 import { toLiteral } from "../ir/literal";
 import { captureSource } from "../ir/source";
+import { flatFun, flattenToArrays } from "./args";
 
 /** A value inside a function being staged: only its aval is known. */
 export class JaxprTracer extends Tracer {
@@ -143,4 +144,13 @@ export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: Sha
       return builder.build(ins, outTracers);
     }),
   );
+}
+
+/** jax.make_jaxpr: `makeJaxpr(f)(...args)` stages f on the arguments' avals and returns the closed jaxpr. */
+export function makeJaxpr(f: (...args: any[]) => unknown): (...args: unknown[]) => ClosedJaxpr {
+  return (...args: unknown[]) => {
+    const [leaves, inTree] = flattenToArrays(args, "make_jaxpr");
+    const { fn } = flatFun(f, inTree, "make_jaxpr");
+    return traceToJaxpr(fn, leaves.map((l) => l.aval));
+  };
 }
