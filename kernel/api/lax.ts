@@ -41,6 +41,8 @@ export const asin = un(E.asin), acos = un(E.acos), atan = un(E.atan), sinh = un(
 export const asinh = un(E.asinh), acosh = un(E.acosh), atanh = un(E.atanh), sqrt = un(E.sqrt), rsqrt = un(E.rsqrt);
 export const cbrt = un(E.cbrt), erf = un(E.erf), erfc = un(E.erfc), erfInv = un(E.erfInv), lgamma = un(E.lgamma);
 export const square = un(E.square), bitwiseNot = un(E.not), isFinite = un(E.isFinite);
+/** lax.stop_gradient: the identity, but no derivative flows through it. */
+export const stopGradient = un(E.stopGradient);
 export { bitwiseNot as not };
 export const add = bin(E.add), sub = bin(E.sub), mul = bin(E.mul), div = bin(E.div), rem = bin(E.rem), pow = bin(E.pow);
 export const max = bin(E.max), min = bin(E.min), atan2 = bin(E.atan2), nextafter = bin(E.nextafter);

@@ -16,6 +16,7 @@ import { NDArray } from "../core/ndarray";
 import { config } from "../core/config";
 import { OptionSpec, checkOptions, checkShape, describeValue, isPlainObject, sizeOf } from "../core/shape";
 import { bind } from "../core/trace";
+import { registerPytreeNode } from "../core/tree";
 import { threefry2x32 } from "../primitives/random";
 import { asArray } from "./convert";
 import "./indexing"; // NDArray.get and iteration, which key arrays use
@@ -111,6 +112,19 @@ export class PRNGKeyArray {
   }
 }
 
+/**
+ * Typed keys are pytree nodes with one child, their key data, so jit/vmap/grad take and return
+ * them like arrays: `jit(f)(random.key(0))`, `vmap(f)(random.split(key, 8))`. (JAX treats a key
+ * array as a leaf of dtype key<fry>; mapping its leading axes is the same thing, but an in_axes
+ * counted from the end would land on the key words here.) Unflattening skips the data checks,
+ * since transformations rebuild trees around placeholders (axis specs, tangent markers).
+ */
+registerPytreeNode(
+  PRNGKeyArray,
+  (k) => [[k._data], null] as const,
+  (_aux, [data]) => Object.assign(Object.create(PRNGKeyArray.prototype) as PRNGKeyArray, { _data: data }),
+);
+
 /** What samplers accept as a key: a typed key array or raw uint32 key data (`PRNGKey`). */
 export type KeyArg = PRNGKeyArray | NDArray;
 
@@ -187,19 +201,23 @@ export function floatDType(op: string, d: unknown, what = "a float dtype"): DTyp
 
 const u32 = (v: number): NDArray => asArray(v, uint32);
 const ones = (n: number): number[] => new Array<number>(n).fill(1);
+/** lax.reshape, skipped when the shape is already right (as JAX's lax.reshape; keeps jaxprs free of no-ops). */
+export function reshape(x: NDArray, shape: readonly number[]): NDArray {
+  return x.ndim === shape.length && x.shape.every((d, i) => d === shape[i]) ? x : lax.reshape(x, [...shape]);
+}
 
 /** Word `i` of key data [...B, 2], shaped [...B, 1 x extraRank] to broadcast against counters. */
 function keyWord(kd: NDArray, i: number, extraRank: number): NDArray {
   const B = kd.shape.slice(0, -1);
   const w = lax.slice(kd, [...B.map(() => 0), i], [...B, i + 1]);
-  return lax.reshape(w, [...B, ...ones(extraRank)]);
+  return reshape(w, [...B, ...ones(extraRank)]);
 }
 
 /** threefry2x32 of every key in kd [...B, 2] with the counter pairs (x0, x1) of shape S: [...B, ...S] each. */
 export function hash(kd: NDArray, x0: NDArray, x1: NDArray): [NDArray, NDArray] {
   const b = kd.ndim - 1;
   const s = x0.ndim;
-  const widen = (x: NDArray) => (b && s ? lax.reshape(x, [...ones(b), ...x.shape]) : x);
+  const widen = (x: NDArray) => (b && s ? reshape(x, [...ones(b), ...x.shape]) : x);
   const [y0, y1] = bind(threefry2x32, [keyWord(kd, 0, s), keyWord(kd, 1, s), widen(x0), widen(x1)]);
   return [y0, y1];
 }
@@ -221,7 +239,7 @@ export function hashCounts(kd: NDArray, count: NDArray): NDArray {
 
 /** The 64-bit iota over `shape` as (hi, lo) uint32 words; sizes stay below 2^31, so hi is 0. */
 function iota2x32(shape: readonly number[]): [NDArray, NDArray] {
-  const lo = lax.reshape(lax.iota(uint32, sizeOf(shape)), [...shape]);
+  const lo = reshape(lax.iota(uint32, sizeOf(shape)), shape);
   return [lax.broadcastInDim(u32(0), [...shape], []), lo];
 }
 
@@ -240,14 +258,14 @@ export function splitData(kd: NDArray, shape: readonly number[]): NDArray {
   }
   // _threefry_split_original: the counter helper over iota(2 * num), reshaped to (num, 2).
   const num = sizeOf(shape);
-  return lax.reshape(hashCounts(kd, lax.iota(uint32, 2 * num)), [...B, ...shape, 2]);
+  return reshape(hashCounts(kd, lax.iota(uint32, 2 * num)), [...B, ...shape, 2]);
 }
 
 /** The `n` children of each key as a list of [...B, 2] arrays (JAX's `k1, k2 = _split(key)`). */
 export function splitN(kd: NDArray, n: number): NDArray[] {
   const keys = splitData(kd, [n]);
   const B = kd.shape.slice(0, -1);
-  return Array.from({ length: n }, (_, i) => lax.reshape(lax.slice(keys, [...B.map(() => 0), i, 0], [...B, i + 1, 2]), [...B, 2]));
+  return Array.from({ length: n }, (_, i) => reshape(lax.slice(keys, [...B.map(() => 0), i, 0], [...B, i + 1, 2]), [...B, 2]));
 }
 
 /** fold_in: threefry2x32(key, 0, data) in both modes (the counter helper on [0, data]). */
@@ -272,7 +290,7 @@ export function bitsData(kd: NDArray, bitWidth: 8 | 16 | 32, shape: readonly num
   const size = sizeOf(shape);
   const n = Math.ceil((bitWidth * size) / 32);
   const words = hashCounts(kd, lax.iota(uint32, n));
-  if (bitWidth === 32) return lax.reshape(words, [...B, ...shape]);
+  if (bitWidth === 32) return reshape(words, [...B, ...shape]);
   // Each word is cut into 32/bw pieces, least significant first (bits.view(dtype)[:size]).
   const k = 32 / bitWidth;
   const grid = [...B, n, k];
@@ -280,7 +298,7 @@ export function bitsData(kd: NDArray, bitWidth: 8 | 16 | 32, shape: readonly num
   const shifts = lax.mul(lax.broadcastedIota(uint32, grid, B.length + 1), bitWidth);
   const pieces = lax.bitwiseAnd(lax.shiftRightLogical(w, shifts), 2 ** bitWidth - 1);
   const flat = lax.slice(lax.reshape(pieces, [...B, n * k]), [...B.map(() => 0), 0], [...B, size]);
-  return lax.reshape(lax.convertElementType(flat, dtype), [...B, ...shape]);
+  return reshape(lax.convertElementType(flat, dtype), [...B, ...shape]);
 }
 
 // ---- public: keys ----

@@ -72,6 +72,10 @@ export interface PrimitiveSpec<P> {
   impl?: (args: NDArray[], params: P) => NDArray[];
   /** Higher-order primitives whose jaxpr partial evaluation may inline (jit). */
   inlineForPartialEval?: (args: NDArray[], params: P) => NDArray[];
+  /** The parameters as JAX prints them (some are hidden or respelled); all of them by default. */
+  printParams?: (params: P) => Record<string, unknown>;
+  /** Nested jaxprs print with the names of the equation's inputs and outputs (JAX's jit does). */
+  aliasNestedNames?: boolean;
 }
 
 /** A registered primitive. Parameters are a plain object of printable values. */
@@ -85,6 +89,8 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
   batch?: BatchRule<P>;
   readonly impl?: (args: NDArray[], params: P) => NDArray[];
   readonly inlineForPartialEval?: (args: NDArray[], params: P) => NDArray[];
+  readonly printParams?: (params: P) => Record<string, unknown>;
+  readonly aliasNestedNames?: boolean;
   constructor(spec: PrimitiveSpec<P>) {
     this.name = spec.name;
     // Every result shape is checked once here, for every trace: sizes are non-negative
@@ -101,6 +107,8 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
     this.batch = spec.batch;
     this.impl = spec.impl;
     this.inlineForPartialEval = spec.inlineForPartialEval;
+    this.printParams = spec.printParams;
+    this.aliasNestedNames = spec.aliasNestedNames;
   }
   toString(): string {
     return this.name;

@@ -4,10 +4,9 @@
 // when it fits in 80 columns, otherwise one equation per line.
 
 import { DType } from "../core/dtype";
-import { formatStr } from "../core/format";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
-import { ClosedJaxpr, DropVar, Jaxpr, Literal, Var, Atom, _setJaxprPrinter } from "./jaxpr";
+import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, _setJaxprPrinter } from "./jaxpr";
 import { Doc, brk, concat, format, group, join, nest, nil, text } from "./pretty";
 
 /** JAX's `_encode_digits_alphabetic`: 0 -> a, 25 -> z, 26 -> ba. */
@@ -23,21 +22,46 @@ export function varName(n: number): string {
 /** Names variables in order of first appearance; shared by nested jaxprs, as in JAX. */
 class Names {
   private readonly names = new Map<Var, string>();
+  private count = 0;
   name(v: Var): string {
     if (v instanceof DropVar) return "_";
     let s = this.names.get(v);
     if (s === undefined) {
-      s = varName(this.names.size);
+      s = varName(this.count++);
       this.names.set(v, s);
     }
     return s;
   }
+  /** Gives `v` the name another variable already has (jit's inner binders take the outer names). */
+  alias(v: Var, as: Atom): void {
+    if (as instanceof Var && !(as instanceof DropVar) && !(v instanceof DropVar)) this.names.set(v, this.name(as));
+  }
 }
 
-/** A scalar literal as Python prints it: `3.0`, `2`, `True`, `inf`. */
+/**
+ * A scalar literal as JAX prints it: the Python repr of the value (a float32 value shows all the
+ * digits of its float64 repr: `1.4142135381698608`), `2.0`, `2`, `True`, `inf`, `-inf`, `nan`.
+ */
 export function literalText(value: number | boolean, dtype: DType): string {
   if (typeof value === "boolean" || dtype.isBool) return value ? "True" : "False";
-  return formatStr([value], [], dtype);
+  if (!dtype.isFloat) return String(value);
+  return pythonFloatRepr(value);
+}
+
+/** Python's repr of a float: JS's shortest digits, with Python's exponent and ".0" spelling. */
+export function pythonFloatRepr(v: number): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v < 0 ? "-inf" : "inf";
+  if (Object.is(v, -0)) return "-0.0";
+  const a = Math.abs(v);
+  if (a >= 1e16 || (a !== 0 && a < 1e-4)) {
+    // Python switches to exponent notation at 1e16 and below 1e-4, with at least two exponent digits.
+    const [m, e] = v.toExponential().split("e");
+    const exp = Number(e);
+    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const s = String(v);
+  return s.includes(".") || s.includes("e") ? s : `${s}.0`;
 }
 
 function atom(a: Atom, names: Names): string {
@@ -69,26 +93,36 @@ export function paramText(v: unknown): string {
   return String(v);
 }
 
-function ppParams(params: Record<string, unknown>, names: Names): Doc {
+function ppParams(e: JaxprEqn, names: Names): Doc {
+  const params = e.primitive.printParams ? e.primitive.printParams(e.params) : e.params;
   const keys = Object.keys(params).sort();
   if (keys.length === 0) return nil;
   const pairs = keys.map((k) => {
     const v = params[k];
-    if (v instanceof Jaxpr || v instanceof ClosedJaxpr) return concat(text(`${k}=`), ppJaxpr(v instanceof ClosedJaxpr ? v.jaxpr : v, names));
+    if (v instanceof Jaxpr || v instanceof ClosedJaxpr) {
+      const j = v instanceof ClosedJaxpr ? v.jaxpr : v;
+      if (e.primitive.aliasNestedNames) {
+        j.invars.forEach((iv, i) => names.alias(iv, e.inputs[i]));
+        j.outvars.forEach((ov, i) => ov instanceof Var && names.alias(ov, e.outVars[i]));
+      }
+      return concat(text(`${k}=`), ppJaxpr(j, names));
+    }
     if (Array.isArray(v) && v.length > 0 && v.every((x) => x instanceof Jaxpr || x instanceof ClosedJaxpr)) {
+      // A tuple of jaxprs (cond's branches): one per line when it does not fit.
       const docs = v.map((x) => ppJaxpr(x instanceof ClosedJaxpr ? x.jaxpr : x, names));
-      return concat(text(`${k}=(`), ...(docs.length === 1 ? [docs[0], text(",)")] : [join(text(", "), docs), text(")")]));
+      return group(concat(nest(2, concat(text(`${k}=(`), brk(""), join(brk(), docs))), brk(""), text(")")));
     }
     return text(`${k}=${paramText(v)}`);
   });
   return group(concat(nest(2, concat(text("["), brk(""), join(brk(), pairs))), brk(""), text("]")));
 }
 
-function ppEqn(e: Jaxpr["eqns"][number], names: Names): Doc {
-  // Inputs are named before outputs, so that a fresh name goes to the first binder that defines it.
-  const rhsArgs = e.inputs.map((a) => atom(a, names));
+function ppEqn(e: JaxprEqn, names: Names): Doc {
+  // Outputs are named first (as JAX does), then the parameters (nested jaxprs), then the inputs.
   const lhs = e.outVars.map((v) => binder(v, names)).join(" ");
-  const rhs = concat(text(e.primitive.name), ppParams(e.params, names), rhsArgs.length ? text(" " + rhsArgs.join(" ")) : nil);
+  const params = ppParams(e, names);
+  const rhsArgs = e.inputs.map((a) => atom(a, names));
+  const rhs = concat(text(e.primitive.name), params, rhsArgs.length ? text(" " + rhsArgs.join(" ")) : nil);
   return lhs ? concat(text(lhs + " = "), rhs) : rhs;
 }
 

@@ -52,6 +52,12 @@ export const add = binary("add", "any", (a, b, d) => (d.isBool ? `${a} | ${b}` :
   jvp: (_x, _y, ans, tx, ty) => sumTerms(ans.shape, tx, ty),
   transpose: ([ct], [x, y]) => [ct && isUndef(x) ? o.unbroadcast(ct, x.aval) : null, ct && isUndef(y) ? o.unbroadcast(ct, y.aval) : null],
 });
+// add_any accumulates cotangents in reverse mode (JAX's add_jaxvals): an add that transposition
+// and the jaxpr printer can tell apart from the user's own adds.
+export const addAny = binary("add_any", "any", (a, b, d) => (d.isBool ? `${a} | ${b}` : `${a} + ${b}`), {
+  jvp: (_x, _y, ans, tx, ty) => sumTerms(ans.shape, tx, ty),
+  transpose: ([ct], [x, y]) => [ct && isUndef(x) ? o.unbroadcast(ct, x.aval) : null, ct && isUndef(y) ? o.unbroadcast(ct, y.aval) : null],
+});
 // d(x - y) = dx - dy
 export const sub = binary("sub", "number", (a, b) => `${a} - ${b}`, {
   jvp: (_x, _y, ans, tx, ty) => sumTerms(ans.shape, tx, ty && o.neg(ty)),

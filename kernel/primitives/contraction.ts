@@ -2,14 +2,20 @@
 // dimensions), the primitive behind np.dot, matmul, einsum and tensordot. On the CPU the
 // operands are permuted to [batch, M, K] and [batch, K, N] and multiplied with an i-k-j loop
 // over float64 rows (exact products, one rounding at the end); the compiler issue replaces this
-// with packed SIMD kernels.
+// with packed SIMD kernels. The transformation rules are JAX's (jax/_src/lax/lax.py): the jvp is
+// bilinear, the transposes contract the cotangent with the other operand
+// (_dot_general_transpose_lhs/rhs), and vmap moves the batch axes into the dimension numbers
+// (_dot_general_batch_dim_nums), so a batched product is one dot_general.
 
 import { ShapedArray } from "../core/aval";
 import { DType, Storage } from "../core/dtype";
 import { DTypeError, ShapeError, fmtShape } from "../core/errors";
-import { HostArray, definePrimitive } from "../core/primitive";
+import { NDArray } from "../core/ndarray";
+import { HostArray, Primitive, UndefinedPrimal, definePrimitive } from "../core/primitive";
 import { sizeOf, stridesOf } from "../core/shape";
+import { bind1 } from "../core/trace";
 import { fromNumbers, toFloat64 } from "./cpu-loops";
+import * as o from "./ops";
 
 /** ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch)), as in lax.dot_general. */
 export type DotDimensionNumbers = [[number[], number[]], [number[], number[]]];
@@ -24,7 +30,7 @@ function freeDims(rank: number, used: number[]): number[] {
   return Array.from({ length: rank }, (_, i) => i).filter((i) => !used.includes(i));
 }
 
-export const dotGeneral = definePrimitive<DotGeneralParams>({
+export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGeneralParams>({
   name: "dot_general",
   abstractEval([a, b], p) {
     const [[ac, bc], [ab, bb]] = p.dimension_numbers;
@@ -79,7 +85,72 @@ export const dotGeneral = definePrimitive<DotGeneralParams>({
     if (!intWrap && hasNonFinite(Bm)) fixZeroTimesNonFinite(A, Bm, out, B, M, K, N);
     return [fromNumbers(out, o.dtype) as Storage];
   },
+  // d(A . B) = dA . B + A . dB (bilinear).
+  jvp([a, b], [ta, tb], p) {
+    const ans = bind1(dotGeneral, [a, b], p);
+    if (!a.dtype.isFloat || !ans.dtype.isFloat) return [[ans], [null]];
+    const da = ta && bind1(dotGeneral, [ta, b], p);
+    const db = tb && bind1(dotGeneral, [a, tb], p);
+    return [[ans], [da && db ? o.add(da, db) : (da ?? db)]];
+  },
+  // Linear in whichever operand is unknown: its cotangent contracts ct with the other operand.
+  transpose([ct], [a, b], p) {
+    const undefA = a instanceof UndefinedPrimal;
+    const undefB = b instanceof UndefinedPrimal;
+    if (undefA && undefB) throw new DTypeError("dot_general: transpose of a product of two linear values (not linear), got two unknown operands");
+    if (!ct) return [null, null];
+    const [[ac, bc], [ab, bb]] = p.dimension_numbers;
+    if (undefA) return [transposeLhs(ct, a.aval, b as NDArray, [[ac, bc], [ab, bb]], false), null];
+    if (undefB) return [null, transposeLhs(ct, b.aval, a as NDArray, [[bc, ac], [bb, ab]], true)];
+    return [null, null];
+  },
+  batch: ([a, b], [ad, bd], p) => {
+    const [dims, outDim] = batchDimensionNumbers(a.ndim, b.ndim, ad, bd, p.dimension_numbers);
+    return [[bind1(dotGeneral, [a, b], { ...p, dimension_numbers: dims })], [outDim]];
+  },
 });
+
+const range = (start: number, n: number): number[] => Array.from({ length: n }, (_, i) => start + i);
+const argsort = (xs: readonly number[]): number[] => xs.map((_, i) => i).sort((i, j) => xs[i] - xs[j]);
+
+/**
+ * JAX's _dot_general_transpose_lhs: the cotangent of x in dot_general(x, y) (or, with `swapAns`,
+ * in dot_general(y, x), whose result has y's free axes first). ct is contracted with y over y's
+ * free axes, batched over the batch axes; the result has x's batch, free, then contracting axes
+ * (ordered as y's contracting axes), transposed back to x's layout.
+ */
+function transposeLhs(g: NDArray, x: ShapedArray, y: NDArray, dn: DotDimensionNumbers, swapAns: boolean): NDArray {
+  const [[xc, yc], [xb, yb]] = dn;
+  const xKept = freeDims(x.ndim, [...xc, ...xb]);
+  const yKept = freeDims(y.ndim, [...yc, ...yb]);
+  const nb = xb.length;
+  const ansBatch = range(0, nb);
+  const ansY = swapAns ? range(nb, yKept.length) : range(nb + xKept.length, yKept.length);
+  const xContractSortedByY = argsort(yc).map((i) => xc[i]);
+  const outAxes = argsort([...xb, ...xKept, ...xContractSortedByY]);
+  // Operands of one dtype: with a preferred_element_type the cotangent may be wider than y.
+  const yy = y.dtype === g.dtype ? y : o.convert(y, g.dtype);
+  const prod = bind1(dotGeneral, [g, yy], { dimension_numbers: [[ansY, yKept], [ansBatch, yb]], precision: null, preferred_element_type: null });
+  return o.convert(o.transpose(prod, outAxes), x.dtype, x.weakType);
+}
+
+/**
+ * JAX's _dot_general_batch_dim_nums: both operands batched -> a new leading batch dimension;
+ * one batched -> its batch axis becomes a free axis of that operand (no copy of the other).
+ * Returns the new dimension numbers and where the result's batch axis is.
+ */
+function batchDimensionNumbers(lhsRank: number, rhsRank: number, lbd: number | null, rbd: number | null, dn: DotDimensionNumbers): [DotDimensionNumbers, number] {
+  const [[lc, rc], [lb, rb]] = dn;
+  const bump = (dims: number[], b: number) => dims.map((d) => (d >= b ? d + 1 : d));
+  if (lbd !== null && rbd !== null) return [[[bump(lc, lbd), bump(rc, rbd)], [[lbd, ...bump(lb, lbd)], [rbd, ...bump(rb, rbd)]]], 0];
+  if (lbd !== null) {
+    // The result is [batch, lhs free, rhs free]: the new axis sits among the lhs free axes.
+    const lhsFree = freeDims(lhsRank - 1, [...lc, ...lb]);
+    return [[[bump(lc, lbd), rc], [bump(lb, lbd), rb]], lb.length + lhsFree.filter((d) => d < lbd).length];
+  }
+  const rhsFree = freeDims(rhsRank - 1, [...rc, ...rb]);
+  return [[[lc, bump(rc, rbd!)], [lb, bump(rb, rbd!)]], lhsRank - lc.length + rhsFree.filter((d) => d < rbd!).length];
+}
 
 /** The operand's elements in the order of `perm` as float64. */
 function permuted(x: HostArray, perm: number[]): Float64Array {

@@ -107,12 +107,12 @@ export const H = {
       const t = F(w - 2.5);
       p = 2.81022636e-8;
       for (const c of [3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941])
-        p = F(F(c) + F(p * t));
+        p = F(F(c) + p * t); // XLA fuses this into one FMA: p * t is exact in float64
     } else {
       const t = F(F(Math.sqrt(w)) - 3);
       p = -0.000200214257;
       for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682])
-        p = F(F(c) + F(p * t));
+        p = F(F(c) + p * t); // XLA fuses this into one FMA: p * t is exact in float64
     }
     return F(p * x);
   },

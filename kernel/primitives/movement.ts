@@ -1,13 +1,21 @@
 // Primitives that move data without arithmetic: reshape, broadcast_in_dim, transpose, squeeze,
-// rev, slice, pad, concatenate, iota, dynamic_slice, dynamic_update_slice. On the CPU most are
-// one strided copy (an offset and a stride per output axis), so they share `stridedCopy`.
+// rev, iota, bitcast_convert_type here; slice, pad, concatenate, dynamic_slice and
+// dynamic_update_slice in slicing.ts (re-exported below). On the CPU most are one strided copy
+// (an offset and a stride per output axis), so they share `stridedCopy`. All but iota and
+// bitcast_convert_type are linear in their array operands: the jvp applies the op to the
+// tangent, and the transpose moves the cotangent back (JAX's lax.py rules).
 
 import { ShapedArray } from "../core/aval";
 import { DType, Storage } from "../core/dtype";
-import { AxisError, DTypeError, ShapeError, ValueError, fmtShape } from "../core/errors";
-import { HostArray, definePrimitive } from "../core/primitive";
+import { AxisError, DTypeError, ShapeError, fmtShape } from "../core/errors";
+import { NDArray } from "../core/ndarray";
+import { Primitive, TransposeRule, definePrimitive } from "../core/primitive";
 import { sizeOf, stridesOf } from "../core/shape";
+import { bind1 } from "../core/trace";
 import { fromNumbers } from "./cpu-loops";
+import * as o from "./ops";
+
+export * from "./slicing";
 
 /** out[i0..ik] = data[offset + sum_d i_d * strides[d]], for every index of `outShape`. */
 export function stridedCopy(data: Storage, ctor: DType["storage"], outShape: readonly number[], strides: readonly number[], offset: number): Storage {
@@ -36,10 +44,18 @@ export function stridedCopy(data: Storage, ctor: DType["storage"], outShape: rea
   return out;
 }
 
-const same = (x: HostArray) => x.data;
+const same = (x: { data: Storage }) => x.data;
 const one = (s: Storage) => [s];
 
-export const reshape = definePrimitive<{ new_sizes: number[]; dimensions: null }>({
+/** The transpose of a primitive linear in its only operand x: the cotangent mapped by f. */
+const linear1 =
+  <P>(f: (ct: NDArray, x: ShapedArray, params: P) => NDArray): TransposeRule<P> =>
+  ([ct], [x], params) =>
+    [ct && o.isUndefined(x) ? f(ct, x.aval, params) : null];
+
+type ReshapeParams = { new_sizes: number[]; dimensions: null };
+// d reshape(x) = reshape(dx); the transpose reshapes back; batching keeps the batch axis in front.
+export const reshape: Primitive<ReshapeParams> = definePrimitive<ReshapeParams>({
   name: "reshape",
   abstractEval([x], p) {
     if (sizeOf(p.new_sizes) !== x.size)
@@ -48,9 +64,15 @@ export const reshape = definePrimitive<{ new_sizes: number[]; dimensions: null }
   },
   // Arrays are immutable, so a reshape can share the storage.
   cpu: ([x]) => one(same(x)),
+  jvp: (xs, ts, p) => o.linearJvp(reshape, xs, ts, p),
+  transpose: linear1((ct, x) => o.reshape(ct, x.shape)),
+  batch: ([x], [d], p, size) => [[o.reshape(o.moveAxis(x, d!, 0), [size, ...p.new_sizes])], [0]],
 });
 
-export const broadcastInDim = definePrimitive<{ shape: number[]; broadcast_dimensions: number[]; sharding: null }>({
+type BroadcastParams = { shape: number[]; broadcast_dimensions: number[]; sharding: null };
+// d broadcast(x) = broadcast(dx). The transpose sums the cotangent over the axes the operand was
+// broadcast along: the new axes and the operand's size-1 axes that were stretched.
+export const broadcastInDim: Primitive<BroadcastParams> = definePrimitive<BroadcastParams>({
   name: "broadcast_in_dim",
   abstractEval([x], p) {
     const { shape, broadcast_dimensions: bd } = p;
@@ -68,9 +90,21 @@ export const broadcastInDim = definePrimitive<{ shape: number[]; broadcast_dimen
     p.broadcast_dimensions.forEach((d, i) => (strides[d] = x.shape[i] === 1 ? 0 : inStrides[i]));
     return one(stridedCopy(x.data, x.dtype.storage, p.shape, strides, 0));
   },
+  jvp: (xs, ts, p) => o.linearJvp(broadcastInDim, xs, ts, p),
+  transpose: linear1((ct, x, p) => {
+    const bd = p.broadcast_dimensions;
+    const axes = p.shape.map((_, k) => k).filter((k) => {
+      const i = bd.indexOf(k);
+      return i < 0 || (x.shape[i] === 1 && p.shape[k] !== 1);
+    });
+    return o.reshape(o.reduceSum(ct, axes), x.shape);
+  }),
+  batch: ([x], [d], p, size) => [[o.broadcastInDim(o.moveAxis(x, d!, 0), [size, ...p.shape], [0, ...p.broadcast_dimensions.map((k) => k + 1)])], [0]],
 });
 
-export const transpose = definePrimitive<{ permutation: number[] }>({
+// d transpose(x) = transpose(dx); the transpose applies the inverse permutation. Batching puts the
+// batch axis first in the permutation.
+export const transpose: Primitive<{ permutation: number[] }> = definePrimitive<{ permutation: number[] }>({
   name: "transpose",
   abstractEval([x], p) {
     const perm = p.permutation;
@@ -82,9 +116,17 @@ export const transpose = definePrimitive<{ permutation: number[] }>({
     const s = stridesOf(x.shape);
     return one(stridedCopy(x.data, x.dtype.storage, p.permutation.map((a) => x.shape[a]), p.permutation.map((a) => s[a]), 0));
   },
+  jvp: (xs, ts, p) => o.linearJvp(transpose, xs, ts, p),
+  transpose: linear1((ct, _x, p) => {
+    const inverse: number[] = [];
+    p.permutation.forEach((a, i) => (inverse[a] = i));
+    return o.transpose(ct, inverse);
+  }),
+  batch: ([x], [d], p) => [[o.transpose(x, [d!, ...p.permutation.map((a) => (a < d! ? a : a + 1))])], [0]],
 });
 
-export const squeeze = definePrimitive<{ dimensions: number[] }>({
+// d squeeze(x) = squeeze(dx); the transpose reshapes back (expand_dims). The batch axis stays.
+export const squeeze: Primitive<{ dimensions: number[] }> = definePrimitive<{ dimensions: number[] }>({
   name: "squeeze",
   abstractEval([x], p) {
     for (const d of p.dimensions)
@@ -93,9 +135,16 @@ export const squeeze = definePrimitive<{ dimensions: number[] }>({
     return [x.update({ shape: x.shape.filter((_, i) => !p.dimensions.includes(i)) })];
   },
   cpu: ([x]) => one(same(x)),
+  jvp: (xs, ts, p) => o.linearJvp(squeeze, xs, ts, p),
+  transpose: linear1((ct, x) => o.reshape(ct, x.shape)),
+  batch: ([x], [d], p) => {
+    const dims = p.dimensions.map((k) => (k < d! ? k : k + 1));
+    return [[o.squeeze(x, dims)], [d! - dims.filter((k) => k < d!).length]];
+  },
 });
 
-export const rev = definePrimitive<{ dimensions: number[] }>({
+// d rev(x) = rev(dx); rev is its own transpose. The batch axis stays.
+export const rev: Primitive<{ dimensions: number[] }> = definePrimitive<{ dimensions: number[] }>({
   name: "rev",
   abstractEval([x], p) {
     for (const d of p.dimensions) if (d < 0 || d >= x.ndim) throw new AxisError(`rev: axis ${d} is out of bounds for array of dimension ${x.ndim}`);
@@ -111,109 +160,14 @@ export const rev = definePrimitive<{ dimensions: number[] }>({
     });
     return one(stridedCopy(x.data, x.dtype.storage, x.shape, strides, offset));
   },
+  jvp: (xs, ts, p) => o.linearJvp(rev, xs, ts, p),
+  transpose: linear1((ct, _x, p) => o.rev(ct, p.dimensions)),
+  batch: ([x], [d], p) => [[o.rev(x, p.dimensions.map((k) => (k < d! ? k : k + 1)))], [d]],
 });
 
-export const slice = definePrimitive<{ start_indices: number[]; limit_indices: number[]; strides: number[] | null }>({
-  name: "slice",
-  abstractEval([x], p) {
-    const { start_indices: st, limit_indices: li } = p;
-    const str = p.strides ?? st.map(() => 1);
-    if (st.length !== x.ndim || li.length !== x.ndim || str.length !== x.ndim)
-      throw new ShapeError(`slice: start_indices, limit_indices and strides must have one entry per axis of ${fmtShape(x.shape)}, got ${fmtShape(st)}, ${fmtShape(li)}, ${fmtShape(str)}`);
-    const shape = x.shape.map((n, d) => {
-      if (st[d] < 0 || li[d] > n || st[d] > li[d] || str[d] < 1)
-        throw new ShapeError(`slice: invalid bounds start ${st[d]}, limit ${li[d]}, stride ${str[d]} for axis ${d} of size ${n}`);
-      return Math.ceil((li[d] - st[d]) / str[d]);
-    });
-    return [x.update({ shape })];
-  },
-  cpu([x], p, [o]) {
-    const s = stridesOf(x.shape);
-    const str = p.strides ?? s.map(() => 1);
-    const offset = p.start_indices.reduce((acc, v, d) => acc + v * s[d], 0);
-    return one(stridedCopy(x.data, x.dtype.storage, o.shape, s.map((v, d) => v * str[d]), offset));
-  },
-});
-
-/** pad(operand, padding_value) with (low, high, interior) per axis; negative low/high crop. */
-export const pad = definePrimitive<{ padding_config: [number, number, number][] }>({
-  name: "pad",
-  abstractEval([x, v], p) {
-    if (v.ndim !== 0) throw new ShapeError(`pad: padding value must be a scalar, got shape ${fmtShape(v.shape)}`);
-    if (v.dtype !== x.dtype) throw new DTypeError(`pad: padding value must have the operand's dtype, got ${v.dtype.name} and ${x.dtype.name}`);
-    if (p.padding_config.length !== x.ndim)
-      throw new ShapeError(`pad: padding_config must have one entry per axis, got ${p.padding_config.length} for shape ${fmtShape(x.shape)}`);
-    const shape = x.shape.map((n, d) => {
-      const [lo, hi, interior] = p.padding_config[d];
-      if (interior < 0) throw new ValueError(`pad: interior padding must be non-negative, got ${interior}`);
-      const size = lo + hi + n + Math.max(0, n - 1) * interior;
-      if (size < 0) throw new ShapeError(`pad: padding ${lo}, ${hi} makes axis ${d} of size ${n} negative`);
-      return size;
-    });
-    return [x.update({ shape })];
-  },
-  cpu([x, v], p, [o]) {
-    const out = new x.dtype.storage(o.size);
-    out.fill(v.data[0]);
-    const outStrides = stridesOf(o.shape);
-    const rank = x.shape.length;
-    const idx = new Array<number>(rank).fill(0);
-    for (let i = 0; i < x.data.length; i++) {
-      let pos = 0;
-      let inside = true;
-      for (let d = 0; d < rank; d++) {
-        const [lo, , interior] = p.padding_config[d];
-        const od = lo + idx[d] * (interior + 1);
-        if (od < 0 || od >= o.shape[d]) {
-          inside = false;
-          break;
-        }
-        pos += od * outStrides[d];
-      }
-      if (inside) out[pos] = x.data[i];
-      for (let d = rank - 1; d >= 0; d--) {
-        if (++idx[d] < x.shape[d]) break;
-        idx[d] = 0;
-      }
-    }
-    return [out];
-  },
-});
-
-export const concatenate = definePrimitive<{ dimension: number }>({
-  name: "concatenate",
-  abstractEval(xs, p) {
-    if (xs.length === 0) throw new ValueError("concatenate: need at least one array to concatenate, got 0");
-    const d = p.dimension;
-    const first = xs[0];
-    if (d < 0 || d >= first.ndim) throw new AxisError(`concatenate: axis ${d} is out of bounds for array of dimension ${first.ndim}`);
-    let total = 0;
-    for (const x of xs) {
-      if (x.dtype !== first.dtype) throw new DTypeError(`concatenate: arrays must have the same dtypes, got ${xs.map((a) => a.dtype.name).join(", ")}`);
-      if (x.ndim !== first.ndim || x.shape.some((n, i) => i !== d && n !== first.shape[i]))
-        throw new ShapeError(`concatenate: shapes must match except along axis ${d}, got ${xs.map((a) => fmtShape(a.shape)).join(", ")}`);
-      total += x.shape[d];
-    }
-    const shape = [...first.shape];
-    shape[d] = total;
-    return [new ShapedArray(shape, first.dtype, xs.every((x) => x.weakType))];
-  },
-  cpu(xs, p, [o]) {
-    const out = new o.dtype.storage(o.size);
-    const d = p.dimension;
-    const outer = sizeOf(o.shape.slice(0, d));
-    const innerOut = sizeOf(o.shape.slice(d));
-    let col = 0;
-    for (const x of xs) {
-      const innerX = sizeOf(x.shape.slice(d));
-      for (let r = 0; r < outer; r++) out.set(x.data.subarray(r * innerX, (r + 1) * innerX), r * innerOut + col);
-      col += innerX;
-    }
-    return [out];
-  },
-});
-
-export const iota = definePrimitive<{ dtype: DType; shape: number[]; dimension: number; sharding: null }>({
+type IotaParams = { dtype: DType; shape: number[]; dimension: number; sharding: null };
+// iota has no inputs: nothing to differentiate, and vmap never reaches it (its output is unbatched).
+export const iota: Primitive<IotaParams> = definePrimitive<IotaParams>({
   name: "iota",
   abstractEval(_, p) {
     if (p.dimension < 0 || p.dimension >= p.shape.length)
@@ -221,71 +175,20 @@ export const iota = definePrimitive<{ dtype: DType; shape: number[]; dimension: 
     if (p.dtype.isBool) throw new DTypeError("iota: dtype must be numeric, got bool");
     return [new ShapedArray(p.shape, p.dtype)];
   },
-  cpu(_, p, [o]) {
-    const vals = new Float64Array(o.size);
+  cpu(_, p, [out]) {
+    const vals = new Float64Array(out.size);
     const s = stridesOf(p.shape)[p.dimension];
     const n = p.shape[p.dimension];
     for (let i = 0; i < vals.length; i++) vals[i] = Math.floor(i / s) % n;
     return [fromNumbers(vals, p.dtype)];
   },
-});
-
-/** Clamps start indices so the whole window fits, as lax.dynamic_slice does. */
-function clampStarts(shape: readonly number[], sizes: readonly number[], starts: HostArray[]): number[] {
-  return shape.map((n, d) => Math.min(Math.max(Number(starts[d].data[0]), 0), n - sizes[d]));
-}
-
-function checkStarts(op: string, x: ShapedArray, starts: ShapedArray[]): void {
-  if (starts.length !== x.ndim) throw new ShapeError(`${op}: need one start index per axis of ${fmtShape(x.shape)}, got ${starts.length}`);
-  for (const s of starts)
-    if (s.ndim !== 0 || !s.dtype.isInt) throw new DTypeError(`${op}: start indices must be integer scalars, got ${s.str()}`);
-}
-
-export const dynamicSlice = definePrimitive<{ slice_sizes: number[] }>({
-  name: "dynamic_slice",
-  abstractEval([x, ...starts], p) {
-    checkStarts("dynamic_slice", x, starts);
-    if (p.slice_sizes.some((s, d) => s < 0 || s > x.shape[d]))
-      throw new ShapeError(`dynamic_slice: slice sizes ${fmtShape(p.slice_sizes)} do not fit in operand ${fmtShape(x.shape)}`);
-    return [x.update({ shape: p.slice_sizes })];
-  },
-  cpu([x, ...starts], p) {
-    const st = clampStarts(x.shape, p.slice_sizes, starts);
-    const s = stridesOf(x.shape);
-    return one(stridedCopy(x.data, x.dtype.storage, p.slice_sizes, s, st.reduce((a, v, d) => a + v * s[d], 0)));
-  },
-});
-
-export const dynamicUpdateSlice = definePrimitive<{}>({
-  name: "dynamic_update_slice",
-  abstractEval([x, u, ...starts]) {
-    checkStarts("dynamic_update_slice", x, starts);
-    if (u.dtype !== x.dtype) throw new DTypeError(`dynamic_update_slice: update must have the operand's dtype, got ${u.dtype.name} and ${x.dtype.name}`);
-    if (u.ndim !== x.ndim || u.shape.some((n, d) => n > x.shape[d]))
-      throw new ShapeError(`dynamic_update_slice: update ${fmtShape(u.shape)} does not fit in operand ${fmtShape(x.shape)}`);
-    return [x];
-  },
-  cpu([x, u, ...starts]) {
-    const st = clampStarts(x.shape, u.shape, starts);
-    const out = x.data.slice();
-    const s = stridesOf(x.shape);
-    const rank = u.shape.length;
-    const idx = new Array<number>(rank).fill(0);
-    for (let i = 0; i < u.data.length; i++) {
-      let pos = 0;
-      for (let d = 0; d < rank; d++) pos += (st[d] + idx[d]) * s[d];
-      out[pos] = u.data[i];
-      for (let d = rank - 1; d >= 0; d--) {
-        if (++idx[d] < u.shape[d]) break;
-        idx[d] = 0;
-      }
-    }
-    return [out];
-  },
+  jvp: (xs, _ts, p) => o.zeroJvp(iota, xs, p),
+  batch: (_args, _dims, p) => [[bind1(iota, [], p)], [null]],
 });
 
 /** Reinterprets the bits of each element (same width only: f32 <-> i32/u32, f16 <-> i16/u16). */
-export const bitcastConvertType = definePrimitive<{ new_dtype: DType }>({
+// The bits are reinterpreted, so there is no derivative (JAX's defjvp_zero); batching is elementwise.
+export const bitcastConvertType: Primitive<{ new_dtype: DType }> = definePrimitive<{ new_dtype: DType }>({
   name: "bitcast_convert_type",
   abstractEval([x], p) {
     if (x.dtype.bits !== p.new_dtype.bits || x.dtype.isBool || p.new_dtype.isBool)
@@ -296,5 +199,7 @@ export const bitcastConvertType = definePrimitive<{ new_dtype: DType }>({
     const copy = x.data.slice();
     return [new p.new_dtype.storage(copy.buffer, 0, copy.length)];
   },
+  jvp: (xs, _ts, p) => o.zeroJvp(bitcastConvertType, xs, p),
+  batch: ([x], [d], p) => [[bind1(bitcastConvertType, [x], p)], [d]],
 });
 

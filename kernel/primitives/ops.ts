@@ -6,7 +6,8 @@
 import { ShapedArray } from "../core/aval";
 import { DType } from "../core/dtype";
 import { NDArray, fromStorage } from "../core/ndarray";
-import { bind1 } from "../core/trace";
+import { Primitive, UndefinedPrimal } from "../core/primitive";
+import { bind, bind1 } from "../core/trace";
 import { fromNumbers } from "./cpu-loops";
 import * as E from "./elementwise";
 import * as M from "./movement";
@@ -128,4 +129,54 @@ export function sliceAxis(x: NDArray, axis: number, start: number, stop: number)
     limit_indices: x.shape.map((n, d) => (d === axis ? stop : n)),
     strides: null,
   });
+}
+/** lax.slice: x[start:limit:stride] on every axis (strides null = 1). */
+export function slice(x: NDArray, start: readonly number[], limit: readonly number[], strides: readonly number[] | null = null): NDArray {
+  const unit = !strides || strides.every((s) => s === 1);
+  if (unit && start.every((s) => s === 0) && limit.every((l, d) => l === x.shape[d])) return x;
+  return bind1(M.slice, [x], { start_indices: [...start], limit_indices: [...limit], strides: unit ? null : [...strides!] });
+}
+/** lax.pad with (low, high, interior) per axis; the padding value is a scalar (or a number). */
+export function pad(x: NDArray, value: V, config: readonly (readonly [number, number, number])[]): NDArray {
+  if (config.every(([lo, hi, int]) => lo === 0 && hi === 0 && int === 0)) return x;
+  return bind1(M.pad, [x, arr(value, x)], { padding_config: config.map((c) => [...c] as [number, number, number]) });
+}
+export function concatenate(xs: readonly NDArray[], axis: number): NDArray {
+  return xs.length === 1 ? xs[0] : bind1(M.concatenate, [...xs], { dimension: axis });
+}
+export function rev(x: NDArray, dims: readonly number[]): NDArray {
+  return dims.length ? bind1(M.rev, [x], { dimensions: [...dims] }) : x;
+}
+export function dynamicSlice(x: NDArray, starts: readonly NDArray[], sizes: readonly number[]): NDArray {
+  return bind1(M.dynamicSlice, [x, ...starts], { slice_sizes: [...sizes] });
+}
+export function dynamicUpdateSlice(x: NDArray, update: NDArray, starts: readonly NDArray[]): NDArray {
+  return bind1(M.dynamicUpdateSlice, [x, update, ...starts]);
+}
+/**
+ * For batching rules: moves x's batch axis `from` to `to`; an unbatched x (from = null) gets a
+ * broadcast batch axis of `size` there.
+ */
+export function moveBatchAxis(x: NDArray, from: number | null, to: number, size: number): NDArray {
+  if (from !== null) return moveAxis(x, from, to);
+  const shape = [...x.shape];
+  shape.splice(to, 0, size);
+  return broadcastInDim(x, shape, x.shape.map((_, i) => (i < to ? i : i + 1)));
+}
+
+/** In a transpose rule: whether an input is a linear input (an UndefinedPrimal), not a known value. */
+export const isUndefined = (a: NDArray | UndefinedPrimal): a is UndefinedPrimal => a instanceof UndefinedPrimal;
+/**
+ * The jvp of a primitive linear in operand 0 whose other operands (indices) get no tangent:
+ * d p(x, i...) = p(dx, i...). Non-float outputs get no tangent.
+ */
+export function linearJvp<P>(p: Primitive<P>, primals: NDArray[], tangents: (NDArray | null)[], params: P): [NDArray[], (NDArray | null)[]] {
+  const out = bind1(p, primals, params);
+  const t = tangents[0];
+  return [[out], [t && out.dtype.isFloat ? bind1(p, [t, ...primals.slice(1)], params) : null]];
+}
+/** The jvp of a primitive without derivative (integer-valued, bit-level): the output, no tangent. */
+export function zeroJvp<P>(p: Primitive<P>, primals: NDArray[], params: P): [NDArray[], (NDArray | null)[]] {
+  const outs = bind(p, primals, params);
+  return [outs, outs.map(() => null)];
 }

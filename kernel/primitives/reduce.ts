@@ -1,13 +1,20 @@
 // Reductions (reduce_sum/prod/max/min/and/or, argmax/argmin) and cumulative scans
 // (cumsum/cumprod/cummax/cummin/cumlogsumexp). Accumulation on the CPU is in float64, then
 // rounded once to the output dtype (integer sums wrap on store, as int32 adds wrap in XLA).
+// Transformation rules follow jax/_src/lax/lax.py and control_flow/loops.py; the math is in
+// the comments. Only float operands have tangents (JAX's float0 for the others is null here).
 
 import { ShapedArray } from "../core/aval";
 import { DType, finfoOrIinfo } from "../core/dtype";
 import { AxisError, DTypeError, ValueError } from "../core/errors";
-import { HostArray, Primitive, definePrimitive } from "../core/primitive";
+import { NDArray } from "../core/ndarray";
+import { BatchRule, HostArray, JvpRule, Primitive, TransposeRule, UndefinedPrimal, definePrimitive } from "../core/primitive";
 import { sizeOf } from "../core/shape";
+import { bind1 } from "../core/trace";
 import { fromNumbers, toFloat64 } from "./cpu-loops";
+import * as E from "./elementwise";
+import * as M from "./movement";
+import * as o from "./ops";
 
 type Combine = (acc: number, v: number) => number;
 
@@ -64,8 +71,14 @@ export function reduceAxes(x: HostArray, axes: readonly number[], init: number, 
   return out;
 }
 
-function defineReduce(kind: ReduceKind): Primitive<{ axes: number[]; out_sharding: null }> {
-  return definePrimitive<{ axes: number[]; out_sharding: null }>({
+type ReduceParams = { axes: number[]; out_sharding: null };
+interface ReduceRules {
+  jvp: JvpRule<ReduceParams>;
+  transpose?: TransposeRule<ReduceParams>;
+}
+
+function defineReduce(kind: ReduceKind, rules: ReduceRules): Primitive<ReduceParams> {
+  const prim: Primitive<ReduceParams> = definePrimitive<ReduceParams>({
     name: kind.name,
     abstractEval([x], p) {
       if (!kind.accepts(x.dtype)) throw new DTypeError(`${kind.name} does not accept dtype ${x.dtype.name}`);
@@ -76,37 +89,134 @@ function defineReduce(kind: ReduceKind): Primitive<{ axes: number[]; out_shardin
       const d = x.dtype;
       return [fromNumbers(reduceAxes(x, p.axes, kind.init(d), kind.combine(d)), o.dtype)];
     },
+    jvp: rules.jvp,
+    transpose: rules.transpose,
+    batch: (args, dims, params) => reduceBatch(prim, args, dims, params),
   });
+  return prim;
 }
 
 const num = (d: DType) => !d.isBool;
 const any = () => true;
 const boolOrInt = (d: DType) => d.isBool || d.isInt;
-export const reduceSum = defineReduce({ name: "reduce_sum", accepts: any, init: () => 0, combine: (d) => (d.isBool ? (a, v) => a | v : (a, v) => a + v) });
-export const reduceProd = defineReduce({
-  name: "reduce_prod", accepts: num, init: () => 1,
-  combine: (d) => (d.isInt && d.bits === 32 ? (a, v) => Math.imul(a, v) : (a, v) => a * v),
-});
-export const reduceMax = defineReduce({
-  name: "reduce_max", accepts: any, init: (d) => (d.isFloat ? -Infinity : finfoOrIinfo(d).min),
-  combine: () => (a, v) => (a !== a || v !== v ? NaN : a > v ? a : v),
-});
-export const reduceMin = defineReduce({
-  name: "reduce_min", accepts: any, init: (d) => (d.isFloat ? Infinity : finfoOrIinfo(d).max),
-  combine: () => (a, v) => (a !== a || v !== v ? NaN : a < v ? a : v),
-});
-export const reduceAnd = defineReduce({ name: "reduce_and", accepts: boolOrInt, init: (d) => (d.isBool ? 1 : -1), combine: () => (a, v) => a & v });
-export const reduceOr = defineReduce({ name: "reduce_or", accepts: boolOrInt, init: () => 0, combine: () => (a, v) => a | v });
+/** The axes of a rank-`rank` array not in `axes`, in order. */
+const keptAxes = (rank: number, axes: readonly number[]): number[] => Array.from({ length: rank }, (_, i) => i).filter((i) => !axes.includes(i));
+
+/**
+ * vmap of a reduction (JAX's reducer_batcher): the reduced axes are renumbered around the batch
+ * axis, which survives at its position among the kept axes.
+ */
+function reduceBatch<P extends { axes: number[] }>(prim: Primitive<P>, [x]: NDArray[], [bd]: (number | null)[], params: P): [NDArray[], (number | null)[]] {
+  const b = bd!;
+  const axes = params.axes.map((a) => (a < b ? a : a + 1));
+  return [[bind1(prim, [x], { ...params, axes })], [b - axes.filter((a) => a < b).length]];
+}
+
+/** A jvp rule for outputs without tangent (bool/int results, piecewise-constant functions). */
+const noTangent =
+  <P>(prim: () => Primitive<P>): JvpRule<P> =>
+  (xs, _ts, params) =>
+    [[bind1(prim(), xs, params)], [null]];
+
+// d sum(x) = sum(dx): linear. Transpose: the cotangent broadcast back over the reduced axes.
+export const reduceSum: Primitive<ReduceParams> = defineReduce(
+  { name: "reduce_sum", accepts: any, init: () => 0, combine: (d) => (d.isBool ? (a, v) => a | v : (a, v) => a + v) },
+  {
+    jvp: ([x], [t], p) => [[bind1(reduceSum, [x], p)], [t && x.dtype.isFloat ? bind1(reduceSum, [t], p) : null]],
+    transpose: ([ct], [x], p) => {
+      const aval = (x as UndefinedPrimal).aval;
+      return [ct && o.broadcastInDim(ct, aval.shape, keptAxes(aval.ndim, p.axes))];
+    },
+  },
+);
+
+/**
+ * prod(x) over the reduced positions j of each output: d prod = sum_j dx_j prod_{i != j} x_i.
+ * The products of the others are computed without division (so zeros are exact, as JAX's
+ * _reduce_prod_jvp_rule is): with the reduced axes flattened to one axis of length n, the
+ * exclusive cumulative product from the left times the one from the right. The tangent is then
+ * sum(dx * others), linear in dx through mul and reduce_sum only.
+ */
+export const reduceProd: Primitive<ReduceParams> = defineReduce(
+  {
+    name: "reduce_prod", accepts: num, init: () => 1,
+    combine: (d) => (d.isInt && d.bits === 32 ? (a, v) => Math.imul(a, v) : (a, v) => a * v),
+  },
+  {
+    jvp: ([x], [t], p) => {
+      const ans = bind1(reduceProd, [x], p);
+      if (!t || !x.dtype.isFloat) return [[ans], [null]];
+      return [[ans], [o.reduceSum(o.mul(t, productOfOthers(x, p.axes)), p.axes)]];
+    },
+  },
+);
+
+/** For each element of x: the product of the other elements reduced into the same output. */
+function productOfOthers(x: NDArray, axes: readonly number[]): NDArray {
+  const n = sizeOf(axes.map((a) => x.shape[a]));
+  if (n <= 1) return o.onesLike(x);
+  const kept = keptAxes(x.ndim, axes);
+  const perm = [...kept, ...axes];
+  const xt = o.transpose(x, perm);
+  const last = kept.length;
+  const flat = o.reshape(xt, [...kept.map((a) => x.shape[a]), n]);
+  const one = o.scalar(1, x.dtype);
+  const padLast = (v: NDArray, lo: number, hi: number) =>
+    bind1(M.pad, [v, one], { padding_config: v.shape.map((_, d) => (d === last ? [lo, hi, 0] : [0, 0, 0])) });
+  // left[k] = x_0 ... x_{k-1}, right[k] = x_{k+1} ... x_{n-1} (empty products are 1).
+  const left = padLast(bind1(cumprod, [o.sliceAxis(flat, last, 0, n - 1)], { axis: last, reverse: false }), 1, 0);
+  const right = padLast(bind1(cumprod, [o.sliceAxis(flat, last, 1, n)], { axis: last, reverse: true }), 0, 1);
+  const others = o.reshape(o.mul(left, right), xt.shape);
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  return o.transpose(others, inv);
+}
+
+/**
+ * JAX's _reduce_chooser_jvp_rule: the tangent of max (min) is the average of the tangents at
+ * the positions equal to the result, d max(x) = sum(dx [x == max]) / sum([x == max]).
+ */
+const chooserJvp =
+  (prim: () => Primitive<ReduceParams>): JvpRule<ReduceParams> =>
+  ([x], [t], p) => {
+    const ans = bind1(prim(), [x], p);
+    if (!t || !x.dtype.isFloat) return [[ans], [null]];
+    const at = o.convert(o.eq(x, o.broadcastInDim(ans, x.shape, keptAxes(x.ndim, p.axes))), t.dtype);
+    return [[ans], [o.div(o.reduceSum(o.mul(t, at), p.axes), o.reduceSum(at, p.axes))]];
+  };
+export const reduceMax: Primitive<ReduceParams> = defineReduce(
+  {
+    name: "reduce_max", accepts: any, init: (d) => (d.isFloat ? -Infinity : finfoOrIinfo(d).min),
+    combine: () => (a, v) => (a !== a || v !== v ? NaN : a > v ? a : v),
+  },
+  { jvp: chooserJvp(() => reduceMax) },
+);
+export const reduceMin: Primitive<ReduceParams> = defineReduce(
+  {
+    name: "reduce_min", accepts: any, init: (d) => (d.isFloat ? Infinity : finfoOrIinfo(d).max),
+    combine: () => (a, v) => (a !== a || v !== v ? NaN : a < v ? a : v),
+  },
+  { jvp: chooserJvp(() => reduceMin) },
+);
+// Bool/int results: no tangent.
+export const reduceAnd: Primitive<ReduceParams> = defineReduce(
+  { name: "reduce_and", accepts: boolOrInt, init: (d) => (d.isBool ? 1 : -1), combine: () => (a, v) => a & v },
+  { jvp: noTangent(() => reduceAnd) },
+);
+export const reduceOr: Primitive<ReduceParams> = defineReduce(
+  { name: "reduce_or", accepts: boolOrInt, init: () => 0, combine: () => (a, v) => a | v },
+  { jvp: noTangent(() => reduceOr) },
+);
 
 /** Splits a shape around one axis: [outer, n, inner]. */
 function around(shape: readonly number[], axis: number): [number, number, number] {
   return [sizeOf(shape.slice(0, axis)), shape[axis], sizeOf(shape.slice(axis + 1))];
 }
 
+// argmax/argmin: integer results, no tangent; batched like the reductions.
 function defineArg(name: "argmax" | "argmin"): Primitive<{ axes: number[]; index_dtype: DType }> {
   // A NaN beats every number and the first NaN wins; ties go to the lower index.
   const better = name === "argmax" ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
-  return definePrimitive<{ axes: number[]; index_dtype: DType }>({
+  const prim: Primitive<{ axes: number[]; index_dtype: DType }> = definePrimitive<{ axes: number[]; index_dtype: DType }>({
     name,
     abstractEval([x], p) {
       if (p.axes.length !== 1) throw new AxisError(`${name}: exactly one axis is supported, got [${p.axes.join(", ")}]`);
@@ -131,13 +241,90 @@ function defineArg(name: "argmax" | "argmin"): Primitive<{ axes: number[]; index
         }
       return [fromNumbers(out, o.dtype)];
     },
+    jvp: noTangent(() => prim),
+    batch: (args, dims, params) => reduceBatch(prim, args, dims, params),
   });
+  return prim;
 }
 export const argmax = defineArg("argmax");
 export const argmin = defineArg("argmin");
 
-function defineCumulative(name: string, accepts: (d: DType) => boolean, step: (d: DType) => Combine): Primitive<{ axis: number; reverse: boolean }> {
-  return definePrimitive<{ axis: number; reverse: boolean }>({
+type CumParams = { axis: number; reverse: boolean };
+type Pair = [NDArray, NDArray];
+
+// The cumulative reductions keep the operand's shape: vmap renumbers the scanned axis.
+const cumulativeBatch =
+  (prim: () => Primitive<CumParams>): BatchRule<CumParams> =>
+  ([x], [bd], p) => {
+    const b = bd!;
+    return [[bind1(prim(), [x], { ...p, axis: p.axis < b ? p.axis : p.axis + 1 })], [b]];
+  };
+
+/**
+ * The jvp of cumprod/cummax/cummin/cumlogsumexp, as JAX's _cumulative_jvp_rule: the tangent is
+ * the jvp of the associative scan of the combining function, so each `combine` takes and
+ * returns (primal, tangent) pairs, linear in the tangents. The primal output is the primitive's
+ * own (sequential) result; the scan's primal partials only weight the tangents.
+ */
+const scanJvp =
+  (prim: () => Primitive<CumParams>, combine: (a: Pair, b: Pair) => Pair): JvpRule<CumParams> =>
+  ([x], [t], p) => {
+    const ans = bind1(prim(), [x], p);
+    if (!t || !x.dtype.isFloat) return [[ans], [null]];
+    return [[ans], [associativeScan(combine, [x, t], p.axis, p.reverse)[1]]];
+  };
+
+/** lax.slice_in_dim along `axis` with a stride. */
+function sliceStrided(x: NDArray, axis: number, start: number, stop: number, stride: number): NDArray {
+  if (stride === 1) return o.sliceAxis(x, axis, start, stop);
+  return bind1(M.slice, [x], {
+    start_indices: x.shape.map((_, d) => (d === axis ? start : 0)),
+    limit_indices: x.shape.map((n, d) => (d === axis ? stop : n)),
+    strides: x.shape.map((_, d) => (d === axis ? stride : 1)),
+  });
+}
+
+/** JAX's _interleave: a at the even positions of `axis`, b at the odd ones (|a| = |b| or |b| + 1). */
+function interleave(a: NDArray, b: NDArray, axis: number): NDArray {
+  const same = a.shape[axis] === b.shape[axis];
+  const cfg = (x: NDArray, lo: number, hi: number) => x.shape.map((_, d): [number, number, number] => (d === axis ? [lo, hi, 1] : [0, 0, 0]));
+  const zero = (x: NDArray) => o.scalar(0, x.dtype);
+  return o.add(bind1(M.pad, [a, zero(a)], { padding_config: cfg(a, 0, same ? 1 : 0) }), bind1(M.pad, [b, zero(b)], { padding_config: cfg(b, 1, same ? 0 : 1) }));
+}
+
+/**
+ * lax.associative_scan of (primal, tangent) pairs along `axis` (JAX's work-efficient recursion
+ * from control_flow/loops.py): combine adjacent pairs, scan the half-length result (the odd
+ * positions), combine it with the remaining even elements, interleave. `reverse` scans from the
+ * end by reversing the operands and the result (every combine here is commutative).
+ */
+function associativeScan(combine: (a: Pair, b: Pair) => Pair, elems: Pair, axis: number, reverse: boolean): Pair {
+  const rev = (x: NDArray) => bind1(M.rev, [x], { dimensions: [axis] });
+  const each = (xs: Pair, f: (x: NDArray) => NDArray): Pair => [f(xs[0]), f(xs[1])];
+  const scan = (xs: Pair): Pair => {
+    const n = xs[0].shape[axis];
+    if (n < 2) return xs;
+    const odd = scan(combine(each(xs, (x) => sliceStrided(x, axis, 0, n - 1, 2)), each(xs, (x) => sliceStrided(x, axis, 1, n, 2))));
+    const first = each(xs, (x) => o.sliceAxis(x, axis, 0, 1));
+    let even = first;
+    if (n > 2) {
+      const rest = each(xs, (x) => sliceStrided(x, axis, 2, n, 2));
+      const prev = n % 2 === 0 ? each(odd, (x) => o.sliceAxis(x, axis, 0, x.shape[axis] - 1)) : odd;
+      const combined = combine(prev, rest);
+      even = [0, 1].map((i) => bind1(M.concatenate, [first[i], combined[i]], { dimension: axis })) as Pair;
+    }
+    return [interleave(even[0], odd[0], axis), interleave(even[1], odd[1], axis)];
+  };
+  const out = scan(reverse ? each(elems, rev) : elems);
+  return reverse ? each(out, rev) : out;
+}
+
+function defineCumulative(
+  name: string, accepts: (d: DType) => boolean, step: (d: DType) => Combine,
+  rules: (prim: () => Primitive<CumParams>) => { jvp: JvpRule<CumParams>; transpose?: TransposeRule<CumParams> },
+): Primitive<CumParams> {
+  const r = rules(() => prim);
+  const prim: Primitive<CumParams> = definePrimitive<CumParams>({
     name,
     abstractEval([x], p) {
       if (!accepts(x.dtype)) throw new DTypeError(`${name} does not accept dtype ${x.dtype.name}`);
@@ -161,17 +348,66 @@ function defineCumulative(name: string, accepts: (d: DType) => boolean, step: (d
         }
       return [fromNumbers(out, o.dtype)];
     },
+    jvp: r.jvp,
+    transpose: r.transpose,
+    batch: cumulativeBatch(() => prim),
   });
+  return prim;
 }
 const round32 = (d: DType, f: Combine): Combine => (d.name === "float32" ? (a, v) => Math.fround(f(a, v)) : f);
-// Each partial result is rounded to the dtype, as a scan in the dtype would be.
-export const cumsum = defineCumulative("cumsum", num, (d) => round32(d, d.isInt && d.bits === 32 ? (a, v) => (a + v) | 0 : (a, v) => a + v));
-export const cumprod = defineCumulative("cumprod", num, (d) => round32(d, d.isInt && d.bits === 32 ? (a, v) => Math.imul(a, v) : (a, v) => a * v));
-export const cummax = defineCumulative("cummax", num, () => (a, v) => (a !== a || v !== v ? NaN : Math.max(a, v)));
-export const cummin = defineCumulative("cummin", num, () => (a, v) => (a !== a || v !== v ? NaN : Math.min(a, v)));
-export const cumlogsumexp = defineCumulative("cumlogsumexp", (d) => d.isFloat, (d) =>
-  round32(d, (a, v) => {
-    const m = Math.max(a, v);
-    return m === -Infinity ? -Infinity : m + Math.log(Math.exp(a - m) + Math.exp(v - m));
-  }));
+/** JAX's logaddexp: max + log1p(exp(-|a - b|)), and a + b where a - b is NaN (equal infinities, NaN). */
+function logaddexp(a: NDArray, b: NDArray): NDArray {
+  const delta = o.sub(a, b);
+  return o.select(o.ne(delta, delta), o.add(a, b), o.add(o.max(a, b), bind1(E.log1p, [o.exp(o.neg(o.abs(delta)))])));
+}
+/** max's balanced jvp weight of `a` (binary.ts): 1 where a alone attains c, 1/2 on a tie, else 0. */
+const chooserWeight = (a: NDArray, b: NDArray, c: NDArray) =>
+  o.select(o.eq(a, c), o.select(o.eq(b, c), o.full(c.aval, 0.5), o.onesLike(c)), o.zerosLike(c));
+const chooserCombine = (isMax: boolean) => ([a, da]: Pair, [b, db]: Pair): Pair => {
+  const c = isMax ? o.max(a, b) : o.min(a, b);
+  return [c, o.add(o.mul(da, chooserWeight(a, b, c)), o.mul(db, chooserWeight(b, a, c)))];
+};
 
+// Each partial result is rounded to the dtype, as a scan in the dtype would be.
+// cumsum is linear: d cumsum(x) = cumsum(dx); its transpose is the cumsum in the other direction.
+export const cumsum: Primitive<CumParams> = defineCumulative(
+  "cumsum", num, (d) => round32(d, d.isInt && d.bits === 32 ? (a, v) => (a + v) | 0 : (a, v) => a + v),
+  (prim) => ({
+    jvp: ([x], [t], p) => [[bind1(prim(), [x], p)], [t && x.dtype.isFloat ? bind1(prim(), [t], p) : null]],
+    transpose: ([ct], _x, p) => [ct && bind1(prim(), [ct], { ...p, reverse: !p.reverse })],
+  }),
+);
+// d(a b) = da b + a db at each combine: exact where x has zeros (no division).
+export const cumprod: Primitive<CumParams> = defineCumulative(
+  "cumprod", num, (d) => round32(d, d.isInt && d.bits === 32 ? (a, v) => Math.imul(a, v) : (a, v) => a * v),
+  (prim) => ({ jvp: scanJvp(prim, ([a, da], [b, db]) => [o.mul(a, b), o.add(o.mul(da, b), o.mul(a, db))]) }),
+);
+// d max(a, b) = da [a > b] + db [b > a] + (da + db)/2 [a == b] at each combine (max's rule), so
+// the tangent follows the position of the running max.
+export const cummax: Primitive<CumParams> = defineCumulative(
+  "cummax", num, () => (a, v) => (a !== a || v !== v ? NaN : Math.max(a, v)),
+  (prim) => ({ jvp: scanJvp(prim, chooserCombine(true)) }),
+);
+export const cummin: Primitive<CumParams> = defineCumulative(
+  "cummin", num, () => (a, v) => (a !== a || v !== v ? NaN : Math.min(a, v)),
+  (prim) => ({ jvp: scanJvp(prim, chooserCombine(false)) }),
+);
+// d logaddexp(a, b) = da e^a / (e^a + e^b) + db e^b / (e^a + e^b) = da sigmoid(a - b) + db sigmoid(b - a),
+// stable for any spread; equal arguments (equal infinities included) weigh 1/2 each.
+export const cumlogsumexp: Primitive<CumParams> = defineCumulative(
+  "cumlogsumexp", (d) => d.isFloat,
+  (d) =>
+    round32(d, (a, v) => {
+      const m = Math.max(a, v);
+      return m === -Infinity ? -Infinity : m + Math.log(Math.exp(a - m) + Math.exp(v - m));
+    }),
+  (prim) => ({
+    jvp: scanJvp(prim, ([a, da], [b, db]) => {
+      const tie = o.eq(a, b);
+      const half = o.full(a.aval, 0.5);
+      const wa = o.select(tie, half, o.logistic(o.sub(a, b)));
+      const wb = o.select(tie, half, o.logistic(o.sub(b, a)));
+      return [logaddexp(a, b), o.add(o.mul(da, wa), o.mul(db, wb))];
+    }),
+  }),
+);

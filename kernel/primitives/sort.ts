@@ -4,10 +4,15 @@
 // iota operand, as jnp does.
 
 import { ShapedArray } from "../core/aval";
+import { int32 } from "../core/dtype";
 import { ShapeError, AxisError, ValueError, fmtShape } from "../core/errors";
-import { definePrimitive } from "../core/primitive";
+import { NDArray } from "../core/ndarray";
+import { Primitive, definePrimitive } from "../core/primitive";
 import { sizeOf } from "../core/shape";
+import { bind, bind1 } from "../core/trace";
 import { toFloat64 } from "./cpu-loops";
+import { gather } from "./indexing";
+import * as o from "./ops";
 
 export interface SortParams {
   dimension: number;
@@ -23,8 +28,40 @@ export function totalOrderCompare(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export const sort = definePrimitive<SortParams>({
+export const sort: Primitive<SortParams> = definePrimitive<SortParams>({
   name: "sort",
+  // Sorting permutes: d sort(x)[k] = dx[perm[k]] along the sorted axis. As JAX's _sort_jvp, an
+  // iota of that axis is sorted along with the operands (as a non-key), giving the permutation,
+  // and every tangent is gathered with it (the other axes addressed by their own iotas). The
+  // gather is linear, so grad goes through its transpose (a scatter-add).
+  jvp: (xs, ts, p) => {
+    const shape = xs[0].shape;
+    const sorted = bind(sort, [...xs, o.iota(int32, shape, p.dimension)], p);
+    const perm = sorted.pop()!;
+    if (sizeOf(shape) === 0) return [sorted, ts.map((t, i) => (t !== null && xs[i].dtype.isFloat ? t : null))];
+    const idx = o.concatenate(shape.map((_, d) => o.reshape(d === p.dimension ? perm : o.iota(int32, shape, d), [...shape, 1])), shape.length);
+    const all = shape.map((_, d) => d);
+    const take = (t: NDArray) =>
+      bind1(gather, [t, idx], {
+        dimension_numbers: { offset_dims: [], collapsed_slice_dims: all, start_index_map: all },
+        slice_sizes: shape.map(() => 1), mode: "promise_in_bounds", fill_value: null, indices_are_sorted: false, unique_indices: false,
+      });
+    return [sorted, ts.map((t, i) => (t !== null && xs[i].dtype.isFloat ? take(t) : null))];
+  },
+  // vmap (JAX's _sort_batch_rule): every operand gets the first batched operand's batch axis
+  // (unbatched ones broadcast), and the sorted axis moves past it when needed.
+  batch: (xs, dims, p) => {
+    const k = dims.findIndex((d) => d !== null);
+    const proto = xs[k];
+    const bd = dims[k]!;
+    const args = xs.map((x, i) => {
+      const d = dims[i];
+      if (d !== null) return o.moveAxis(x, d, bd);
+      return o.broadcastInDim(x, proto.shape, x.shape.map((_, j) => (j < bd ? j : j + 1)));
+    });
+    const outs = bind(sort, args, { ...p, dimension: p.dimension + (bd < p.dimension ? 1 : 0) });
+    return [outs, outs.map(() => bd)];
+  },
   abstractEval(xs, p) {
     if (xs.length === 0) throw new ValueError("sort: at least one operand is required, got 0");
     const s = xs[0].shape;

@@ -59,7 +59,7 @@ export class JaxprBuilder {
   }
 
   /** Builds the closed jaxpr from input and output tracers; scalar constants become literals. */
-  build(ins: JaxprTracer[], outs: JaxprTracer[]): ClosedJaxpr {
+  build(ins: JaxprTracer[], outs: JaxprTracer[], dropUnused = true): ClosedJaxpr {
     const literals = new Map<JaxprTracer, Literal>();
     const constvars: Var[] = [];
     const consts: NDArray[] = [];
@@ -74,7 +74,7 @@ export class JaxprBuilder {
     const atom = (t: JaxprTracer): Atom => literals.get(t) ?? this.varOf(t);
     const eqns = this.eqns.map((e) => new JaxprEqn(e.primitive, e.inputs.map((a) => (a instanceof Var ? substitute(a, literals, this) : a)), e.params, e.outVars, e.source));
     const jaxpr = new Jaxpr(constvars, ins.map((t) => this.varOf(t)), eqns, outs.map(atom));
-    return new ClosedJaxpr(dropUnusedOutputs(jaxpr), consts);
+    return new ClosedJaxpr(dropUnused ? dropUnusedOutputs(jaxpr) : jaxpr, consts);
   }
 
   /** Finds the tracer a var was made for (to substitute literals). */
@@ -129,7 +129,7 @@ export class JaxprTrace extends Trace {
  * Stages `fn` on abstract inputs of the given avals into a closed jaxpr. `fn` takes and returns
  * flat lists of arrays; outputs that are concrete (not traced) become constants or literals.
  */
-export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: ShapedArray[]): ClosedJaxpr {
+export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: ShapedArray[], opts: { dropUnused?: boolean } = {}): ClosedJaxpr {
   const builder = new JaxprBuilder();
   return withNewMain(JaxprTrace, builder, (main: MainTrace) =>
     withDynamicTrace(main, () => {
@@ -141,7 +141,8 @@ export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: Sha
         if (!(o instanceof NDArray)) throw new PrimalError(`make_jaxpr: outputs must be arrays, got ${typeof o}`);
         return fullRaise(trace, o) as JaxprTracer;
       });
-      return builder.build(ins, outTracers);
+      // make_jaxpr marks unused results `_` (as JAX 0.11 prints them); jit bodies keep their names.
+      return builder.build(ins, outTracers, opts.dropUnused ?? true);
     }),
   );
 }

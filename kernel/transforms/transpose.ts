@@ -10,7 +10,9 @@ import { UndefinedPrimal } from "../core/primitive";
 import { Atom, ClosedJaxpr, DropVar, Literal, Var } from "../ir/jaxpr";
 import { fromLiteral } from "../ir/literal";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
-import { add, zerosLike } from "../primitives/ops";
+import { zerosLike } from "../primitives/ops";
+import { addAny } from "../primitives/binary";
+import { bind1 } from "../core/trace";
 import { jvpFlat, MissingRuleError } from "./jvp";
 import { partialEvalFlat } from "./partial-eval";
 
@@ -31,7 +33,7 @@ export function evalJaxprTransposed(cj: ClosedJaxpr, linearAvals: ShapedArray[],
   const writeCt = (a: Atom, ct: NDArray | null): void => {
     if (!(a instanceof Var) || a instanceof DropVar || ct === null) return;
     const prev = ctEnv.get(a);
-    ctEnv.set(a, prev ? add(prev, ct) : ct);
+    ctEnv.set(a, prev ? bind1(addAny, [prev, ct]) : ct);
   };
   j.outvars.forEach((o, i) => writeCt(o, cts[i]));
   for (let k = j.eqns.length - 1; k >= 0; k--) {

@@ -173,6 +173,15 @@ describe("elementwise binary with lax broadcasting", () => {
     expect(() => run("add", [arr([1]), arr([1], "int32")])).toThrow(/add requires arguments to have the same dtypes, got float32, int32/);
     expect(() => run("sin", [arr([1], "int32")])).toThrow(PrimalError);
   });
+  // add_any (cotangent accumulation) is an add without promotion or broadcasting beyond lax's.
+  row("add_any", () => close(run("add_any", [arr(A), arr(B)])[0].dataSync(), roundTo(binaryRef(A, B, (x, y) => x + y), float32), 2e-7));
+  // Threefry-2x32 known-answer tests (jax-reference.md 1.2, tests/random_test.py::testThreefry2x32).
+  row("threefry2x32", () => {
+    const k = (v: number[]) => arr(v, "uint32");
+    const [a, b] = run("threefry2x32", [k([0, 4294967295, 0x13198a2e]), k([0, 4294967295, 0x03707344]), k([0, 4294967295, 0x243f6a88]), k([0, 4294967295, 0x85a308d3])], {});
+    expect(Array.from(a.dataSync())).toEqual([0x6b200159, 0x1cb996fc, 0xc4923a9c]);
+    expect(Array.from(b.dataSync())).toEqual([0x99ba4efe, 0xbb002be7, 0x483df7a0]);
+  });
   row("nextafter", () => {
     const [y] = run("nextafter", [arr([1, 1, 0]), arr([2, 0, 1])]);
     expect(Array.from(y.dataSync())).toEqual([1 + 2 ** -23, 1 - 2 ** -24, 2 ** -149]);
