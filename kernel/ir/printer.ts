@@ -95,7 +95,8 @@ export function paramText(v: unknown): string {
 
 function ppParams(e: JaxprEqn, names: Names): Doc {
   const params = e.primitive.printParams ? e.primitive.printParams(e.params) : e.params;
-  const keys = Object.keys(params).sort();
+  // JAX prints parameters sorted by name, except where a primitive's printer orders them (jit).
+  const keys = e.primitive.printParams ? Object.keys(params) : Object.keys(params).sort();
   if (keys.length === 0) return nil;
   const pairs = keys.map((k) => {
     const v = params[k];

@@ -64,9 +64,9 @@ export function convert(x: NDArray, dtype: DType, weakType = false): NDArray {
 
 /** An array of `aval`'s shape and dtype filled with v (a broadcast scalar). */
 export function full(aval: ShapedArray, v: number): NDArray {
-  const s = scalar(v, aval.dtype);
-  const x = aval.ndim === 0 ? s : broadcastInDim(s, aval.shape, []);
-  return aval.weakType ? x : convert(x, aval.dtype, false);
+  // The scalar is made with the aval's own weak type, so no conversion is needed (a literal).
+  const s = fromStorage(fromNumbers([v], aval.dtype), new ShapedArray([], aval.dtype, aval.weakType));
+  return aval.ndim === 0 ? s : broadcastInDim(s, aval.shape, []);
 }
 export const zerosLike = (x: NDArray | ShapedArray): NDArray => full(x instanceof NDArray ? x.aval : x, 0);
 export const onesLike = (x: NDArray | ShapedArray): NDArray => full(x instanceof NDArray ? x.aval : x, 1);
