@@ -11,6 +11,7 @@ export * as np from "./api/numpy";
 export * as lax from "./api/lax";
 export * as tree from "./api/tree";
 export * as random from "./api/random";
+export * as nn from "./api/nn";
 export { PRNGKeyArray } from "./api/random";
 export { devices, devicePut, deviceGet, blockUntilReady } from "./api/devices";
 export { print, display } from "./api/output";

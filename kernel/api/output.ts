@@ -4,18 +4,11 @@
 
 import { inspect } from "node:util";
 import { NDArray } from "../core/ndarray";
+import { writeOutput } from "../core/output-sink";
 
-/** Where print/display write: one call per line group. */
-export type OutputSink = (kind: "print" | "display", text: string) => void;
-
-let sink: OutputSink = (_kind, text) => process.stdout.write(text + "\n");
-
-/** Redirects print/display (the cell runner does this); returns the previous sink. */
-export function setOutputSink(s: OutputSink): OutputSink {
-  const prev = sink;
-  sink = s;
-  return prev;
-}
+// The sink itself lives in core (debug.print, in the transformations layer, writes to it too).
+export { setOutputSink } from "../core/output-sink";
+export type { OutputSink } from "../core/output-sink";
 
 /** Formats values as print does: NDArrays in NumPy's str form, strings as-is, others inspected. */
 export function formatPrintArgs(args: unknown[]): string {
@@ -31,10 +24,10 @@ export function reprOf(x: unknown): string {
 
 /** Prints values separated by spaces; arrays in NumPy's str layout (`[ 3  8 15]`). */
 export function print(...args: unknown[]): void {
-  sink("print", formatPrintArgs(args));
+  writeOutput("print", formatPrintArgs(args));
 }
 
 /** Shows a value the way a cell's last expression is shown: JAX's repr (`Array([3, 8], dtype=int32)`). */
 export function display(...args: unknown[]): void {
-  for (const x of args) sink("display", reprOf(x));
+  for (const x of args) writeOutput("display", reprOf(x));
 }

@@ -3,6 +3,9 @@
 // ScatterDimensionNumbers). The index vector is the last axis of the indices. Every NumPy-style
 // read (`x.get(...)`, `take`, `takeAlongAxis`) lowers to one gather, every `x.at(...)` update to
 // one scatter. Out-of-bounds handling follows JAX: gathers clamp (or fill), scatters drop (or clamp).
+// Transformation rules follow JAX's (jax/_src/lax/slicing.py): gather is linear in the operand
+// and scatter-add in operand and updates (each transposes to the other); scatter, scatter-mul,
+// scatter-min/max have JAX's jvps; vmap rewrites the dimension numbers (no batching dims).
 
 import { ShapedArray } from "../core/aval";
 import { DType, Storage, finfoOrIinfo, int32, uint32 } from "../core/dtype";

@@ -250,7 +250,7 @@ export const dynamicSlice: Primitive<{ slice_sizes: number[] }> = definePrimitiv
     return one(stridedCopy(x.data, x.dtype.storage, p.slice_sizes, s, st.reduce((a, v, d) => a + v * s[d], 0)));
   },
   jvp: (xs, ts, p) => o.linearJvp(dynamicSlice, xs, ts, p),
-  transpose: ([ct, ..._], [x, ...starts]) => {
+  transpose: ([ct], [x, ...starts]) => {
     const idx = knownStarts("dynamic_slice", starts);
     return [ct && o.isUndefined(x) ? o.dynamicUpdateSlice(o.zerosLike(x.aval), ct, idx) : null, ...idx.map(() => null)];
   },

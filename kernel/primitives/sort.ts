@@ -1,7 +1,7 @@
 // sort: lax.sort over one axis of one or more operands, ordered by the first `num_keys`
 // operands lexicographically and stable when asked. Floats sort in JAX's order: -inf ...
 // inf (with -0 == +0), then NaN. argsort and sort-with-values use it with an
-// iota operand, as jnp does.
+// iota operand, as jnp does. jvp and vmap follow JAX's _sort_jvp and _sort_batch_rule.
 
 import { ShapedArray } from "../core/aval";
 import { int32 } from "../core/dtype";
@@ -59,7 +59,7 @@ export const sort: Primitive<SortParams> = definePrimitive<SortParams>({
       if (d !== null) return o.moveAxis(x, d, bd);
       return o.broadcastInDim(x, proto.shape, x.shape.map((_, j) => (j < bd ? j : j + 1)));
     });
-    const outs = bind(sort, args, { ...p, dimension: p.dimension + (bd < p.dimension ? 1 : 0) });
+    const outs = bind(sort, args, { ...p, dimension: p.dimension + (bd <= p.dimension ? 1 : 0) });
     return [outs, outs.map(() => bd)];
   },
   abstractEval(xs, p) {

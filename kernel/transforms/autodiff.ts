@@ -153,7 +153,7 @@ function basisFor(leaves: NDArray[], n: number): NDArray[] {
 function splitAxis(x: NDArray, axis: number, shapes: readonly (readonly number[])[]): NDArray[] {
   let start = 0;
   return shapes.map((s) => {
-    const size = s.reduce((a, b) => a + b, 1);
+    const size = s.reduce((a, b) => a * b, 1);
     const piece = sliceAxis(x, axis, start, start + size);
     start += size;
     const before = x.shape.slice(0, axis);

@@ -7,7 +7,7 @@ import { PrimalError, ShapeError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
 import { MainTrace, Trace, Tracer, bind, fullRaise, withNewMain } from "../core/trace";
-import { broadcastInDim, moveAxis } from "../primitives/ops";
+import { moveBatchAxis } from "../primitives/ops";
 import { MissingRuleError } from "./jvp";
 import { treeFlatten, treeUnflatten } from "../core/tree";
 import { flatFun, flattenToArrays } from "./args";
@@ -54,16 +54,6 @@ export class BatchTrace extends Trace {
     const [outs, outDims] = prim.batch(vals, dims, params, this.axisSize);
     return outs.map((v, i) => new BatchTracer(this, v, outDims[i] ?? null));
   }
-}
-
-/** Moves the batch axis of x to `to`, materialising it (broadcast) when x is not batched. */
-export function moveBatchAxis(x: NDArray, from: number | null, to: number, axisSize: number): NDArray {
-  if (from === null) {
-    const shape = [...x.shape];
-    shape.splice(to, 0, axisSize);
-    return broadcastInDim(x, shape, x.shape.map((_, i) => (i < to ? i : i + 1)));
-  }
-  return moveAxis(x, from, to);
 }
 
 /**
