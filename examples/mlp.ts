@@ -32,5 +32,5 @@ const step = jit((p: Params, x: np.NDArray, y: np.NDArray) => {
 for (let i = 0; i <= 100; i++) {
   const [next, l] = step(params, X, Y);
   params = next as Params;
-  if (i % 20 === 0) print(`step ${i}: loss ${(l as np.NDArray).item()}`);
+  if (i % 20 === 0) print(`step ${i}: loss`, l);
 }

@@ -61,6 +61,13 @@ export class Jaxpr {
   toString(): string {
     return printJaxprHook(this);
   }
+  /** What a cell's last value and display() show: the text format. */
+  repr(): string {
+    return this.toString();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
 }
 
 /** A jaxpr with the values of its constvars. */
@@ -77,6 +84,12 @@ export class ClosedJaxpr {
   }
   toString(): string {
     return this.jaxpr.toString();
+  }
+  repr(): string {
+    return this.toString();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
   }
 }
 
