@@ -47,6 +47,8 @@ import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { TraceMap, originalPositionFor, LEAST_UPPER_BOUND } from "@jridgewell/trace-mapping";
 import { PrimalError } from "../core/errors";
+import { SourceInfo } from "../ir/jaxpr";
+import { setSourceLocator } from "../ir/source";
 import type { Cell } from "./cell-parser";
 import { transformCell, CellSyntaxError, IMPORT_FN, IMPORT_META } from "./cell-transform";
 
@@ -211,6 +213,7 @@ export class CellRunner {
       startLine: cell.startLine,
       dir: this.dir,
     });
+    const prevLocator = setSourceLocator((stack) => this.locate(stack) ?? prevLocator(stack));
     try {
       const script = new vm.Script(`(async () => {\n${transformed.body}\n})()`, { filename: vname });
       const value: unknown = await script.runInContext(this.context, { breakOnSigint: true });
@@ -218,6 +221,8 @@ export class CellRunner {
       return { ok: true, value, display: this.reprOf(value) };
     } catch (e) {
       return { ok: false, error: this.describeError(e, cell) };
+    } finally {
+      setSourceLocator(prevLocator);
     }
   }
 
@@ -439,6 +444,23 @@ export class CellRunner {
       stack,
       frames,
     };
+  }
+
+  /**
+   * The user's location in a V8 stack: the first frame in a cell or a bundled workspace
+   * module, mapped to its file and line. Installed as the source locator while a cell runs,
+   * so traced equations record the user's line (for the IR panel).
+   */
+  locate(stack: string): SourceInfo | null {
+    for (const lineText of stack.split("\n")) {
+      const m = FRAME.exec(lineText);
+      if (!m) continue;
+      const known = this.files.get(m[3]);
+      if (!known) continue;
+      const pos = this.mapPosition(known, Number(m[4]), Number(m[5]));
+      if (pos && pos.isUserCode) return { file: pos.file, line: pos.line, column: pos.column };
+    }
+    return null;
   }
 
   /** Maps a (1-based line, 1-based column) of a virtual file back to its source. */
