@@ -152,7 +152,7 @@ function sizeAlong(op: string, shape: readonly number[], axis: FanAxis, what: st
  * JAX's _compute_fans: fan_in = in_size * receptive field, fan_out = out_size * receptive
  * field, where the receptive field is the size of the remaining (non in/out/batch) axes.
  */
-export function computeFans(shape: readonly number[], inAxis: FanAxis = -2, outAxis: FanAxis = -1, batchAxis: FanAxis = []): [number, number] {
+function computeFans(shape: readonly number[], inAxis: FanAxis = -2, outAxis: FanAxis = -1, batchAxis: FanAxis = []): [number, number] {
   const op = "variance_scaling";
   if (shape.length < 2)
     throw new ShapeError(`${op}: Can't compute input and output sizes of a ${shape.length}-dimensional weights tensor. Must be at least 2D, got shape ${fmtShape(shape)}`);

@@ -13,7 +13,7 @@ import { ArgumentError, ValueError, fmtShape } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Axis, max, mean, sum } from "./reductions";
 import { checkInteger, checkOptions, describeValue, isPlainObject, normalizeAxes, normalizeAxis, positionalOrOption } from "../core/shape";
-import { ArrayLike, asArray, astype, promoteArgsInexact } from "./convert";
+import { ArrayLike, asArray, astype, promoteArgsInexact, weakScalar } from "./convert";
 import * as lax from "./lax";
 import { split } from "./shape-ops";
 import {
@@ -48,11 +48,14 @@ export function relu(x: ArrayLike): NDArray {
   return where(greater(a, 0), a, lax.stopGradient(maximum(a, 0)));
 }
 
-/** relu6(x) = min(max(x, 0), 6); derivative 1 on (0, 6) and 0 elsewhere (0 at 0 and 6, as JAX's custom_jvp). */
+/**
+ * relu6(x) = min(max(x, 0), 6.); derivative 1 on (0, 6) and 0 elsewhere (0 at 0 and 6, as JAX's
+ * custom_jvp). The bound is JAX's Python float 6., so integer inputs give float32.
+ */
 export function relu6(x: ArrayLike): NDArray {
   const a = asArray(x, null, "relu6");
   const inside = logicalAnd(greater(a, 0), less(a, 6));
-  return where(inside, a, lax.stopGradient(minimum(maximum(a, 0), 6)));
+  return where(inside, a, lax.stopGradient(minimum(maximum(a, 0), weakScalar(6, float32))));
 }
 
 /** sigmoid(x) = 1 / (1 + exp(-x)), as lax.logistic. Integers are promoted to float. */
