@@ -8,7 +8,7 @@ import "./api/array-methods";
 import "./ir/printer";
 
 export * as np from "./api/numpy";
-export * as lax from "./api/lax";
+export * as lax from "./lax";
 export * as tree from "./api/tree";
 export * as random from "./api/random";
 export * as nn from "./api/nn";
@@ -20,6 +20,9 @@ export { jacrev as jacobian } from "./transforms/autodiff";
 export { vmap } from "./transforms/vmap";
 export { jit, disableJit } from "./transforms/jit";
 export { makeJaxpr } from "./transforms/stage";
+export { customJvp, customVjp } from "./transforms/custom";
+export { checkGrads } from "./transforms/check-grads";
+export { debug } from "./transforms/debug";
 export { config } from "./core/config";
 export { ClosedJaxpr, Jaxpr } from "./ir/jaxpr";
 export { NDArray } from "./core/ndarray";

@@ -16,7 +16,7 @@
 import { int32 } from "../core/dtype";
 import { DTypeError, PrimalError, ShapeError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { definePrimitive, UndefinedPrimal } from "../core/primitive";
+import { definePrimitive, Primitive, UndefinedPrimal } from "../core/primitive";
 import { bind } from "../core/trace";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr, Jaxpr, Var } from "../ir/jaxpr";
@@ -46,7 +46,7 @@ function concreteIndex(index: NDArray, n: number): number {
   return Math.min(Math.max(Math.trunc(i), 0), n - 1);
 }
 
-export const condP = definePrimitive<CondParams>({
+export const condP: Primitive<CondParams> = definePrimitive<CondParams>({
   name: "cond",
   abstractEval([index, ...ops], p) {
     if (p.branches.length === 0) throw new PrimalError("cond: at least one branch is required, got 0");

@@ -19,7 +19,7 @@ import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
 import { Tracer, fullRaise, traceDepth, withNewMain } from "../core/trace";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
-import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
+import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Var } from "../ir/jaxpr";
 import { captureSource } from "../ir/source";
 import { concatenate, convert, moveBatchAxis, reshape, sliceAxis, zerosLike } from "../primitives/ops";
 import { JVPTrace, JVPTracer } from "./jvp";
@@ -166,12 +166,30 @@ export function dce(j: Jaxpr): Jaxpr {
 // ---------------------------------------------------------------------------------------------
 // Transformations of whole jaxprs
 
+// The transformed jaxprs are cached per (jaxpr, masks): a jitted program's equations keep their
+// parameter objects, so differentiating or batching it again reuses them. A result that holds
+// a tracer (a value of some enclosing transformation) is never cached.
+const caches = new WeakMap<ClosedJaxpr, Map<string, unknown>>();
+function cached<T>(cj: ClosedJaxpr, key: string, make: () => T, consts: (r: T) => readonly NDArray[]): T {
+  let m = caches.get(cj);
+  if (!m) caches.set(cj, (m = new Map()));
+  const hit = m.get(key);
+  if (hit !== undefined) return hit as T;
+  const r = make();
+  if (!consts(r).some((c) => c instanceof Tracer)) m.set(key, r);
+  return r;
+}
+const maskKey = (...ms: (readonly boolean[])[]): string => ms.map((m) => m.map((b) => (b ? 1 : 0)).join("")).join("|");
+
 /**
  * JAX's jvp_jaxpr: the jvp of `cj` as a jaxpr over [primals..., tangents of the inputs marked
  * `nonzeros`...] returning [outputs..., tangents of the outputs marked in `outNz`...]. An
  * output's tangent is present when it is not a symbolic zero or `instantiate[i]` asks for it.
  */
 export function jvpJaxpr(cj: ClosedJaxpr, nonzeros: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outNz: boolean[] } {
+  return cached(cj, `jvp ${maskKey(nonzeros, instantiate)}`, () => jvpJaxprUncached(cj, nonzeros, instantiate), (r) => r.jaxpr.consts);
+}
+function jvpJaxprUncached(cj: ClosedJaxpr, nonzeros: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outNz: boolean[] } {
   const avals = cj.inAvals;
   const n = avals.length;
   let outNz: boolean[] = [];
@@ -197,6 +215,9 @@ export function jvpJaxpr(cj: ClosedJaxpr, nonzeros: readonly boolean[], instanti
  * when `instantiate[i]`).
  */
 export function batchJaxpr(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
+  return cached(cj, `batch ${size} ${maskKey(inBatched, instantiate)}`, () => batchJaxprUncached(cj, size, inBatched, instantiate), (r) => r.jaxpr.consts);
+}
+function batchJaxprUncached(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
   let outBatched: boolean[] = [];
   const avals = cj.inAvals.map((a, i) => (inBatched[i] ? withLeading(a, size) : a));
   const jaxpr = traceToJaxpr(
@@ -244,6 +265,12 @@ export interface PartialEvalJaxprResult {
  * known values the unknown equations use.
  */
 export function partialEvalJaxpr(cj: ClosedJaxpr, inUk: readonly boolean[], instantiate: readonly boolean[]): PartialEvalJaxprResult {
+  return cached(cj, `pe ${maskKey(inUk, instantiate)}`, () => partialEvalJaxprUncached(cj, inUk, instantiate), (r) => [
+    ...r.known.consts,
+    ...r.resSources.flatMap((s) => (s.kind === "const" ? [s.value] : [])),
+  ]);
+}
+function partialEvalJaxprUncached(cj: ClosedJaxpr, inUk: readonly boolean[], instantiate: readonly boolean[]): PartialEvalJaxprResult {
   const avals = cj.inAvals;
   let outUk: boolean[] = [];
   let unknown: ClosedJaxpr | null = null;
@@ -305,6 +332,9 @@ export function partialEvalJaxpr(cj: ClosedJaxpr, inUk: readonly boolean[], inst
  * (zeros where none flows).
  */
 export function transposeJaxpr(cj: ClosedJaxpr, linear: readonly boolean[]): ClosedJaxpr {
+  return cached(cj, `transpose ${maskKey(linear)}`, () => transposeJaxprUncached(cj, linear), (r) => r.consts);
+}
+function transposeJaxprUncached(cj: ClosedJaxpr, linear: readonly boolean[]): ClosedJaxpr {
   const j = cj.jaxpr;
   const nlVars = j.invars.filter((_, i) => !linear[i]);
   const linVars = j.invars.filter((_, i) => linear[i]);
@@ -335,6 +365,3 @@ export function emitUnknown(prim: Primitive, trace: PartialEvalTrace, args: read
   for (const o of outs) o.recipe = recipe;
   return outs;
 }
-
-/** A literal's or variable's aval. */
-export const atomAval = (a: Atom): ShapedArray => (a instanceof Literal ? a.aval : a.aval);

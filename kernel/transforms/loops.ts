@@ -30,7 +30,7 @@ import { ShapedArray } from "../core/aval";
 import { bool } from "../core/dtype";
 import { DTypeError, PrimalError, ShapeError, ValueError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { definePrimitive, UndefinedPrimal } from "../core/primitive";
+import { definePrimitive, Primitive, UndefinedPrimal } from "../core/primitive";
 import { bind, bind1 } from "../core/trace";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr } from "../ir/jaxpr";
@@ -72,7 +72,7 @@ export function bindWhile(cond: ClosedJaxpr, condConsts: readonly NDArray[], bod
   });
 }
 
-export const whileP = definePrimitive<WhileParams>({
+export const whileP: Primitive<WhileParams> = definePrimitive<WhileParams>({
   name: "while",
   abstractEval(avals, p) {
     const [cc, bc, init] = splitList(avals, [p.cond_nconsts, p.body_nconsts]);
@@ -229,7 +229,7 @@ export function bindScan(body: ClosedJaxpr, consts: readonly NDArray[], init: re
 
 const scanOpts = (p: ScanParams, reverse = p.reverse): ScanOpts => ({ length: p.length, reverse, unroll: p.unroll });
 
-export const scanP = definePrimitive<ScanParams>({
+export const scanP: Primitive<ScanParams> = definePrimitive<ScanParams>({
   name: "scan",
   abstractEval(avals, p) {
     const [consts, init, xs] = splitList(avals, [p.num_consts, p.num_carry]);
