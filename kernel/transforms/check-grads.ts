@@ -192,6 +192,7 @@ function checkClose(
   expected: { values: number[][]; def: { equals(o: unknown): boolean; toString(): string } },
   tols: Tols,
   what: string,
+  note = "",
 ): void {
   if (!actual.def.equals(expected.def)) throw new PrimalError(`checkGrads: ${what}: the structures differ, got ${actual.def} (autodiff) and ${expected.def} (expected)`);
   actual.values.forEach((a, i) => {
@@ -224,9 +225,9 @@ function checkClose(
       const y = b[worst];
       const bad = a.reduce((n, x2, k) => n + (Number.isNaN(x2) && Number.isNaN(b[k]) ? 0 : Math.abs(x2 - b[k]) <= atol + rtol * Math.abs(b[k]) ? 0 : 1), 0);
       throw new PrimalError(
-        `checkGrads: ${what} mismatch${leaf}: ${bad} of ${a.length} element${a.length === 1 ? "" : "s"} differ; ` +
+        `checkGrads: ${what} mismatch${leaf}: ${bad} of ${a.length} element${a.length === 1 ? " differs" : "s differ"}; ` +
           `worst at index ${indexOf(worst, arr.shape)}: autodiff ${fmtNum(x)}, expected ${fmtNum(y)}, |difference| ${fmtNum(Math.abs(x - y))} > atol + rtol * |expected| ` +
-          `with atol = ${fmtNum(atol)}, rtol = ${fmtNum(rtol)} (per-element tolerances ${fmtNum(atol / size)}, ${fmtNum(rtol / size)} times the size ${size}, as in JAX's check_grads)`,
+          `with atol = ${fmtNum(atol)}, rtol = ${fmtNum(rtol)} (per-element tolerances ${fmtNum(atol / size)}, ${fmtNum(rtol / size)} times the size ${size}, as in JAX's check_grads)${note}`,
       );
     }
   });
@@ -254,7 +255,7 @@ function checkJvp(f: Fn, fJvp: (ps: unknown[], ts: unknown[]) => [unknown, unkno
   const vExpected = hostLeaves(f(...args), "output");
   const tExpected = numericalJvp(f, args, tangent, eps);
   checkClose(hostLeaves(vOut, "output"), vExpected, tols, `${errMsg} primal`);
-  checkClose(hostLeaves(tOut, "tangent"), tExpected, tols, `${errMsg} tangent`);
+  checkClose(hostLeaves(tOut, "tangent"), tExpected, tols, `${errMsg} tangent`, `; expected = finite differences with eps = ${eps}`);
 }
 
 /** JAX's check_vjp (the dot-product test against the finite-difference jvp). */
@@ -270,8 +271,10 @@ function checkVjp(f: Fn, fVjp: (...args: unknown[]) => [unknown, (ct: unknown) =
   const cotangentOut = vjpFn(cotangent);
   const ip = innerProd(hostLeaves(tangent, "tangent"), hostLeaves(cotangentOut, "cotangent"), `${errMsg} cotangent`);
   const ipExpected = innerProd(tangentOut, hostLeaves(cotangent, "cotangent"), `${errMsg} cotangent`);
-  const like = out.arrays[0] ?? arrayLike(asArray(0, "inner product"), [0]);
-  checkClose(scalarLeaf(ip, like), scalarLeaf(ipExpected, like), tols, `${errMsg} cotangent projection`);
+  // The inner products are scalars of the outputs' dtype (for the default tolerance).
+  const dtype = out.arrays[0]?.dtype ?? asArray(0, "inner product").dtype;
+  const like = fromStorage(fromNumbers([0], dtype), new ShapedArray([], dtype));
+  checkClose(scalarLeaf(ip, like), scalarLeaf(ipExpected, like), tols, `${errMsg} cotangent projection`, `; <t, vjp(ct)> against <finite-difference jvp(t), ct> with eps = ${eps}`);
 }
 
 function checkModes(modes: unknown): CheckGradsMode[] {

@@ -5,8 +5,8 @@
 // equation is staged (`debug_print[...]`, kept although nothing uses it: staging never removes
 // equations) and prints on every call of the compiled function; under grad it prints the primal
 // values during the forward pass (its jvp rule binds it on the primals; partial evaluation runs
-// it at once since those are known); under vmap it prints the batched values once, with the
-// batch axis first (see `batchRule`).
+// it at once since those are known); under vmap it prints once per element of the batch, as
+// JAX does (see `batchRule`).
 //
 // The format string follows Python's str.format: `{}`, `{0}`, `{x}`, `{{`/`}}`, conversions
 // `!r`/`!s`, and format specs (`{x:.3f}`, `{:>8}`...) for scalars. Arrays print in NumPy's str
@@ -22,7 +22,7 @@ import { describeValue, isPlainObject } from "../core/shape";
 import { bind } from "../core/trace";
 import { PyTreeDef, treeFlatten } from "../core/tree";
 import { pythonFloatRepr } from "../ir/printer";
-import { moveAxis } from "../primitives/ops";
+import { sliceAxis, squeeze } from "../primitives/ops";
 
 // ---------------------------------------------------------------------------------------------
 // Python's str.format
@@ -161,13 +161,13 @@ export function formatSpec(v: number | string | boolean, spec: string, src = spe
   } else {
     let x = typeof v === "boolean" ? (v ? 1 : 0) : v;
     // A JS number is a Python int when it is integral; arrays say what they are.
-    const k = typeof v === "boolean" ? "bool" : kind === "auto" ? (Number.isInteger(x) ? "int" : "float") : kind;
+    const k = typeof v === "boolean" ? "bool" : kind === "auto" ? (Number.isInteger(x) && Math.abs(x) < 1e16 ? "int" : "float") : kind;
     const isInt = k !== "float";
     if (k === "bool" && !type && prec === null) return formatSpec(v ? "True" : "False", spec.replace(/[,_]/, ""), src);
     neg = x < 0 || Object.is(x, -0);
     x = Math.abs(x);
     const special = (): string | null => (Number.isNaN(x) ? "nan" : Number.isFinite(x) ? null : "inf");
-    const fixed = (p: number) => special() ?? x.toFixed(p);
+    const fixed = (p: number) => special() ?? toFixedHalfEven(x, p);
     const expo = (p: number, upper = false) => {
       const sp = special();
       if (sp) return upper ? sp.toUpperCase() : sp;
@@ -255,6 +255,21 @@ export function formatSpec(v: number | string | boolean, spec: string, src = spe
   return out;
 }
 
+/**
+ * x.toFixed(p) with Python's rounding: an exact tie (0.5, 2.5, 0.125 in binary) goes to the even
+ * digit, where JS rounds it up.
+ */
+function toFixedHalfEven(x: number, p: number): string {
+  // x * 10^p ends in exactly .5 iff x * 2^(p+1) (an exact product) is an odd integer.
+  const t = x * 2 ** (p + 1);
+  if (p > 100 || !Number.isSafeInteger(t) || t % 2 === 0) return x.toFixed(p);
+  const twice = BigInt(t) * 5n ** BigInt(p); // 2 * x * 10^p, odd
+  let n = (twice - 1n) / 2n; // floor(x * 10^p) for x > 0
+  if (n % 2n !== 0n) n += 1n;
+  const digits = n.toString().padStart(p + 1, "0");
+  return p === 0 ? digits : `${digits.slice(0, digits.length - p)}.${digits.slice(digits.length - p)}`;
+}
+
 /** One replacement field's text. */
 function formatField(v: unknown, conv: "r" | "s" | "a" | null, spec: string, src: string): string {
   if (conv === "r" || conv === "a") return spec ? formatSpec(pyRepr(v), spec, src) : pyRepr(v);
@@ -328,12 +343,13 @@ function rebuild(p: DebugParams, arrays: NDArray[]): [unknown[], Record<string, 
 }
 
 /**
- * vmap: the effect runs once on the batched values, batch axis first (unbatched values as they
- * are). JAX's older debug_callback unrolled the batch into one call per element instead.
+ * vmap: the effect runs once per element of the batch, in order, as JAX's debug_callback
+ * batching rule unrolls it (so `vmap(f)` over 3 values prints 3 lines, as the JAX docs show).
  */
 function batchRule<P>(prim: () => Primitive<P>) {
-  return (args: NDArray[], dims: (number | null)[], p: P): [NDArray[], (number | null)[]] => {
-    bind(prim(), args.map((a, i) => (dims[i] === null || dims[i] === 0 ? a : moveAxis(a, dims[i]!, 0))), p);
+  return (args: NDArray[], dims: (number | null)[], p: P, size: number): [NDArray[], (number | null)[]] => {
+    for (let i = 0; i < size; i++)
+      bind(prim(), args.map((a, k) => (dims[k] === null ? a : squeeze(sliceAxis(a, dims[k]!, i, i + 1), [dims[k]!]))), p);
     return [[], []];
   };
 }
@@ -383,6 +399,12 @@ export const debugCallbackP: Primitive<DebugCallbackParams> = definePrimitive<De
   batch: batchRule(() => debugCallbackP),
   printParams: (p) => ({ callback: p.callback, ...printParams(p) }),
 });
+
+/**
+ * Primitives with an effect and no outputs: an equation of one of them must be kept (never
+ * dead-code eliminated) and run in program order when the jaxpr is executed. For compilers.
+ */
+export const effectfulPrimitives: ReadonlySet<Primitive> = new Set<Primitive>([debugPrintP, debugCallbackP]);
 
 /** Flattens [args, kwargs]: arrays become the primitive's inputs, other leaves static parameters. */
 function flattenDebugArgs(args: unknown[], kwargs: Record<string, unknown>): { arrays: NDArray[]; in_tree: PyTreeDef; static_args: [number, unknown][] } {

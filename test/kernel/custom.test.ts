@@ -72,7 +72,7 @@ describe("customJvp", () => {
     // f is sin, the rule says the derivative is 2: every mode must see 2.
     const fakeSin = customJvp((x: NDArray) => np.sin(x));
     fakeSin.defjvp(([x]: NDArray[], [t]: NDArray[]) => [np.sin(x), t.mul(2)]);
-    expectClose(fakeSin(0.3), Math.sin(0.3));
+    expectClose(fakeSin(f32(0.3)), Math.sin(0.3));
     expect(val(grad(fakeSin)(0.3))).toBe(2);
     expect(val(jvp(fakeSin, [0.3], [1.5])[1])).toBe(3);
     expect(vals(jacfwd(fakeSin)(f32([0.1, 0.2])))).toEqual([2, 0, 0, 2]);
@@ -494,7 +494,8 @@ describe("debug.print", () => {
     expect(captured).toEqual(["print:side 0.0"]);
   });
 
-  it("prints the batched values under vmap, batch axis first", () => {
+  // JAX's docs (debugging/print_breakpoint.md): under vmap, debug.print prints once per element.
+  it("prints once per element under vmap, in order", () => {
     vmap((x: NDArray) => {
       debug.print("v: {}", x);
       return x;
@@ -512,7 +513,7 @@ describe("debug.print", () => {
         return x;
       }),
     )(f32([1, 2]));
-    expect(captured).toEqual(["print:v: [1. 2. 3.]", "print:[[1. 3.]\n [2. 4.]] 9.0", "print:j: [10. 20.]"]);
+    expect(captured).toEqual(["print:v: 1.0", "print:v: 2.0", "print:v: 3.0", "print:[1. 3.] 9.0", "print:[2. 4.] 9.0", "print:j: 10.0", "print:j: 20.0"]);
   });
 
   it("prints the primal values on the forward pass under grad", () => {
