@@ -32,4 +32,5 @@ export type { Device } from "./core/device";
 export {
   PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError,
 } from "./core/errors";
+export { EscapedTracerError } from "./core/trace";
 export { version } from "./version";

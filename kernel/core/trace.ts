@@ -106,9 +106,26 @@ export function traceDepth(): number {
 
 function findTopTrace(args: NDArray[]): Trace {
   let top = dynamicTrace;
-  for (const a of args) if (a instanceof Tracer && a._trace.main.level > top.level) top = a._trace.main;
+  for (const a of args) {
+    if (!(a instanceof Tracer)) continue;
+    const main = a._trace.main;
+    // A tracer whose transformation has finished escaped through a side effect (JAX's UnexpectedTracerError).
+    if (traceStack[main.level] !== main) throw escapedTracer(a);
+    if (main.level > top.level) top = main;
+  }
   return new top.traceType(top);
 }
+
+/** JAX's UnexpectedTracerError, worded as JAX words it. */
+function escapedTracer(t: Tracer): PrimalError {
+  return new EscapedTracerError(
+    `Encountered an unexpected tracer. A function transformed by Primal had a side effect, allowing for a reference to an intermediate value with type ${t.aval.str()} wrapped in a ${t.constructor.name} to escape the scope of the transformation. ` +
+      "Functions passed to grad, vmap, jit and the other transformations should not store traced values outside (in a variable of an enclosing scope, a global, an object).",
+  );
+}
+
+/** A tracer was used after its transformation ended. */
+export class EscapedTracerError extends PrimalError {}
 
 /** Raises a value into `trace`: lower-level values are wrapped (pure/lift), same-level tracers pass. */
 export function fullRaise(trace: Trace, x: NDArray): NDArray {

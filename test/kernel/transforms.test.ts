@@ -144,6 +144,22 @@ describe("compositions", () => {
     expect(() => grad((v: NDArray) => v.mul(2))(np.array([1.5, 2]))).toThrow(/Gradient only defined for scalar-output functions. Output had shape: \(2,\)/);
     expect(() => vmap((a: NDArray) => a, { inAxes: [0, 0] })(np.ones([2]))).toThrow(/vmap in_axes must be an int, None, or a tuple of entries corresponding to the positional arguments/);
   });
+  it("a tracer that escapes its transformation gives JAX's unexpected-tracer error", () => {
+    let leaked: NDArray | null = null;
+    grad((v: NDArray) => ((leaked = v), v.mul(2)))(1.5);
+    expect(() => leaked!.add(1)).toThrow(/Encountered an unexpected tracer.*f32\[\] wrapped in a JVPTracer/);
+    expect(() => jit((y: NDArray) => y.add(leaked!))(np.array(1.5))).toThrow(/unexpected tracer/);
+  });
+  it("vmap: inAxes per pytree leaf, null for broadcast arguments, outAxes, axisSize", () => {
+    const r = vmap((p: { a: NDArray; b: NDArray }, c: NDArray) => p.a.mul(p.b).add(c), { inAxes: [{ a: 0, b: null }, 1], outAxes: 1 })(
+      { a: np.array([1, 2, 3]), b: np.array(2) },
+      np.array([[1, 1, 1], [2, 2, 2]]),
+    ) as NDArray;
+    // out[:, i] = a[i] * b + c[:, i]
+    expect(r.tolist()).toEqual([[3, 5, 7], [4, 6, 8]]);
+    expect((vmap(() => np.ones([2]), { axisSize: 3 })() as NDArray).shape).toEqual([3, 2]);
+    expect(() => vmap((a: NDArray, b: NDArray) => a.add(b))(np.ones([2]), np.ones([3]))).toThrow(/vmap got inconsistent sizes for the array axes to be mapped/);
+  });
   it("makeJaxpr of grad matches JAX's documented jaxpr", () => {
     expect(String(makeJaxpr(grad((v: NDArray) => np.sin(np.cos(v))))(3))).toBe(
       "{ lambda ; a:f32[]. let\n    b:f32[] = cos a\n    c:f32[] = sin a\n    _:f32[] = sin b\n    d:f32[] = cos b\n    e:f32[] = mul 1.0:f32[] d\n    f:f32[] = neg e\n    g:f32[] = mul f c\n  in (g,) }",
