@@ -29,6 +29,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as primal from "./index";
+import { TraceRecord, onTrace } from "./ir/trace-log";
 import { parseCells } from "./server/cell-parser";
 import { CellRunner, type CellErrorInfo, type CellOutput, type StackFrame } from "./server/cell-runner";
 
@@ -60,7 +61,7 @@ FILE.ts to stderr and exits with status 1.
 Options:
   --backend cpu|webgpu  device to run on (default cpu; webgpu is not available yet)
   --no-jit              run every primitive eagerly, like jax.disable_jit()
-  --ir                  also print the jaxpr of every traced function (not available yet)
+  --ir                  also print the jaxpr of every function traced by jit or grad
   --kernels             also print the source of every compiled kernel (not available yet)
   --json                print one JSON object per output, one per line
   -h, --help            show this help
@@ -74,7 +75,7 @@ class UsageError extends Error {}
 
 /** The not-available message for options whose machinery does not exist yet. */
 function notAvailable(flag: string): string {
-  return `primal: ${flag} is not available yet (needs the transformations/compiler issues)`;
+  return `primal: ${flag} is not available yet (needs the compiler and WebGPU issues)`;
 }
 
 /**
@@ -99,7 +100,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return 0;
   }
   // Accepted syntax, but the machinery behind it is not built yet.
-  const missing = opts.backend === "webgpu" ? "--backend webgpu" : opts.ir ? "--ir" : opts.kernels ? "--kernels" : undefined;
+  const missing = opts.backend === "webgpu" ? "--backend webgpu" : opts.kernels ? "--kernels" : undefined;
   if (missing) {
     io.stderr(`${notAvailable(missing)}\n`);
     return 2;
@@ -168,6 +169,17 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     }
   };
   const runner = new CellRunner({ library: io.library, filePath: abs, onOutput });
+  // --ir: each program traced by jit or grad, printed after the output of the cell that traced it.
+  const traced: TraceRecord[] = [];
+  const stopLog = opts.ir ? onTrace((r) => traced.push(r)) : () => undefined;
+  const flushTraces = (): void => {
+    for (const r of traced.splice(0)) {
+      const where = r.source ? ` (${shown(r.source.file)}:${r.source.line})` : "";
+      const label = `${r.kind}(${r.name})${where}`;
+      if (opts.json) json({ type: "jaxpr", cell: current, kind: r.kind, name: r.name, file: r.source?.file, line: r.source?.line, text: String(r.jaxpr) });
+      else io.stdout(`--- jaxpr of ${label} ---\n${String(r.jaxpr)}\n`);
+    }
+  };
   // A promise a cell rejected without anyone awaiting it would otherwise crash Node with an
   // unmapped stack: report it like Jupyter does, go on, and fail the run at the end.
   let uncaught = 0;
@@ -180,6 +192,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     for (const cell of parseCells(text)) {
       current = cell.index;
       const result = await runner.runCell(cell);
+      flushTraces();
       if (result.ok) {
         if (result.display === undefined) continue;
         if (opts.json) json({ type: "value", cell: cell.index, text: result.display });
@@ -196,6 +209,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     }
     return uncaught > 0 ? 1 : 0;
   } finally {
+    stopLog();
     process.off("unhandledRejection", onRejection);
   }
 }

@@ -103,6 +103,8 @@ export function transformCell(source: string, opts: TransformOptions): Transform
       // Without this esbuild drops imports that the cell does not use itself, because in a
       // single TS file they could be types; in a notebook the next cell uses them.
       tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+      // Function names show up in jaxprs (jit's name=) and stacks: keep them when esbuild renames.
+      keepNames: true,
       logLevel: "silent",
     });
   } catch (e) {
@@ -257,6 +259,9 @@ function findValueStatement(statements: AnyNode[]): AnyNode | undefined {
       case "ExpressionStatement": {
         // A lone string literal (`"hello"`) counts too, although acorn calls it a directive.
         const expr = st.expression as AnyNode;
+        // `__name(f, "f")` is esbuild's keepNames bookkeeping after a declaration, not a value.
+        const callee = expr.type === "CallExpression" ? (expr.callee as AnyNode) : null;
+        if (callee && callee.type === "Identifier" && callee.name === "__name") continue;
         return expr.type === "AssignmentExpression" ? undefined : st;
       }
       default:

@@ -10,6 +10,7 @@ import { flatFun, flattenToArrays, normalizeArgnums } from "./args";
 import { jvpFlat } from "./jvp";
 import { linearizeFlat, vjpFlat } from "./transpose";
 import { vmapFlat } from "./vmap";
+import { recordTrace } from "../ir/trace-log";
 import { int32 } from "../core/dtype";
 
 type Fn = (...args: any[]) => any;
@@ -114,7 +115,8 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: any[]) =>
       checkScalarOutput(op, outLeaves[0]);
       return [outLeaves[0], ...auxLeaves];
     };
-    const { outs, pullback } = vjpFlat(fn, leaves);
+    const { outs, pullback, jaxpr } = vjpFlat(fn, leaves);
+    recordTrace("grad", f.name || "<lambda>", jaxpr);
     const value = outs[0];
     const grads = pullback([onesLike(value), ...new Array(nAux).fill(null)]);
     const gradTree = treeUnflatten(inTree, grads) as unknown[];

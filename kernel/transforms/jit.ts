@@ -14,6 +14,7 @@ import { bind } from "../core/trace";
 import { PyTreeDef, treeUnflatten } from "../core/tree";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr } from "../ir/jaxpr";
+import { recordTrace } from "../ir/trace-log";
 import { moveAxis, zerosLike } from "../primitives/ops";
 import { flattenToArrays } from "./args";
 import { jvpFlat } from "./jvp";
@@ -153,6 +154,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         { dropUnused: false },
       );
       traces++;
+      recordTrace("jit", name, jaxpr);
       entry = { jaxpr, outTree: outTree! };
       cache.set(key, entry);
     }

@@ -84,12 +84,12 @@ export function linearizeFlat(fn: (...xs: NDArray[]) => NDArray[], primals: NDAr
 }
 
 /** vjp on flat lists: the primal outputs and the map from output cotangents to input cotangents. */
-export function vjpFlat(fn: (...xs: NDArray[]) => NDArray[], primals: NDArray[]): { outs: NDArray[]; pullback: (cts: (NDArray | null)[]) => NDArray[] } {
+export function vjpFlat(fn: (...xs: NDArray[]) => NDArray[], primals: NDArray[]): { outs: NDArray[]; pullback: (cts: (NDArray | null)[]) => NDArray[]; jaxpr: ClosedJaxpr } {
   const { avals, outs, knownTangents, jaxpr } = linearizeJvp(fn, primals, "vjp");
   const pullback = (cts: (NDArray | null)[]): NDArray[] => {
     if (cts.length !== outs.length) throw new PrimalError(`vjp: expected ${outs.length} cotangents, got ${cts.length}`);
     // Outputs whose tangent is known (zero) pass no cotangent back.
     return evalJaxprTransposed(jaxpr, avals, cts.filter((_, i) => knownTangents[i] === null));
   };
-  return { outs, pullback };
+  return { outs, pullback, jaxpr };
 }

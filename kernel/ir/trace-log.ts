@@ -1,0 +1,34 @@
+// The log of traced programs: every jaxpr that jit traces (and the linear program behind each
+// grad/vjp) is announced here with its name and the user's source line. `primal run --ir`
+// prints them; the IR panel (issue 7) and the kernel's inspect/jaxprs method read the same log.
+
+import { ShapedArray } from "../core/aval";
+import { ClosedJaxpr, SourceInfo } from "./jaxpr";
+import { captureSource } from "./source";
+
+/** One traced program. */
+export interface TraceRecord {
+  /** What traced it: "jit", or "grad" for the linear (tangent) program that vjp transposes. */
+  kind: "jit" | "grad";
+  /** The traced function's name. */
+  name: string;
+  inAvals: ShapedArray[];
+  jaxpr: ClosedJaxpr;
+  /** Where the user called the transformed function. */
+  source: SourceInfo | null;
+}
+
+const listeners = new Set<(r: TraceRecord) => void>();
+
+/** Subscribes to traced programs; returns the unsubscribe function. */
+export function onTrace(fn: (r: TraceRecord) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Announces a traced program (cheap when nobody listens). */
+export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: ClosedJaxpr): void {
+  if (listeners.size === 0) return;
+  const r: TraceRecord = { kind, name, inAvals: jaxpr.inAvals, jaxpr, source: captureSource() };
+  for (const l of listeners) l(r);
+}
