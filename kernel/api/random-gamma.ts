@@ -2,104 +2,297 @@
 // Tsang), beta, dirichlet, chisquare, t, and poisson (Knuth below lambda = 10, Hoermann's
 // transformed rejection above), with JAX's loop structure (jax/_src/random/core.py).
 //
-// JAX runs these loops with lax.while_loop. Primal has no whileLoop yet, so the loops here run
-// eagerly: each iteration is computed with primitives on whole arrays, and only the loop's
-// condition is read back as a JS boolean (`loopContinues`, marked at each place that becomes a
-// lax.whileLoop in the transformations issue). Under a tracer that read throws the
-// concretization error, so these samplers do not trace yet; everything else in jax.random does.
-//
-// gamma samples every element with its own key (split(key, size)) and runs all of them at once,
-// which is exactly what JAX's vmap of _gamma_one over those keys computes: a batched while loop
-// runs the body for every element while any is still going, and keeps each element's state
-// once its own condition is false. The key helpers take key data [...B, 2] for this (B = [N]).
+// The rejection loops are while_p loops (JAX's lax.while_loop), so every sampler here traces:
+// jit, vmap, makeJaxpr. gamma is JAX's `random_gamma` primitive: its impl splits the key once per
+// element (split(key, size)) and runs `_gamma_one` (one key, one scalar alpha, two nested while
+// loops) vmapped over the flattened keys and alphas, so the loops are batched by the while
+// batching rule (run while any element is going, keeping each finished element's state). Its
+// batching rule moves the batch axes to the front and binds it again (the impl handles batched
+// keys), and its jvp is JAX's implicit reparameterisation: d sample / d alpha from the
+// derivative of the regularised incomplete gamma function (`randomGammaGrad` below, after
+// jax/_src/lax/special.py random_gamma_grad), so grad with respect to alpha works.
+// poisson runs Knuth's and the rejection loop on the whole array and selects by rate, as JAX.
 
-import { DType, DTypeLike, finfoOrIinfo, float32, int32, toDType } from "../core/dtype";
-import { DTypeError, ValueError } from "../core/errors";
+import { ShapedArray } from "../core/aval";
+import { DType, DTypeLike, finfoOrIinfo, float32, int32, toDType, uint32 } from "../core/dtype";
+import { DTypeError, PrimalError, ShapeError, ValueError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
-import { broadcastShapes, checkShape } from "../core/shape";
-import { bind1 } from "../core/trace";
+import { Primitive, definePrimitive } from "../core/primitive";
+import { broadcastShapes, checkShape, sizeOf } from "../core/shape";
+import { config } from "../core/config";
+import { Tracer, bind1 } from "../core/trace";
+import { ClosedJaxpr } from "../ir/jaxpr";
 import * as E from "../primitives/elementwise";
+import { moveBatchAxis } from "../primitives/ops";
+import { runJitted } from "../transforms/jit";
+import { bindWhile } from "../transforms/loops";
+import { traceToJaxpr } from "../transforms/stage";
+import { vmapFlat } from "../transforms/vmap";
 import { ArrayLike, asArray, astype } from "./convert";
 import { full, zerosLike } from "./creation";
 import * as lax from "./lax";
-import { any, max, sum } from "./reductions";
-import { Args, KeyArg, checkKey, floatDType, readArgs, splitData, splitN } from "./random-keys";
-import { ShapeArg, checkParamShapes, exponentialData, normalData, uniformData } from "./random-samplers";
+import { max, sum } from "./reductions";
+import { Args, KeyArg, checkKey, floatDType, readArgs, reshape, splitData, splitN } from "./random-keys";
+import { ShapeArg, checkParamShapes, exponentialData, finfo, normalData, uniformData } from "./random-samplers";
 import { broadcastTo, divide, exp, isnan, multiply, sqrt, subtract } from "./ufuncs";
 
+// Staged programs are cached by what determines them (avals, dtypes, the threefry mode), so
+// that repeated calls do not trace the loops again: JAX compiles these samplers once per
+// signature too. (Tracing records each equation's source position, which is not free.)
+const jaxprCache = new Map<string, ClosedJaxpr[]>();
+function cached(key: string | null, build: () => ClosedJaxpr[]): ClosedJaxpr[] {
+  if (key === null) return build();
+  const k = `${key}|${config.threefryPartitionable}`;
+  let hit = jaxprCache.get(k);
+  if (!hit) {
+    hit = build();
+    if (jaxprCache.size >= 64) jaxprCache.delete(jaxprCache.keys().next().value!);
+    jaxprCache.set(k, hit);
+  }
+  return hit;
+}
+const sig = (xs: readonly NDArray[]): string => xs.map((x) => x.aval.key()).join(",");
+
 /**
- * The condition of an eager rejection loop, read back to JS. TRANSFORMATIONS: every call site is
- * a lax.while_loop in JAX and becomes lax.whileLoop here (the loop state is the tuple of arrays
- * the surrounding code updates with select).
+ * lax.while_loop on a flat carry: `cond` and `body` (which get [...consts, ...carry]) are staged
+ * on the avals and bound as one while_p. Values they close over become operands too, so
+ * enclosing tracers flow through; with a cache key they must close over concrete values only.
  */
-function loopContinues(op: string, cond: NDArray): boolean {
-  return Boolean(any(cond)._concrete(op).item());
+function whileLoop(
+  cond: (xs: NDArray[]) => NDArray, body: (xs: NDArray[]) => NDArray[], init: NDArray[], consts: NDArray[] = [], cacheKey: string | null = null,
+): NDArray[] {
+  const avals = [...consts, ...init].map((x) => x.aval);
+  const key = cacheKey === null ? null : `while|${cacheKey}|${sig([...consts, ...init])}`;
+  const [condJaxpr, bodyJaxpr] = cached(key, () => [traceToJaxpr((...xs) => [cond(xs)], avals), traceToJaxpr((...xs) => body(xs), avals)]);
+  return bindWhile(condJaxpr, consts, bodyJaxpr, consts, init);
 }
 
-/** Selects whole keys [N, 2] with a per-element mask [N]. */
-function selectKeys(mask: NDArray, onTrue: NDArray, onFalse: NDArray): NDArray {
-  return lax.select(lax.broadcastInDim(mask, [...onTrue.shape], [0]), onTrue, onFalse);
+/**
+ * `f` vmapped over the leading axis of its (concrete or traced) arguments. On concrete
+ * arguments the vmapped program is staged once per signature and run (`runJitted`).
+ */
+function vmapped(name: string, f: (...xs: NDArray[]) => NDArray, args: NDArray[]): NDArray {
+  const n = args[0].shape[0];
+  const run = (...xs: NDArray[]) => vmapFlat((...ys) => [f(...ys)], xs, xs.map(() => 0), 0, n);
+  if (args.some((x) => x instanceof Tracer)) return run(...args)[0];
+  const canonical = args.map((x) => new ShapedArray(x.shape, x.dtype));
+  const [jaxpr] = cached(`${name}|${canonical.map((a) => a.key()).join(",")}`, () => [traceToJaxpr(run, canonical)]);
+  return runJitted(jaxpr, args)[0];
 }
 
+/** JAX's `_any` (special.py) and `.any()`: reduce_or over every axis, a boolean scalar. */
+const anyOf = (x: NDArray): NDArray => (x.ndim === 0 ? x : lax.reduceOr(x, x.shape.map((_, i) => i)));
+
 /**
- * JAX's _gamma_one for N keys [N, 2] and shapes alpha [N] at once. alpha < 1 is boosted to
- * alpha + 1 and corrected with u^(1/alpha) (or, in log space, log(u) / alpha).
+ * JAX's _gamma_one: one key [2] and one scalar alpha. alpha < 1 is boosted to alpha + 1 and
+ * corrected with u^(1/alpha) (or, in log space, log(u) / alpha).
  */
-function gammaOne(keys: NDArray, alpha: NDArray, logSpace: boolean): NDArray {
+function gammaOne(key: NDArray, alpha: NDArray, logSpace: boolean): NDArray {
   const dtype = alpha.dtype;
-  const filled = (v: number) => full(alpha.shape, v, { dtype });
+  const cst = (v: number) => asArray(v, dtype);
+  const [zero, one, minusOne, two] = [cst(0), cst(1), cst(-1), cst(2)];
   const boostMask = lax.ge(alpha, 1);
   const a = lax.select(boostMask, alpha, lax.add(alpha, 1));
   const d = lax.sub(a, 1 / 3);
   const c = lax.div(1 / 3, lax.sqrt(d));
-  let [key, subkey] = splitN(keys, 2);
-  // The initial state (X, V, U) = (0, 1, 2) makes the condition true for every element.
-  let X = filled(0);
-  let V = filled(1);
-  let U = filled(2);
-  for (;;) {
-    // Reject while U >= 1 - 0.0331 X^2 (X = x^2) and log U >= X/2 + d (1 - V + log V).
-    const cond = lax.bitwiseAnd(
+  // Reject while U >= 1 - 0.0331 X^2 (X = x^2) and log U >= X/2 + d (1 - V + log V).
+  const condFn = ([, X, V, U]: NDArray[]) =>
+    lax.bitwiseAnd(
       lax.ge(U, lax.sub(1, lax.mul(0.0331, lax.mul(X, X)))),
       lax.ge(lax.log(U), lax.add(lax.mul(X, 0.5), lax.mul(d, lax.add(lax.sub(1, V), lax.log(V))))),
     );
-    if (!loopContinues("gamma", cond)) break; // TRANSFORMATIONS: lax.whileLoop(cond, body, (key, X, V, U))
-    const [nextKey, xKey, uKey] = splitN(key, 3);
-    // Draw x ~ N(0, 1) until v = 1 + c x > 0.
-    let kx = xKey;
-    let x = filled(0);
-    let v = filled(-1);
-    for (;;) {
-      const again = lax.le(v, 0);
-      if (!loopContinues("gamma", again)) break; // TRANSFORMATIONS: lax.whileLoop(v <= 0, ..., (key, x, v))
-      const [k2, sub] = splitN(kx, 2);
-      const xn = normalData(sub, [], dtype);
-      kx = selectKeys(again, k2, kx);
-      x = lax.select(again, xn, x);
-      v = lax.select(again, lax.add(1, lax.mul(xn, c)), v);
-    }
-    key = selectKeys(cond, nextKey, key);
-    X = lax.select(cond, lax.mul(x, x), X);
-    V = lax.select(cond, lax.mul(lax.mul(v, v), v), V);
-    U = lax.select(cond, uniformData(uKey, [], dtype), U);
-  }
+  // Draw x ~ N(0, 1) until v = 1 + c x > 0.
+  const nextKxv = ([k]: NDArray[]) => {
+    const [k2, sub] = splitN(k, 2);
+    const x = normalData(sub, [], dtype);
+    return [k2, x, lax.add(1, lax.mul(x, c))];
+  };
+  const bodyFn = ([k]: NDArray[]) => {
+    const [nextKey, xKey, uKey] = splitN(k, 3);
+    const [, x, v] = whileLoop(([, , v]) => lax.le(v, 0), nextKxv, [xKey, zero, minusOne]);
+    return [nextKey, lax.mul(x, x), lax.mul(lax.mul(v, v), v), uniformData(uKey, [], dtype)];
+  };
+  // The initial state (X, V, U) = (0, 1, 2) makes the condition true.
+  const [k1, subkey] = splitN(key, 2);
+  const [, , V] = whileLoop(condFn, bodyFn, [k1, zero, one, two]);
   if (logSpace) {
     const logSamples = lax.neg(exponentialData(subkey, [], dtype));
-    const logBoost = lax.select(lax.bitwiseOr(boostMask, lax.eq(logSamples, 0)), filled(0), lax.mul(logSamples, lax.div(1, alpha)));
+    const logBoost = lax.select(lax.bitwiseOr(boostMask, lax.eq(logSamples, 0)), zero, lax.mul(logSamples, lax.div(1, alpha)));
     return lax.add(lax.add(lax.log(d), lax.log(V)), logBoost);
   }
   const samples = lax.sub(1, uniformData(subkey, [], dtype));
-  const boost = lax.select(boostMask, filled(1), lax.pow(samples, lax.div(1, alpha)));
+  const boost = lax.select(boostMask, one, lax.pow(samples, lax.div(1, alpha)));
   return lax.mul(lax.mul(d, V), boost);
 }
 
-/** JAX's random_gamma_p: one key per element (split(key, size)), then _gamma_one on each. */
-function gammaImpl(kd: NDArray, a: NDArray, logSpace: boolean): NDArray {
+/**
+ * JAX's _gamma_impl: key data [...K, 2] and alphas [...K, ...S]; every key is split into
+ * size(S) keys, and _gamma_one is vmapped over the flattened keys and alphas.
+ */
+function gammaImpl(key: NDArray, a: NDArray, logSpace: boolean): NDArray {
   const n = a.size;
-  if (n === 0) return a;
-  const keys = lax.reshape(splitData(kd, [n]), [n, 2]);
-  return lax.reshape(gammaOne(keys, lax.reshape(a, [n]), logSpace), a.shape);
+  if (n === 0) return full(a.shape, 0, { dtype: a.dtype });
+  const K = key.shape.slice(0, -1);
+  const keys = reshape(splitData(reshape(key, [sizeOf(K), 2]), [sizeOf(a.shape.slice(K.length))]), [n, 2]);
+  return reshape(vmapped(`gamma_one|${logSpace}`, (k, al) => gammaOne(k, al, logSpace), [keys, reshape(a, [n])]), a.shape);
 }
+
+// ---- the derivative of gamma samples w.r.t. alpha (jax/_src/lax/special.py) ----
+
+/** full_like(x, v): a constant (a literal when traced) for scalars. */
+const fill = (x: NDArray, v: number): NDArray => (x.ndim === 0 ? asArray(v, x.dtype) : full(x.shape, v, { dtype: x.dtype }));
+
+/**
+ * JAX's _igamma_series in SAMPLE_DERIVATIVE mode: the series of the regularised lower
+ * incomplete gamma P(a, x) and its derivative in a, for x <= 1 or x <= a.
+ */
+function igammaSeries(x: NDArray, a: NDArray, enabled: NDArray, eps: number): NDArray {
+  const like = (v: number) => fill(a, v);
+  const body = ([en, r0, c0, ans0, x0, dc0, dans0]: NDArray[]) => {
+    const r = lax.add(r0, 1);
+    const dcDa = lax.sub(lax.mul(dc0, lax.div(x0, r)), lax.div(lax.mul(c0, x0), lax.mul(r, r)));
+    const dansDa = lax.add(dans0, dcDa);
+    const c = lax.mul(c0, lax.div(x0, r));
+    const ans = lax.add(ans0, c);
+    const conditional = lax.bitwiseAnd(en, lax.gt(lax.abs(lax.div(dcDa, dansDa)), eps));
+    const keep = (nw: NDArray, old: NDArray) => lax.select(en, nw, old);
+    return [conditional, keep(r, r0), keep(c, c0), keep(ans, ans0), keep(x0, x0), keep(dcDa, dc0), keep(dansDa, dans0)];
+  };
+  const vals = whileLoop(([en]) => anyOf(en), body, [enabled, a, like(1), like(1), x, like(0), like(0)]);
+  const [ans, dansDa] = [vals[3], vals[6]];
+  const dlogaxDa = lax.sub(lax.log(x), bind1(E.digamma, [lax.add(a, 1)]));
+  return lax.div(lax.mul(lax.neg(lax.add(dansDa, lax.mul(ans, dlogaxDa))), x), a);
+}
+
+/**
+ * JAX's _igammac_continued_fraction in SAMPLE_DERIVATIVE mode: the continued fraction of the
+ * upper incomplete gamma Q(a, x) and its derivative in a (at most 2000 terms), for x > 1, x > a.
+ */
+function igammacContinuedFraction(x: NDArray, a: NDArray, enabled: NDArray, eps: number): NDArray {
+  const like = (v: number) => fill(x, v);
+  const y = lax.sub(1, a);
+  const z = lax.add(lax.add(x, y), 1);
+  const qkm1 = lax.mul(z, x);
+  const ans = lax.div(lax.add(x, 1), qkm1);
+  const dqkm1Da = lax.neg(x);
+  const dansDa = lax.div(lax.sub(like(0), lax.mul(ans, dqkm1Da)), qkm1);
+  // c (the term counter) is a scalar, as JAX's _const(x, 0).
+  const init = [enabled, ans, like(1), y, z, asArray(0, x.dtype), lax.add(x, 1), qkm1, like(1), x, like(0), like(0), like(0), dqkm1Da, dansDa];
+  const body = (vals: NDArray[]) => {
+    const [en, ans0, , y0, z0, c0, pkm1, qkm1, pkm2, qkm2, dpkm2Da, dqkm2Da, dpkm1Da, dqkm1Da, dans0] = vals;
+    const c = lax.add(c0, 1);
+    const yy = lax.add(y0, 1);
+    const zz = lax.add(z0, 2);
+    const yc = lax.mul(yy, c);
+    const pk = lax.sub(lax.mul(pkm1, zz), lax.mul(pkm2, yc));
+    const qk = lax.sub(lax.mul(qkm1, zz), lax.mul(qkm2, yc));
+    const nz = lax.ne(qk, 0);
+    const r = lax.div(pk, qk);
+    const t = lax.select(nz, lax.abs(lax.div(lax.sub(ans0, r), r)), like(1));
+    const ans = lax.select(nz, r, ans0);
+    const dpkDa = lax.add(lax.sub(lax.sub(lax.mul(dpkm1Da, zz), pkm1), lax.mul(dpkm2Da, yc)), lax.mul(pkm2, c));
+    const dqkDa = lax.add(lax.sub(lax.sub(lax.mul(dqkm1Da, zz), qkm1), lax.mul(dqkm2Da, yc)), lax.mul(qkm2, c));
+    const dansNew = lax.select(nz, lax.div(lax.sub(dpkDa, lax.mul(ans, dqkDa)), qk), dans0);
+    const gradConditional = lax.select(nz, lax.abs(lax.sub(dansNew, dans0)), like(1));
+    const rescale = lax.gt(lax.abs(pk), 1 / eps);
+    const scaled = (v: NDArray) => lax.select(rescale, lax.mul(v, eps), v);
+    const next = [scaled(pkm1), scaled(qkm1), scaled(pk), scaled(qk)]; // pkm2, qkm2, pkm1, qkm1
+    const nextD = [scaled(dpkm1Da), scaled(dqkm1Da), scaled(dpkDa), scaled(dqkDa)]; // dpkm2, dqkm2, dpkm1, dqkm1
+    const keep = (nw: NDArray, old: NDArray) => lax.select(en, nw, old);
+    const conditional = lax.bitwiseAnd(en, lax.gt(gradConditional, eps));
+    return [
+      conditional, keep(ans, ans0), keep(t, vals[2]), keep(yy, y0), keep(zz, z0), c,
+      keep(next[2], pkm1), keep(next[3], qkm1), keep(next[0], pkm2), keep(next[1], qkm2),
+      keep(nextD[0], dpkm2Da), keep(nextD[1], dqkm2Da), keep(nextD[2], dpkm1Da), keep(nextD[3], dqkm1Da), keep(dansNew, dans0),
+    ];
+  };
+  const vals = whileLoop(([en, , , , , c]) => lax.bitwiseAnd(lax.lt(c, 2000), anyOf(en)), body, init);
+  const dlogaxDa = lax.sub(lax.log(x), bind1(E.digamma, [a]));
+  return lax.neg(lax.mul(lax.add(vals[14], lax.mul(vals[1], dlogaxDa)), x));
+}
+
+/**
+ * JAX's lax.random_gamma_grad(a, x): d x / d a for a Gamma(a, 1) sample x, by implicit
+ * differentiation of P(a, x) = u: -(dP/da) / (dP/dx). float16/bfloat16 compute in float32.
+ */
+export function randomGammaGrad(a: NDArray, x: NDArray): NDArray {
+  const shape = broadcastShapes("random_gamma_grad", a.shape, x.shape);
+  const orig = a.dtype;
+  const up = orig.name === "float16" || orig.name === "bfloat16";
+  const prep = (v: NDArray) => {
+    const same = v.ndim === shape.length && v.shape.every((d, i) => d === shape[i]);
+    const b = same ? v : lax.broadcastInDim(v, shape, v.shape.map((_, i) => i + shape.length - v.ndim));
+    return up ? lax.convertElementType(b, float32) : b;
+  };
+  [a, x] = [prep(a), prep(x)];
+  const { eps } = finfo(a.dtype);
+  const isNan = lax.bitwiseOr(lax.ne(a, a), lax.ne(x, x));
+  const xIsZero = lax.eq(x, 0);
+  const domainError = lax.bitwiseOr(lax.lt(x, 0), lax.le(a, 0));
+  const useIgammac = lax.bitwiseAnd(lax.gt(x, 1), lax.gt(x, a));
+  const ax = lax.sub(lax.sub(lax.mul(a, lax.log(x)), x), lax.lgamma(a));
+  const underflow = lax.lt(ax, -Math.fround(Math.log(finfoOrIinfo(a.dtype).max)));
+  const enabled = lax.bitwiseNot(lax.bitwiseOr(lax.bitwiseOr(lax.bitwiseOr(xIsZero, domainError), underflow), isNan));
+  let out = lax.select(
+    useIgammac,
+    lax.neg(igammacContinuedFraction(x, a, lax.bitwiseAnd(enabled, useIgammac), eps)),
+    igammaSeries(x, a, lax.bitwiseAnd(enabled, lax.bitwiseNot(useIgammac)), eps),
+  );
+  out = lax.select(xIsZero, fill(out, 0), out);
+  out = lax.select(lax.bitwiseOr(domainError, isNan), fill(a, NaN), out);
+  return up ? lax.convertElementType(out, orig) : out;
+}
+
+/** JAX's _gamma_grad: random_gamma_grad per element (vmapped); in log space divided by the sample. */
+function gammaGrad(sample: NDArray, a: NDArray, logSpace: boolean): NDArray {
+  const n = a.size;
+  if (n === 0) return zerosLike(a);
+  let samples = reshape(sample, [n]);
+  const alphas = reshape(a, [n]);
+  if (logSpace) {
+    // d log(x) = dx / x; exp(log x) may round to zero, then the smallest normal stands in.
+    samples = lax.exp(samples);
+    samples = lax.select(lax.eq(samples, 0), full([n], finfo(samples.dtype).tiny, { dtype: samples.dtype }), samples);
+  }
+  const one = (al: NDArray, s: NDArray) => (logSpace ? lax.div(randomGammaGrad(al, s), s) : randomGammaGrad(al, s));
+  return reshape(vmapped(`gamma_grad|${logSpace}`, one, [alphas, samples]), a.shape);
+}
+
+// ---- the random_gamma primitive ----
+
+interface GammaParams {
+  log_space: boolean;
+}
+
+/**
+ * JAX's random_gamma_p: `random_gamma[log_space] key a` with key data [...K, 2] (uint32) and
+ * float alphas [...K, ...S]; the result has a's type.
+ */
+export const randomGammaP: Primitive<GammaParams> = definePrimitive<GammaParams>({
+  name: "random_gamma",
+  abstractEval([key, a]) {
+    if (key.dtype !== uint32 || key.ndim < 1 || key.shape[key.ndim - 1] !== 2)
+      throw new DTypeError(`random_gamma: the key must be key data uint32[..., 2], got ${key.str()}`);
+    if (!a.dtype.isFloat) throw new DTypeError(`random_gamma: a must be a float array, got ${a.str()}`);
+    const K = key.shape.slice(0, -1);
+    if (K.length > a.ndim || K.some((n, i) => n !== a.shape[i]))
+      throw new ShapeError(`random_gamma: the key's batch shape must lead a's shape, got keys ${key.str()} and a ${a.str()}`);
+    return [new ShapedArray(a.shape, a.dtype)];
+  },
+  cpu: () => {
+    throw new PrimalError("random_gamma: runs through its impl, not a CPU kernel, got a direct kernel call");
+  },
+  impl: ([key, a], p) => [gammaImpl(key, a, p.log_space)],
+  // ad.defjvp2: tangent * _gamma_grad(ans, a); the key gets no tangent.
+  jvp([key, a], [, ta], p) {
+    const ans = bind1(randomGammaP, [key, a], p);
+    return [[ans], [ta === null ? null : lax.mul(ta, gammaGrad(ans, a, p.log_space))]];
+  },
+  // _gamma_batching_rule: both batch axes to the front (an unbatched operand is broadcast).
+  batch([key, a], [kd, ad], p, size) {
+    return [[bind1(randomGammaP, [moveBatchAxis(key, kd, 0, size), moveBatchAxis(a, ad, 0, size)], p)], [0]];
+  },
+});
 
 /** Options of gamma and loggamma. */
 export interface GammaOptions {
@@ -121,7 +314,9 @@ function gammaData(kd: NDArray, aArg: unknown, shapeArg: unknown, dtype: DType, 
   const a = asArray(aArg as ArrayLike, dtype, op);
   const shape = shapeArg === undefined || shapeArg === null ? a.shape : checkShape(op, shapeArg);
   checkParamShapes("gamma", shape, a.shape);
-  return gammaImpl(kd, broadcastTo(a, shape), logSpace);
+  // JAX's _gamma: convert_element_type (a strongly typed operand), broadcast, random_gamma_p.
+  const strong = a.weakType ? lax.convertElementType(a, dtype) : a;
+  return bind1(randomGammaP, [kd, broadcastTo(strong, shape)], { log_space: logSpace });
 }
 
 /** Gamma(a, 1) floats (Marsaglia-Tsang): `gamma(key, 2.5, [100])`. */
@@ -223,49 +418,51 @@ export function t(key: KeyArg, ...args: DfArgs): NDArray {
 
 // ---- poisson ----
 
-/** Knuth: count uniforms until their product drops below exp(-lam); one key per round for the whole array. */
+/** The loop counter's bound `i < max_iters`, compared in the result dtype as JAX's promotion does. */
+function belowCap(i: NDArray, dtype: DType, maxIters: number): NDArray {
+  return lax.lt(dtype === int32 ? i : lax.convertElementType(i, dtype), asArray(maxIters, dtype));
+}
+
+/** JAX's _poisson_knuth: count uniforms until their product drops below exp(-lam); one key per round for the whole array. */
 function poissonKnuth(kd: NDArray, lam: NDArray, dtype: DType, maxIters: number): NDArray {
-  let k = full(lam.shape, 0, { dtype });
-  let logProd = full(lam.shape, 0, { dtype: float32 });
-  let rng = kd;
-  const negLam = lax.neg(lam);
-  for (let i = 0; i < maxIters; i++) {
-    const going = lax.gt(logProd, negLam);
-    if (!loopContinues("poisson", going)) break; // TRANSFORMATIONS: lax.whileLoop (any(going) & i < maxIters)
+  const shape = lam.shape;
+  // The loop functions get lam as an operand (not a closure), so their jaxprs can be cached.
+  const body = ([lm, i, k, rng, logProd]: NDArray[]) => {
     const [next, sub] = splitN(rng, 2);
-    rng = next;
-    k = lax.select(going, lax.add(k, 1), k);
-    logProd = lax.add(logProd, lax.log(uniformData(sub, lam.shape, float32)));
-  }
+    const kk = lax.select(lax.gt(logProd, lax.neg(lm)), lax.add(k, 1), k);
+    const u = uniformData(sub, shape, float32);
+    return [lax.add(i, 1), kk, next, lax.add(logProd, lax.log(u))];
+  };
+  const cond = ([lm, i, , , logProd]: NDArray[]) => lax.bitwiseAnd(anyOf(lax.gt(logProd, lax.neg(lm))), belowCap(i, dtype, maxIters));
+  const init = [asArray(0, int32), full(shape, 0, { dtype }), kd, full(shape, 0, { dtype: float32 })];
+  const [, k] = whileLoop(cond, body, init, [lam], `poisson_knuth|${dtype.name}|${maxIters}`);
   return astype(lax.sub(k, 1), dtype);
 }
 
-/** Hoermann's transformed rejection (PTRS), for lam >= 10. */
+/** JAX's _poisson_rejection: Hoermann's transformed rejection (PTRS), for lam >= 10. */
 function poissonRejection(kd: NDArray, lam: NDArray, dtype: DType, maxIters: number): NDArray {
+  const shape = lam.shape;
   const logLam = lax.log(lam);
   const b = lax.add(0.931, lax.mul(2.53, lax.sqrt(lam)));
   const a = lax.add(-0.059, lax.mul(0.02483, b));
   const invAlpha = lax.add(1.1239, lax.div(1.1328, lax.sub(b, 3.4)));
   const vR = lax.sub(0.9277, lax.div(3.6224, lax.sub(b, 2)));
-  let kOut = full(lam.shape, -1, { dtype: float32 });
-  let accepted = full(lam.shape, false);
-  let key = kd;
-  for (let i = 0; i < maxIters; i++) {
-    if (!loopContinues("poisson", lax.bitwiseNot(accepted))) break; // TRANSFORMATIONS: lax.whileLoop (any(~accepted) & i < maxIters)
+  const body = ([lm, logLm, bb, aa, inv, vr, i, kOut, accepted, key]: NDArray[]) => {
     const [next, k0, k1] = splitN(key, 3);
-    key = next;
-    const u = lax.sub(uniformData(k0, lam.shape, float32), 0.5);
-    const v = uniformData(k1, lam.shape, float32);
+    const u = lax.sub(uniformData(k0, shape, float32), 0.5);
+    const v = uniformData(k1, shape, float32);
     const us = lax.sub(0.5, lax.abs(u));
-    const k = lax.floor(lax.add(lax.add(lax.mul(lax.add(lax.div(lax.mul(2, a), us), b), u), lam), 0.43));
-    const s = lax.log(lax.div(lax.mul(v, invAlpha), lax.add(lax.div(a, lax.mul(us, us)), b)));
-    const tt = lax.sub(lax.add(lax.neg(lam), lax.mul(k, logLam)), lax.lgamma(lax.add(k, 1)));
-    const accept1 = lax.bitwiseAnd(lax.ge(us, 0.07), lax.le(v, vR));
+    const k = lax.floor(lax.add(lax.add(lax.mul(lax.add(lax.div(lax.mul(2, aa), us), bb), u), lm), 0.43));
+    const s = lax.log(lax.div(lax.mul(v, inv), lax.add(lax.div(aa, lax.mul(us, us)), bb)));
+    const tt = lax.sub(lax.add(lax.neg(lm), lax.mul(k, logLm)), lax.lgamma(lax.add(k, 1)));
+    const accept1 = lax.bitwiseAnd(lax.ge(us, 0.07), lax.le(v, vr));
     const reject = lax.bitwiseOr(lax.lt(k, 0), lax.bitwiseAnd(lax.lt(us, 0.013), lax.gt(v, us)));
     const accept = lax.bitwiseOr(accept1, lax.bitwiseAnd(lax.bitwiseNot(reject), lax.le(s, tt)));
-    kOut = lax.select(accept, k, kOut);
-    accepted = lax.bitwiseOr(accepted, accept);
-  }
+    return [lax.add(i, 1), lax.select(accept, k, kOut), lax.bitwiseOr(accepted, accept), next];
+  };
+  const cond = (xs: NDArray[]) => lax.bitwiseAnd(anyOf(lax.bitwiseNot(xs[8])), belowCap(xs[6], dtype, maxIters));
+  const init = [asArray(0, int32), full(shape, -1, { dtype: float32 }), full(shape, false), kd];
+  const [, kOut] = whileLoop(cond, body, init, [lam, logLam, b, a, invAlpha, vR], `poisson_rejection|${dtype.name}|${maxIters}`);
   return astype(kOut, dtype);
 }
 

@@ -34,13 +34,26 @@ export interface SourceInfo {
 
 /** One primitive application. Params hold plain values, dtypes and nested (closed) jaxprs. */
 export class JaxprEqn {
+  private src: SourceInfo | null | (() => SourceInfo | null);
   constructor(
     readonly primitive: Primitive,
     readonly inputs: Atom[],
     readonly params: Record<string, unknown>,
     readonly outVars: Var[],
-    readonly source: SourceInfo | null = null,
-  ) {}
+    /** The user's location, or a function that finds it when first asked (tracing records one per equation). */
+    source: SourceInfo | null | (() => SourceInfo | null) = null,
+  ) {
+    this.src = source;
+  }
+  /** Where the user's code created this equation. */
+  get source(): SourceInfo | null {
+    if (typeof this.src === "function") this.src = this.src();
+    return this.src;
+  }
+  /** The source as stored (possibly not yet resolved), for copying an equation. */
+  get sourceRef(): SourceInfo | null | (() => SourceInfo | null) {
+    return this.src;
+  }
 }
 
 /** A typed, first-order program: `{ lambda constvars ; invars. let eqns in (outvars,) }`. */

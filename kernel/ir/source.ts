@@ -33,11 +33,27 @@ export function setSourceLocator(l: SourceLocator): SourceLocator {
   return prev;
 }
 
-/** The user's location of the current call, or null when it cannot be told. */
-export function captureSource(): SourceInfo | null {
+/** A source location resolved on first use. */
+export type LazySource = () => SourceInfo | null;
+
+/**
+ * The user's location of the current call, resolved lazily: V8 records the frames when the
+ * Error is made (cheap) and formats them only when `.stack` is read, which is the expensive
+ * part (and far more so under source-mapping test runners). Tracing records one per equation.
+ */
+export function captureSource(): LazySource {
   const prevLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
-  const stack = new Error().stack ?? "";
+  const err = new Error();
   Error.stackTraceLimit = prevLimit;
-  return locator(stack);
+  const l = locator; // the locator in force now (a cell's), not the one at resolution time
+  let done = false;
+  let value: SourceInfo | null = null;
+  return () => {
+    if (!done) {
+      value = l(err.stack ?? "");
+      done = true;
+    }
+    return value;
+  };
 }

@@ -29,6 +29,6 @@ export function onTrace(fn: (r: TraceRecord) => void): () => void {
 /** Announces a traced program (cheap when nobody listens). */
 export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: ClosedJaxpr): void {
   if (listeners.size === 0) return;
-  const r: TraceRecord = { kind, name, inAvals: jaxpr.inAvals, jaxpr, source: captureSource() };
+  const r: TraceRecord = { kind, name, inAvals: jaxpr.inAvals, jaxpr, source: captureSource()() };
   for (const l of listeners) l(r);
 }

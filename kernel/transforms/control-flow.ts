@@ -87,7 +87,7 @@ export const withLeading = (a: ShapedArray, n: number): ShapedArray => a.update(
 function substitute(j: Jaxpr, map: Map<Var, Atom>): Jaxpr {
   if (map.size === 0) return j;
   const sub = (a: Atom): Atom => (a instanceof Var ? (map.get(a) ?? a) : a);
-  const eqns = j.eqns.map((e) => new JaxprEqn(e.primitive, e.inputs.map(sub), e.params, e.outVars, e.source));
+  const eqns = j.eqns.map((e) => new JaxprEqn(e.primitive, e.inputs.map(sub), e.params, e.outVars, e.sourceRef));
   return new Jaxpr(j.constvars, j.invars, eqns, j.outvars.map(sub));
 }
 
@@ -157,7 +157,7 @@ export function dce(j: Jaxpr): Jaxpr {
   // Results of kept equations that nothing reads print `_`, as JAX's DropVar.
   const eqns = kept.map((e) =>
     e.outVars.some((v) => !live.has(v) && !(v instanceof DropVar))
-      ? new JaxprEqn(e.primitive, e.inputs, e.params, e.outVars.map((v) => (live.has(v) ? v : new DropVar(v.aval))), e.source)
+      ? new JaxprEqn(e.primitive, e.inputs, e.params, e.outVars.map((v) => (live.has(v) ? v : new DropVar(v.aval))), e.sourceRef)
       : e,
   );
   return new Jaxpr(j.constvars, j.invars, eqns, j.outvars);

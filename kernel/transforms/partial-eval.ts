@@ -18,7 +18,7 @@ import { dropUnusedOutputs } from "./stage";
 type Recipe =
   | { kind: "lambda" }
   | { kind: "const"; value: NDArray }
-  | { kind: "eqn"; prim: Primitive; inputs: PartialEvalTracer[]; params: unknown; outs: PartialEvalTracer[]; source: JaxprEqn["source"] };
+  | { kind: "eqn"; prim: Primitive; inputs: PartialEvalTracer[]; params: unknown; outs: PartialEvalTracer[]; source: JaxprEqn["sourceRef"] };
 
 /** A value under partial evaluation: known (with its value) or unknown (with its recipe). */
 export class PartialEvalTracer extends Tracer {

@@ -72,7 +72,7 @@ export class JaxprBuilder {
       }
     }
     const atom = (t: JaxprTracer): Atom => literals.get(t) ?? this.varOf(t);
-    const eqns = this.eqns.map((e) => new JaxprEqn(e.primitive, e.inputs.map((a) => (a instanceof Var ? substitute(a, literals, this) : a)), e.params, e.outVars, e.source));
+    const eqns = this.eqns.map((e) => new JaxprEqn(e.primitive, e.inputs.map((a) => (a instanceof Var ? substitute(a, literals, this) : a)), e.params, e.outVars, e.sourceRef));
     const jaxpr = new Jaxpr(constvars, ins.map((t) => this.varOf(t)), eqns, outs.map(atom));
     return new ClosedJaxpr(dropUnused ? dropUnusedOutputs(jaxpr) : jaxpr, consts);
   }
@@ -97,7 +97,7 @@ export function dropUnusedOutputs(j: Jaxpr): Jaxpr {
   for (const a of j.outvars) if (a instanceof Var) used.add(a);
   const eqns = j.eqns.map((e) =>
     e.outVars.some((v) => !used.has(v))
-      ? new JaxprEqn(e.primitive, e.inputs, e.params, e.outVars.map((v) => (used.has(v) ? v : new DropVar(v.aval))), e.source)
+      ? new JaxprEqn(e.primitive, e.inputs, e.params, e.outVars.map((v) => (used.has(v) ? v : new DropVar(v.aval))), e.sourceRef)
       : e,
   );
   return new Jaxpr(j.constvars, j.invars, eqns, j.outvars);

@@ -2,7 +2,9 @@
 // every vector of jax-reference.md §1.10 in both threefry modes (published by JAX, and the
 // self-consistent ones, which real JAX 0.11.2 confirmed: see test/reference/jax-random.json),
 // classic mode's size-dependent bits, and for the other samplers their properties: moments over
-// 10^5 samples, support, shapes and dtypes, determinism, and JAX's errors.
+// 10^5 samples, support, shapes and dtypes, determinism, and JAX's errors. The rejection samplers
+// (gamma and what uses it, poisson) trace: jit and vmap give the eager numbers key by key, and
+// gamma's gradient in alpha (JAX's implicit reparameterisation) matches a float64 reference.
 // Bits, keys and uniform are compared exactly; normal within 1 float32 ulp (XLA's erf_inv and
 // Primal's round the last bit differently on about 1-5% of draws, jax-reference §1.8).
 
@@ -14,8 +16,9 @@ import { ShapedArray } from "../../kernel/core/aval";
 import { bind } from "../../kernel/core/trace";
 import { threefry2x32 } from "../../kernel/primitives/random";
 import {
-  ArgumentError, DTypeError, NDArray, NotAvailableError, PRNGKeyArray, PrimalError, ShapeError, ValueError, config, np, random,
+  ArgumentError, DTypeError, NDArray, NotAvailableError, PRNGKeyArray, PrimalError, ShapeError, ValueError, config, grad, jit, jvp, makeJaxpr, np, random, vmap,
 } from "../../kernel/index";
+import { randomGammaGrad } from "../../kernel/api/random-gamma";
 
 const k0 = () => random.key(0);
 const list = (x: NDArray | PRNGKeyArray): unknown => (x instanceof PRNGKeyArray ? random.keyData(x) : x).tolist();
@@ -442,10 +445,56 @@ describe("tracing", () => {
     ]) expect(String(makeJaxpr(f)(random.PRNGKey(1)))).toMatch(/threefry2x32/);
     expect(String(classic(() => makeJaxpr((key: NDArray) => random.uniform(key, [5]))(random.PRNGKey(0))))).toMatch(/threefry2x32/);
   });
-  it("the rejection loops (gamma, poisson) need concrete values until lax.whileLoop exists", async () => {
-    const { makeJaxpr } = await import("../../kernel/index");
-    expect(() => makeJaxpr((key: NDArray) => random.gamma(key, 2.0, [3]))(random.PRNGKey(0))).toThrow(/Abstract tracer value encountered/);
-    expect(() => makeJaxpr((key: NDArray) => random.poisson(key, 2.0, [3]))(random.PRNGKey(0))).toThrow(/Abstract tracer value encountered/);
+  it("gamma and poisson trace: random_gamma and while loops in the jaxpr, jit gives the eager numbers", () => {
+    const text = String(makeJaxpr((key: NDArray) => random.gamma(key, 2.0, [3]))(random.PRNGKey(0)));
+    expect(text).toMatch(/c:f32\[3\] = random_gamma\[log_space=False\] a b/);
+    expect(String(makeJaxpr((key: NDArray) => random.loggamma(key, 2.0, [3]))(random.PRNGKey(0)))).toMatch(/random_gamma\[log_space=True\]/);
+    const p = String(makeJaxpr((key: NDArray) => random.poisson(key, 2.0, [3]))(random.PRNGKey(0)));
+    expect(p.match(/ = while\[/g)?.length).toBe(2); // Knuth's and the rejection loop, selected by rate
+    expect(p).toMatch(/select_n/);
+    for (const mode of [true, false])
+      withConfig("jax_threefry_partitionable", mode, () => {
+        const k = random.key(42);
+        const cases: ((key: PRNGKeyArray) => NDArray)[] = [
+          (key) => random.gamma(key, 2.0, [5]),
+          (key) => random.gamma(key, np.array([0.5, 1, 4, 0.1]), [2, 4]),
+          (key) => random.loggamma(key, 0.3, [6]),
+          (key) => random.beta(key, 2, 3, [4]),
+          (key) => random.dirichlet(key, np.array([1, 2, 3]), [2]),
+          (key) => random.chisquare(key, 3, [4]),
+          (key) => random.t(key, 5, [4]),
+          (key) => random.poisson(key, 3.0, [8]),
+          (key) => random.poisson(key, np.array([0, 1, 5, 50, 1000])),
+          (key) => random.poisson(key, 4, [5], "int16"),
+        ];
+        for (const f of cases) expect(vals(jit(f)(k))).toEqual(vals(f(k)));
+      });
+  });
+  it("vmap over keys (and over alphas, rates) gives each key's own samples, in both threefry modes", () => {
+    for (const mode of [true, false])
+      withConfig("jax_threefry_partitionable", mode, () => {
+        const keys = random.split(random.key(7), 3);
+        const per = (f: (key: PRNGKeyArray) => NDArray) => [0, 1, 2].flatMap((i) => vals(f(keys.get(i))));
+        const cases: ((key: PRNGKeyArray) => NDArray)[] = [
+          (key) => random.gamma(key, 2.0, [5]),
+          (key) => random.loggamma(key, np.array([0.2, 3]), [2, 2]),
+          (key) => random.dirichlet(key, np.array([1, 2, 3])),
+          (key) => random.poisson(key, 3.0, [4]),
+          (key) => random.poisson(key, 30.0, [4]),
+        ];
+        for (const f of cases) {
+          expect(vals(vmap(f)(keys))).toEqual(per(f));
+          expect(vals(vmap(jit(f))(keys))).toEqual(per(f));
+        }
+        const k = random.key(1);
+        const alphas = [0.5, 1, 4, 0.1];
+        const g = vmap((a: NDArray) => random.gamma(k, a, [2]))(np.array(alphas));
+        expect(vals(g)).toEqual(alphas.flatMap((a) => vals(random.gamma(k, a, [2]))));
+        const both = vmap((key: PRNGKeyArray, a: NDArray) => random.gamma(key, a))(keys, np.array([0.5, 1, 4]));
+        expect(vals(both)).toEqual([0.5, 1, 4].flatMap((a, i) => vals(random.gamma(keys.get(i), a))));
+        const lams = [2, 20, 0];
+        expect(vals(vmap((lam: NDArray) => random.poisson(k, lam, [3]))(np.array(lams)))).toEqual(lams.flatMap((l) => vals(random.poisson(k, l, [3]))));
+      });
   });
   it("jit takes and returns typed keys (pytree nodes) and gives the eager numbers", async () => {
     const { jit } = await import("../../kernel/index");
@@ -463,5 +512,93 @@ describe("tracing", () => {
     const back = tree.map((x: NDArray) => x, random.key(7));
     expect(back).toBeInstanceOf(PRNGKeyArray);
     expect(list(back)).toEqual([0, 7]);
+  });
+});
+
+// The reference for gamma's gradient, in float64: the regularised lower incomplete gamma P(a, x)
+// (series below a + 1, Lentz's continued fraction of Q above) and the implicit derivative of a
+// sample, dx/da = -(dP/da) / (dP/dx), with dP/da by central differences.
+const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+function lgamma64(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma64(1 - x);
+  let s = LANCZOS[0];
+  for (let i = 1; i < 9; i++) s += LANCZOS[i] / (x - 1 + i);
+  const t = x + 6.5;
+  return 0.5 * Math.log(2 * Math.PI) + (x - 0.5) * Math.log(t) - t + Math.log(s);
+}
+function igamma64(a: number, x: number): number {
+  const lead = Math.exp(a * Math.log(x) - x - lgamma64(a));
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 10000 && Math.abs(term) > Math.abs(sum) * 1e-17; n++) sum += (term *= x / (a + n));
+    return sum * lead;
+  }
+  let b = x + 1 - a;
+  let c = 1e300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = 1 / (an * d + b);
+    c = b + an / c;
+    h *= d * c;
+    if (Math.abs(d * c - 1) < 1e-16) break;
+  }
+  return 1 - lead * h;
+}
+function dxda(a: number, x: number): number {
+  const h = 1e-5 * a;
+  return -((igamma64(a + h, x) - igamma64(a - h, x)) / (2 * h)) / Math.exp((a - 1) * Math.log(x) - x - lgamma64(a));
+}
+const f32 = (v: number | number[]) => np.array(v, { dtype: "float32" });
+
+describe("gamma's gradient (implicit reparameterisation, JAX's random_gamma_grad)", () => {
+  const key = random.key(3);
+  it("matches -(dP/da) / (dP/dx) of the sample, per element, on both branches (series, continued fraction)", () => {
+    for (const a of [0.05, 0.3, 1, 2.5, 10, 100]) {
+      const xs = vals(random.gamma(key, a, [12]));
+      const [, dx] = jvp((t: NDArray) => random.gamma(key, t, [12]), [f32(a)], [f32(1)]);
+      const ref = xs.map((x) => dxda(Math.fround(a), x));
+      vals(dx as NDArray).forEach((g, i) => expect(Math.abs(g - ref[i]) / Math.abs(ref[i]), `a=${a} x=${xs[i]}: ${g} vs ${ref[i]}`).toBeLessThan(1e-4));
+      // Both branches are exercised: x > 1 and x > a (continued fraction), else the series.
+      if (a === 2.5) expect(xs.some((x) => x > a) && xs.some((x) => x < a)).toBe(true);
+    }
+  });
+  it("grad of a sum, loggamma (d log x = dx / x), and E[dx/da] = d E[x]/da = 1", () => {
+    const a = f32(2.5);
+    const xs = vals(random.gamma(key, 2.5, [12]));
+    const [, dx] = jvp((t: NDArray) => random.gamma(key, t, [12]), [a], [f32(1)]);
+    const g = vals(grad((t: NDArray) => random.gamma(key, t, [12]).sum())(a))[0];
+    expect(g).toBeCloseTo(vals(dx as NDArray).reduce((s, v) => s + v, 0), 3);
+    const [, dlog] = jvp((t: NDArray) => random.loggamma(key, t, [12]), [a], [f32(1)]);
+    vals(dlog as NDArray).forEach((v, i) => expect(v).toBeCloseTo(vals(dx as NDArray)[i] / xs[i], 4));
+    for (const alpha of [0.5, 3]) expect(vals(grad((t: NDArray) => random.gamma(key, t, [20_000]).mean())(f32(alpha)))[0]).toBeCloseTo(1, 1);
+    // beta, dirichlet, chisquare and t are differentiable through their log-gamma draws.
+    expect(Number.isFinite(vals(grad((t: NDArray) => random.beta(key, t, 3.0, [4]).sum())(f32(2)))[0])).toBe(true);
+    expect(vals(grad((t: NDArray) => random.dirichlet(key, t).sum())(f32([1, 2, 3]))).every((v) => Math.abs(v) < 1e-5)).toBe(true);
+  });
+  it("composes with jit and vmap, and keeps float16 in float16", () => {
+    const f = (t: NDArray) => random.gamma(key, t, [3]).sum();
+    const g = vals(grad(f)(f32(1.5)));
+    expect(vals(jit(grad(f))(f32(1.5)))).toEqual(g);
+    expect(vals(grad(jit(f))(f32(1.5)))).toEqual(g);
+    const alphas = [0.4, 1.5, 7];
+    expect(vals(vmap(grad(f))(f32(alphas)))).toEqual(alphas.flatMap((a) => vals(grad(f)(f32(a)))));
+    expect(String(makeJaxpr(grad(f))(f32(1.5)))).toMatch(/while\[/);
+    // float16 samples (their own draws) get float16 derivatives, computed in float32 as JAX does.
+    const a16 = np.array(1.5, { dtype: "float16" });
+    const xs = vals(random.gamma(key, a16, [3], "float16"));
+    const [, dx] = jvp((t: NDArray) => random.gamma(key, t, [3], "float16"), [a16], [np.array(1, { dtype: "float16" })]);
+    expect((dx as NDArray).dtype.name).toBe("float16");
+    vals(dx as NDArray).forEach((g, i) => expect(Math.abs(g - dxda(1.5, xs[i])) / Math.abs(g)).toBeLessThan(2e-3));
+  });
+  it("random_gamma_grad at the edges: 0 at x = 0, NaN for a <= 0, x < 0 or NaN", () => {
+    const out = vals(randomGammaGrad(f32([2, 0, -1, 2, NaN, 2]), f32([0, 1, 1, -1, 1, NaN])));
+    expect(out[0]).toBe(0);
+    expect(out.slice(1).every(Number.isNaN)).toBe(true);
+    const [a, x] = [[0.5, 3, 3, 50], [0.2, 0.5, 8, 49]];
+    vals(randomGammaGrad(f32(a), f32(x))).forEach((g, i) => expect(Math.abs(g - dxda(Math.fround(a[i]), Math.fround(x[i]))) / Math.abs(g)).toBeLessThan(1e-4));
   });
 });
