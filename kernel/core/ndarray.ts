@@ -161,6 +161,19 @@ export class NDArray {
   [inspect](): string {
     return this.toString();
   }
+  /**
+   * JS's conversion to a primitive, Python's float()/bool(): `x > 0`, `+x` and `x * 2` on a
+   * size-1 array give its value; on a traced value (inside jit) this raises the
+   * ConcretizationError, as `if x > 0:` does in JAX. Strings (`${x}`) get the NumPy str form.
+   * (A bare `if (x)` cannot be intercepted in JS: objects are always truthy.)
+   */
+  [Symbol.toPrimitive](hint: "number" | "string" | "default"): number | string | boolean {
+    if (hint === "string") return this.toString();
+    // Tracers have no buffer (and are not disposed): converting them must raise.
+    const traced = this._buffer === null && !this._disposed;
+    if (hint === "default" && !traced && this.size !== 1) return this.toString();
+    return this.item();
+  }
   get [Symbol.toStringTag](): string {
     return "NDArray";
   }

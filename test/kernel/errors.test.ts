@@ -916,6 +916,8 @@ const METHODS: Record<string, Entry> = {
 const NO_BAD_INPUT = new Set([
   "constructor", "_concrete", "_buf", "_host", "devices", "data", "blockUntilReady", "dispose", "toString", "repr",
   "abs", "T", "ravel", "flatten", "copy", "aval", "shape", "dtype", "ndim", "size", "weakType", "device",
+  // Called by JS itself with a hint ("number", "string", "default"), never with user input.
+  "[Symbol.toPrimitive]",
 ]);
 
 function disposed(): NDArray {

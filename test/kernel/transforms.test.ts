@@ -5,7 +5,7 @@
 // registry test: every primitive has its jvp and batching rules, and linear ones a transpose.
 
 import { describe, expect, it } from "vitest";
-import { NDArray, grad, jacfwd, jacrev, jit, jvp, makeJaxpr, np, random, valueAndGrad, vjp, vmap } from "../../kernel/index";
+import { ConcretizationError, NDArray, grad, jacfwd, jacrev, jit, jvp, makeJaxpr, np, random, valueAndGrad, vjp, vmap } from "../../kernel/index";
 import { allPrimitives } from "../../kernel/core/primitive";
 
 type F = (...xs: NDArray[]) => NDArray;
@@ -159,6 +159,23 @@ describe("compositions", () => {
     expect(r.tolist()).toEqual([[3, 5, 7], [4, 6, 8]]);
     expect((vmap(() => np.ones([2]), { axisSize: 3 })() as NDArray).shape).toEqual([3, 2]);
     expect(() => vmap((a: NDArray, b: NDArray) => a.add(b))(np.ones([2]), np.ones([3]))).toThrow(/vmap got inconsistent sizes for the array axes to be mapped/);
+  });
+  it("JS comparisons on a traced value inside jit raise the concretization error (Python's `if x > 0:`)", () => {
+    const x = np.array(2.5);
+    expect(+x).toBe(2.5);
+    expect((x as unknown as number) > 1).toBe(true);
+    expect(`${np.array([1, 2])}`).toBe("[1 2]");
+    expect("v=" + np.array([1, 2])).toBe("v=[1 2]");
+    expect(() => jit((y: NDArray) => ((y as unknown as number) > 0 ? y : y.neg()))(np.array(1.5))).toThrow(ConcretizationError);
+    expect(() => +np.array([1, 2])).toThrow(/item/);
+  });
+  it("jit(vmap(f)) and vmap(jit(f)) equal vmap(f)", () => {
+    const g = (v: NDArray) => np.sum(np.sin(v).mul(v));
+    const xs = np.array([[0.1, 0.2], [0.3, -0.4], [1.5, 2.5]]);
+    const want = vmap(g)(xs) as NDArray;
+    expect(np.allclose(jit(vmap(g))(xs), want).item()).toBe(true);
+    expect(np.allclose(vmap(jit(g))(xs), want).item()).toBe(true);
+    expect(np.allclose(jit(vmap(grad(g)))(xs), vmap(grad(g))(xs)).item()).toBe(true);
   });
   it("makeJaxpr of grad matches JAX's documented jaxpr", () => {
     expect(String(makeJaxpr(grad((v: NDArray) => np.sin(np.cos(v))))(3))).toBe(
