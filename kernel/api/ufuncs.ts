@@ -11,6 +11,7 @@ import * as E from "../primitives/elementwise";
 import { Primitive } from "../core/primitive";
 import { ArrayLike, alignRanks, asArray, astype, promoteArgs, promoteArgsInexact, promoteArgsNumeric, weakScalar } from "./convert";
 import * as lax from "./lax";
+import { customJvp } from "../transforms/custom";
 
 // Everything this file exports is re-exported as `np` (numpy.ts's `export *`): internal helpers
 // stay unexported here or live in convert.ts (alignRanks, the promotion helpers).
@@ -222,6 +223,10 @@ export function log10(x: ArrayLike): NDArray {
 /** log(exp(x) + exp(y)) without overflow. */
 export function logaddexp(x: ArrayLike, y: ArrayLike): NDArray {
   const [a, b] = alignRanks("logaddexp", promoteArgsInexact("logaddexp", x, y));
+  return logaddexpCustom(a, b);
+}
+
+function logaddexpPrimal(a: NDArray, b: NDArray): NDArray {
   const amax = lax.max(a, b);
   const delta = lax.sub(a, b);
   const isnanDelta = lax.ne(delta, delta);
@@ -229,6 +234,18 @@ export function logaddexp(x: ArrayLike, y: ArrayLike): NDArray {
   const r = lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta)))));
   return lax.select(isnanDelta, lax.add(a, b), r);
 }
+
+// JAX's _logaddexp_jvp: d logaddexp(a, b) = da e^(a - out) + db e^(b - out), with +inf replaced
+// by 0 so that logaddexp(inf, x) has derivative 1 in a. Written as a custom rule because the
+// max/abs formulation differentiates to 0 instead of 1/4 at a == b in second order.
+const replaceInf = (v: NDArray) => lax.select(lax.eq(v, Infinity), lax.broadcastInDim(weakScalar(0, v.dtype), [...v.shape], []), v);
+const logaddexpCustom = customJvp(logaddexpPrimal);
+logaddexpCustom.defjvp(([a, b]: NDArray[], [ta, tb]: NDArray[]) => {
+  const out = logaddexpCustom(a, b);
+  const wa = lax.exp(lax.sub(replaceInf(a), replaceInf(out)));
+  const wb = lax.exp(lax.sub(replaceInf(b), replaceInf(out)));
+  return [out, lax.add(lax.mul(ta, wa), lax.mul(tb, wb))];
+});
 
 // maximum and minimum whose errors are named clip.
 const clipLower = binaryNumeric(E.max, "clip"), clipUpper = binaryNumeric(E.min, "clip");

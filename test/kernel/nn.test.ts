@@ -231,9 +231,14 @@ describe("activations: derivatives", () => {
     // gelu (erf form): d2/dx2 x Phi(x) = phi(x) (2 - x^2).
     expectClose(vmap(grad(grad((x: NDArray) => nn.gelu(x, false))))(f32(xs)), xs.map((x) => phi(x) * (2 - x * x)), 2e-5, 1e-6);
   });
-  // softplus''(0) is 1/4; JAX gets it from logaddexp's custom_jvp (t1 exp(x1 - out) + t2 exp(x2 -
-  // out)). np.logaddexp here is differentiated through max/abs, whose kinks at x1 == x2 give 0.
-  it.todo("softplus''(0) = 1/4 and logSigmoid''(0) = -1/4: needs the custom_jvp rule of np.logaddexp (JAX's _logaddexp_jvp)");
+  // softplus''(0) = sigmoid'(0) = 1/4 and logSigmoid''(0) = -1/4, from logaddexp's custom jvp
+  // (t1 exp(x1 - out) + t2 exp(x2 - out)), as in JAX; max/abs alone would give 0 at the tie.
+  it("second derivatives at 0 of softplus and logSigmoid", () => {
+    expect(grad(grad(nn.softplus))(0).item()).toBeCloseTo(0.25, 6);
+    expect(grad(grad(nn.logSigmoid))(0).item()).toBeCloseTo(-0.25, 6);
+    expect(Number.isFinite(grad((x: NDArray) => np.logaddexp(x, Infinity))(1).item())).toBe(true);
+    expect(grad((x: NDArray) => np.logaddexp(x, 2))(2).item()).toBeCloseTo(0.5, 6);
+  });
 
   it("gradients are finite in the far tails", () => {
     for (const f of [nn.softplus, nn.logSigmoid, nn.sigmoid, nn.silu, nn.mish, nn.elu, nn.selu, nn.celu, (x: NDArray) => nn.gelu(x), (x: NDArray) => nn.gelu(x, false)]) {
