@@ -1,11 +1,13 @@
 // dot_general: XLA's general contraction (batch dimensions, contracting dimensions, free
 // dimensions), the primitive behind np.dot, matmul, einsum and tensordot. On the CPU the
-// operands are permuted to [batch, M, K] and [batch, K, N] and multiplied with an i-k-j loop
-// over float64 rows (exact products, one rounding at the end); the compiler issue replaces this
-// with packed SIMD kernels. The transformation rules are JAX's (jax/_src/lax/lax.py): the jvp is
-// bilinear, the transposes contract the cotangent with the other operand
-// (_dot_general_transpose_lhs/rhs), and vmap moves the batch axes into the dimension numbers
-// (_dot_general_batch_dim_nums), so a batched product is one dot_general.
+// operands are permuted to [batch, M, K] and [batch, K, N] (`contractionLayout`) and multiplied
+// with an i-k-j loop over float64 rows (exact products, one rounding at the end); the CPU
+// backend runs float32 products through its WebAssembly SIMD GEMM instead
+// (kernel/backends/cpu/gemm.ts), so this loop serves the other dtypes. The transformation
+// rules are JAX's (jax/_src/lax/lax.py): the jvp is bilinear, the transposes contract the
+// cotangent with the other operand (_dot_general_transpose_lhs/rhs), and vmap moves the batch
+// axes into the dimension numbers (_dot_general_batch_dim_nums), so a batched product is one
+// dot_general.
 
 import { ShapedArray } from "../core/aval";
 import { DType, Storage } from "../core/dtype";
@@ -55,15 +57,9 @@ export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGenera
     return [new ShapedArray(shape, dtype, a.weakType && b.weakType)];
   },
   cpu([a, b], p, [o]) {
-    const [[ac, bc], [ab, bb]] = p.dimension_numbers;
-    const af = freeDims(a.shape.length, [...ac, ...ab]);
-    const bf = freeDims(b.shape.length, [...bc, ...bb]);
-    const B = sizeOf(ab.map((d) => a.shape[d]));
-    const M = sizeOf(af.map((d) => a.shape[d]));
-    const K = sizeOf(ac.map((d) => a.shape[d]));
-    const N = sizeOf(bf.map((d) => b.shape[d]));
-    const A = permuted(a, [...ab, ...af, ...ac]); // [B, M, K]
-    const Bm = permuted(b, [...bb, ...bc, ...bf]); // [B, K, N]
+    const { B, M, K, N, lhsPerm, rhsPerm } = contractionLayout(a.shape, b.shape, p.dimension_numbers);
+    const A = permuted(a, lhsPerm); // [B, M, K]
+    const Bm = permuted(b, rhsPerm); // [B, K, N]
     const out = new Float64Array(B * M * N);
     const intWrap = a.dtype.isInt && a.dtype.bits === 32 && !p.preferred_element_type?.isFloat;
     for (let bi = 0; bi < B; bi++) {
@@ -152,25 +148,67 @@ function batchDimensionNumbers(lhsRank: number, rhsRank: number, lbd: number | n
   return [[[lc, bump(rc, rbd!)], [lb, bump(rb, rbd!)]], lhsRank - lc.length + rhsFree.filter((d) => d < rbd!).length];
 }
 
+/**
+ * How dot_general sees its operands: lhs as [B, M, K] (its axes in the order `lhsPerm`: batch,
+ * free, contracting) and rhs as [B, K, N] (`rhsPerm`: batch, contracting, free). `groups` is
+ * how many axes each of the three parts has, per operand. Shared by every CPU contraction
+ * kernel (this file's float64 loop, the backends' float32 GEMM).
+ */
+export interface ContractionLayout {
+  B: number;
+  M: number;
+  K: number;
+  N: number;
+  lhsPerm: number[];
+  rhsPerm: number[];
+  lhsGroups: [number, number, number];
+  rhsGroups: [number, number, number];
+}
+
+export function contractionLayout(lhsShape: readonly number[], rhsShape: readonly number[], dn: DotDimensionNumbers): ContractionLayout {
+  const [[ac, bc], [ab, bb]] = dn;
+  const af = freeDims(lhsShape.length, [...ac, ...ab]);
+  const bf = freeDims(rhsShape.length, [...bc, ...bb]);
+  return {
+    B: sizeOf(ab.map((d) => lhsShape[d])),
+    M: sizeOf(af.map((d) => lhsShape[d])),
+    K: sizeOf(ac.map((d) => lhsShape[d])),
+    N: sizeOf(bf.map((d) => rhsShape[d])),
+    lhsPerm: [...ab, ...af, ...ac],
+    rhsPerm: [...bb, ...bc, ...bf],
+    lhsGroups: [ab.length, af.length, ac.length],
+    rhsGroups: [bb.length, bc.length, bf.length],
+  };
+}
+
+/**
+ * Writes the elements of a row-major array of `shape` into `out` (from `outOffset`) in the
+ * order of the axis permutation `perm` (as np.transpose(x, perm).ravel() would list them).
+ */
+export function permuteInto(data: ArrayLike<number>, shape: readonly number[], perm: readonly number[], out: { [i: number]: number }, outOffset = 0): void {
+  const s = stridesOf(shape);
+  const pshape = perm.map((d) => shape[d]);
+  const strides = perm.map((d) => s[d]);
+  const n = sizeOf(shape);
+  const rank = pshape.length;
+  const idx = new Array<number>(rank).fill(0);
+  for (let i = 0; i < n; i++) {
+    let pos = 0;
+    for (let d = 0; d < rank; d++) pos += idx[d] * strides[d];
+    out[outOffset + i] = data[pos];
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d] < pshape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
 /** The operand's elements in the order of `perm` as float64. */
 function permuted(x: HostArray, perm: number[]): Float64Array {
   const data = toFloat64(x);
   if (perm.every((d, i) => d === i)) return data;
-  const s = stridesOf(x.shape);
-  const shape = perm.map((d) => x.shape[d]);
-  const strides = perm.map((d) => s[d]);
   const out = new Float64Array(data.length);
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  for (let i = 0; i < out.length; i++) {
-    let pos = 0;
-    for (let d = 0; d < rank; d++) pos += idx[d] * strides[d];
-    out[i] = data[pos];
-    for (let d = rank - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  permuteInto(data, x.shape, perm, out);
   return out;
 }
 

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import { join } from "node:path";
 import { disableJit, jit, nn, np, random, tree, valueAndGrad } from "../../kernel/index";
 import type { NDArray } from "../../kernel/core/ndarray";
+import { DEFAULT_BLOCKING, WasmSgemm, defaultShape, defaultThreads, hasRelaxedSimd } from "../../kernel/backends/cpu/gemm";
 
 interface Row {
   op: string;
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     console.log(`${op}: primal ${primalMs.toFixed(2)} ms, jax-js ${peerMs?.toFixed(2) ?? "-"} ms`);
   }
 
-  for (const n of [256, 512, 1024]) {
+  for (const n of [256, 512, 1024, 2048]) {
     const a = np.array(rand(n * n)).reshape([n, n]);
     const b = np.array(rand(n * n)).reshape([n, n]);
     const primalMs = await measure(() => ready(np.matmul(a, b)), 3000);
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   }
 
   const mlp = await mlpBench();
+  const gemm = await gemmThreadsBench();
 
   const thr = (r: Row, ms: number) => (r.unit === "GFLOP/s" ? r.work / ms / 1e6 : r.work / ms / 1e3);
   const lines = [
@@ -124,6 +126,16 @@ async function main(): Promise<void> {
     "| op | size | Primal (ms) | jax-js wasm (ms) | ratio | Primal throughput |",
     "|---|---|---:|---:|---:|---:|",
     ...rows.map((r) => `| ${r.op} | ${r.size} | ${r.primalMs.toFixed(2)} | ${r.peerMs?.toFixed(2) ?? "n/a"} | ${r.peerMs ? (r.peerMs / r.primalMs).toFixed(2) : "n/a"} | ${thr(r, r.primalMs).toFixed(1)} ${r.unit} |`),
+    "",
+    `Primal's float32 matmul is the WebAssembly SIMD GEMM of kernel/backends/cpu/gemm.ts on ${gemm.threads} thread(s) (times include copying operands in and the result out).`,
+    "",
+    "## The float32 GEMM alone (operands already in its memory), GFLOP/s",
+    "",
+    "| threads | 256 | 512 | 1024 | 2048 |",
+    "|---|---:|---:|---:|---:|",
+    ...gemm.rows.map(([t, g]) => `| ${t} | ${g.map((x) => x.toFixed(1)).join(" | ")} |`),
+    "",
+    `Micro-kernel ${gemm.kernel}. Scaling at 1024: ${gemm.scaling.toFixed(2)}× (${gemm.threads} threads vs 1).`,
     "",
     "## Transformations: the MLP training step (728-100-10, relu, MSE, batch 32, valueAndGrad + SGD)",
     "",
@@ -140,6 +152,28 @@ async function main(): Promise<void> {
   const table = lines.join("\n");
   console.log("\n" + table);
   writeFileSync(join(process.cwd(), "test", "bench", "RESULTS.md"), table);
+}
+
+/** GFLOP/s of the GEMM alone (square, row-major, in its memory) on 1 thread and on all of them. */
+async function gemmThreadsBench(): Promise<{ threads: number; rows: [number, number[]][]; scaling: number; kernel: string }> {
+  const threads = defaultThreads();
+  const shape = defaultShape(hasRelaxedSimd());
+  const rows: [number, number[]][] = [];
+  for (const t of threads > 1 ? [1, threads] : [1]) {
+    const g = new WasmSgemm(shape, DEFAULT_BLOCKING, t);
+    const gf: number[] = [];
+    for (const n of [256, 512, 1024, 2048]) {
+      const at = g.heap / 4;
+      g.reserve(4 * 3 * n * n);
+      g.f32.set(rand(2 * n * n), at);
+      const [a, b, c] = [0, 1, 2].map((i) => ({ offset: 4 * (at + i * n * n), rs: n, cs: 1 }));
+      gf.push((2 * n ** 3) / (await measure(() => g.run(n, n, n, a, b, c), 3000)) / 1e6);
+    }
+    rows.push([t, gf]);
+    console.log(`gemm alone, ${t} thread(s): ${gf.map((x) => x.toFixed(1)).join(" ")} GFLOP/s`);
+  }
+  const scaling = rows.length > 1 ? rows[1][1][2] / rows[0][1][2] : 1;
+  return { threads, rows, scaling, kernel: `${shape.mr}x${shape.nr} ${shape.relaxed ? "relaxed_madd" : "mul+add"}` };
 }
 
 /** The MLP step of examples/mlp.ts, eager and jitted, and the cost of jit itself. */

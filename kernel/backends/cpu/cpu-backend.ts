@@ -1,12 +1,16 @@
 // The CPU backend: arrays live in host typed arrays, primitives run through each record's CPU
 // implementation. `PRIMAL_CPU_DEVICES=N` exposes N logical devices (cpu:0..N-1), as XLA's
-// --xla_force_host_platform_device_count does; they share the host's memory.
+// --xla_force_host_platform_device_count does; they share the host's memory. dot_general on
+// float32 runs through the WebAssembly SIMD GEMM of gemm.ts; other dtypes through the record's
+// generic loop.
 
 import { ShapedArray } from "../../core/aval";
 import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
 import { Storage } from "../../core/dtype";
 import { PrimalError } from "../../core/errors";
 import { HostArray, Primitive } from "../../core/primitive";
+import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
+import { dotGeneralCpu } from "./gemm";
 
 class CpuDevice implements Device {
   readonly platform = "cpu";
@@ -56,6 +60,10 @@ class CpuBackend implements Backend {
   }
   execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[] {
     const host: HostArray[] = inputs.map((x) => ({ data: x.buffer.readSync(), shape: x.aval.shape, dtype: x.aval.dtype }));
+    if (prim === dotGeneral) {
+      const out = dotGeneralCpu(host, params as DotGeneralParams, outAvals[0]);
+      if (out) return [this.fromHost(out, outAvals[0], device)];
+    }
     const outs = prim.cpu(host, params, outAvals);
     return outs.map((o, i) => this.fromHost(o, outAvals[i], device));
   }
