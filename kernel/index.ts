@@ -2,6 +2,7 @@
 // Python names map to these.
 
 import "./backends/cpu/cpu-backend";
+import "./backends/cpu/compiled";
 import "./primitives";
 import "./api/indexing";
 import "./api/array-methods";

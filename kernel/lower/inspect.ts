@@ -1,0 +1,196 @@
+// Inspection records of compiled programs (DESIGN.md "Compilation"): for each program jit
+// compiles, the jaxpr before and after passes, and per step (fused kernel, library call or
+// alias) its generated source, the equations it computes, its launch shape and, when timing is
+// on (PRIMAL_DEBUG >= 4, `setKernelTiming(true)`, `primal run --kernels`), its measured time.
+// `primal run --kernels` prints them; the kernels panel (issue 7) reads the same records.
+
+import { debugLevel } from "../core/debug";
+import { Primitive } from "../core/primitive";
+import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, SourceInfo, Var } from "../ir/jaxpr";
+import { literalText, paramText, varName } from "../ir/printer";
+import { LoweredProgram } from "./program";
+
+/** One step of a compiled program, as the inspectors show it. */
+export interface KernelRecord {
+  kind: "kernel" | "library" | "alias";
+  name: string;
+  /** Generated source (fused kernels); null for library calls and aliases. */
+  source: string | null;
+  /** The scalar kernel IR as text (fused kernels). */
+  ir: string | null;
+  /** The equations computed, as jaxpr lines named like the printed `after` jaxpr. */
+  eqns: string[];
+  /** Loop extents after coalescing (fused kernels) or the output shape (library calls). */
+  launchShape: number[];
+  /** Points of the loop nest (or output elements). */
+  elements: number;
+  /** Measured time, when timing is on. */
+  timing: { calls: number; totalMs: number; lastMs: number };
+}
+
+/** A compiled program. */
+export interface CompiledRecord {
+  id: number;
+  /** The jitted function's name (from the trace log), or "jit" for derived programs. */
+  name: string;
+  source: SourceInfo | null;
+  before: ClosedJaxpr;
+  after: ClosedJaxpr;
+  kernels: KernelRecord[];
+  /** Fused kernels / library calls. */
+  counts: { kernels: number; library: number; aliases: number };
+  /** Largest total size of intermediate buffers alive at once (bytes). */
+  peakTempBytes: number;
+  compileMs: number;
+  /** Calls so far. */
+  calls: number;
+}
+
+const records: CompiledRecord[] = [];
+const MAX_RECORDS = 256;
+const listeners = new Set<(r: CompiledRecord) => void>();
+let nextId = 0;
+let timingRequested = 0;
+
+/** The records of the programs compiled so far (the latest MAX_RECORDS), oldest first. */
+export function inspectCompiled(): readonly CompiledRecord[] {
+  return records;
+}
+
+/** Subscribes to newly compiled programs; returns the unsubscribe function. */
+export function onCompile(fn: (r: CompiledRecord) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Turns per-kernel timing on or off (nested: each `true` needs its `false`). */
+export function setKernelTiming(on: boolean): void {
+  timingRequested = Math.max(0, timingRequested + (on ? 1 : -1));
+}
+
+/** Whether compiled programs measure each step now. */
+export function kernelTimingOn(): boolean {
+  return timingRequested > 0 || debugLevel() >= 4;
+}
+
+/** Forgets the records (tests). */
+export function clearCompiled(): void {
+  records.length = 0;
+}
+
+/** Builds and announces the record of a freshly compiled program. */
+export function recordCompiled(p: LoweredProgram, name: string, source: SourceInfo | null, compileMs: number, irText: (k: number) => string | null): CompiledRecord {
+  const names = printedNames(p.after.jaxpr);
+  const eqnText = (i: number) => eqnLine(p.after.jaxpr.eqns[i], names);
+  const kernels = p.steps.map((s, i): KernelRecord => {
+    const outShape = s.kind === "library" ? (p.after.jaxpr.eqns[s.eqns[0]].outVars[0]?.aval.shape ?? []) : p.buffers[s.out].aval.shape;
+    const launch = s.kind === "kernel" ? s.kernel.shape : [...outShape];
+    return {
+      kind: s.kind,
+      name: s.name,
+      source: s.kind === "kernel" ? s.source : null,
+      ir: s.kind === "kernel" ? irText(i) : null,
+      eqns: s.eqns.map(eqnText),
+      launchShape: launch,
+      elements: launch.reduce((a, b) => a * b, 1),
+      timing: { calls: 0, totalMs: 0, lastMs: 0 },
+    };
+  });
+  const rec: CompiledRecord = {
+    id: nextId++,
+    name,
+    source,
+    before: p.before,
+    after: p.after,
+    kernels,
+    counts: {
+      kernels: p.steps.filter((s) => s.kind === "kernel").length,
+      library: p.steps.filter((s) => s.kind === "library").length,
+      aliases: p.steps.filter((s) => s.kind === "alias").length,
+    },
+    peakTempBytes: p.peakTempBytes,
+    compileMs,
+    calls: 0,
+  };
+  records.push(rec);
+  if (records.length > MAX_RECORDS) records.splice(0, records.length - MAX_RECORDS);
+  for (const l of listeners) l(rec);
+  return rec;
+}
+
+/** A record as text: what `primal run --kernels` prints. */
+export function formatCompiled(r: CompiledRecord, where = ""): string {
+  const lines = [`--- kernels of jit(${r.name})${where} ---`];
+  lines.push(
+    `${r.counts.kernels} fused kernel(s), ${r.counts.library} library call(s)${r.counts.aliases ? `, ${r.counts.aliases} alias(es)` : ""}; ` +
+      `${r.after.jaxpr.eqns.length} equations; peak intermediate memory ${fmtBytes(r.peakTempBytes)}; compiled in ${r.compileMs.toFixed(2)} ms`,
+  );
+  r.kernels.forEach((k, i) => {
+    const t = k.timing.calls ? `, ${(k.timing.totalMs / k.timing.calls).toFixed(3)} ms/call over ${k.timing.calls} call(s)` : "";
+    lines.push(`[${i}] ${k.kind} ${k.name}: launch [${k.launchShape.join(", ")}] (${k.elements} elements)${t}`);
+    for (const e of k.eqns) lines.push(`    ${e}`);
+    if (k.source) lines.push(k.source.trimEnd().replace(/^/gm, "    | "));
+  });
+  return lines.join("\n") + "\n";
+}
+
+function fmtBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+/**
+ * The names the jaxpr printer gives the variables (kernel/ir/printer.ts): in order of first
+ * appearance, outputs of an equation before the jaxprs in its parameters, nested jit bodies
+ * aliased to the outer names.
+ */
+function printedNames(j: Jaxpr): Map<Var, string> {
+  const names = new Map<Var, string>();
+  let count = 0;
+  const name = (v: Var): string => {
+    if (v instanceof DropVar) return "_";
+    let s = names.get(v);
+    if (s === undefined) names.set(v, (s = varName(count++)));
+    return s;
+  };
+  const walk = (jj: Jaxpr): void => {
+    jj.constvars.forEach(name);
+    jj.invars.forEach(name);
+    for (const e of jj.eqns) {
+      e.outVars.forEach(name);
+      const params = e.primitive.printParams ? e.primitive.printParams(e.params) : e.params;
+      const keys = e.primitive.printParams ? Object.keys(params) : Object.keys(params).sort();
+      for (const k of keys) {
+        const v = params[k];
+        const nested = v instanceof Jaxpr || v instanceof ClosedJaxpr ? [v] : Array.isArray(v) && v.length > 0 && v.every((x) => x instanceof Jaxpr || x instanceof ClosedJaxpr) ? v : [];
+        for (const x of nested as (Jaxpr | ClosedJaxpr)[]) {
+          const inner = x instanceof ClosedJaxpr ? x.jaxpr : x;
+          if (e.primitive.aliasNestedNames) {
+            inner.invars.forEach((iv, i) => {
+              const a = e.inputs[i];
+              if (a instanceof Var && !(iv instanceof DropVar)) names.set(iv, name(a));
+            });
+            inner.outvars.forEach((ov, i) => ov instanceof Var && !(ov instanceof DropVar) && !(e.outVars[i] instanceof DropVar) && names.set(ov, name(e.outVars[i])));
+          }
+          walk(inner);
+        }
+      }
+      e.inputs.forEach((a) => a instanceof Var && name(a));
+    }
+    jj.outvars.forEach((a) => a instanceof Var && name(a));
+  };
+  walk(j);
+  return names;
+}
+
+function eqnLine(e: JaxprEqn, names: Map<Var, string>): string {
+  const atom = (a: Atom) => (a instanceof Literal ? `${literalText(a.value, a.aval.dtype)}:${a.aval.str()}` : (names.get(a) ?? "?"));
+  const lhs = e.outVars.map((v) => `${v instanceof DropVar ? "_" : (names.get(v) ?? "?")}:${v.aval.str()}`).join(" ");
+  const params = e.primitive.printParams ? e.primitive.printParams(e.params) : e.params;
+  const shown = Object.keys(params)
+    .sort()
+    .filter((k) => !(params[k] instanceof Jaxpr || params[k] instanceof ClosedJaxpr))
+    .map((k) => `${k}=${paramText(params[k])}`);
+  return `${lhs} = ${primName(e.primitive)}${shown.length ? `[${shown.join(" ")}]` : ""} ${e.inputs.map(atom).join(" ")}`.trimEnd();
+}
+
+const primName = (p: Primitive) => p.name;

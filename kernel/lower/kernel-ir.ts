@@ -1,0 +1,137 @@
+// The scalar kernel IR: what a fused kernel computes for one point of its loop nest, in a
+// small op set after tinygrad's (LOAD with an affine index, CONST, ALU, REDUCE, STORE). Both
+// CPU code generation (codegen-js.ts) and later backends render from it, so it knows nothing
+// about JavaScript or devices.
+//
+// A kernel loops over `shape` (row-major, axis 0 outermost). Axes marked in `reduced` are
+// folded by the kernel's single REDUCE op: the ops before it (the prologue) run once per point
+// of the whole nest, the REDUCE folds their value into one accumulator per point of the kept
+// axes, and the ops that use its result (the epilogue) run once per kept point. Indices are
+// affine in the loop variables: `offset + sum_d i_d * strides[d]`, with stride 0 on the axes
+// an operand does not vary along (broadcasting) and on the reduced axes for epilogue ops.
+//
+// Semantics: a LOAD yields the element's numeric value (float16/bfloat16 decoded); every ALU
+// and REDUCE result is a value of its dtype (rounded to float32, wrapped to int8..uint32),
+// exactly as when each primitive runs on its own and stores its result, so a fused kernel
+// computes the same bits as the primitives run one by one.
+
+import { DType } from "../core/dtype";
+
+/** An affine index into a buffer, over the kernel's loop axes. */
+export interface KIndex {
+  offset: number;
+  strides: number[];
+}
+
+/** The reductions a kernel can fold (the reduce_* primitives). */
+export type ReduceKind = "sum" | "prod" | "max" | "min" | "and" | "or";
+
+export type KOp =
+  | { op: "const"; dtype: DType; value: number }
+  | { op: "load"; buf: number; index: KIndex; dtype: DType }
+  /** A primitive's scalar rule (its `elementwise` record), by primitive name. */
+  | { op: "alu"; prim: string; params: unknown; args: number[]; inDtypes: DType[]; dtype: DType }
+  | { op: "reduce"; kind: ReduceKind; src: number; dtype: DType }
+  | { op: "store"; buf: number; index: KIndex; src: number; dtype: DType };
+
+/** A kernel's buffer parameter. */
+export interface KBuffer {
+  dtype: DType;
+  /** Elements. */
+  size: number;
+  role: "in" | "out";
+}
+
+export interface Kernel {
+  name: string;
+  /** Loop extents, axis 0 outermost. */
+  shape: number[];
+  /** Per loop axis: folded by the REDUCE op. All false for an elementwise kernel. */
+  reduced: boolean[];
+  /** Parameters: the outputs first, then the inputs. */
+  bufs: KBuffer[];
+  /** SSA ops: an op's id is its position; arguments refer to earlier ops. */
+  ops: KOp[];
+}
+
+/** Elements the kernel's loop nest visits (its launch shape, flattened). */
+export function kernelPoints(k: Kernel): number {
+  return k.shape.reduce((a, b) => a * b, 1);
+}
+
+/** The REDUCE op of a kernel, if any. */
+export function reduceOp(k: Kernel): Extract<KOp, { op: "reduce" }> | null {
+  for (const o of k.ops) if (o.op === "reduce") return o;
+  return null;
+}
+
+/** Every index of the kernel's loads and stores. */
+function indices(k: Kernel): KIndex[] {
+  const out: KIndex[] = [];
+  for (const o of k.ops) if (o.op === "load" || o.op === "store") out.push(o.index);
+  return out;
+}
+
+/**
+ * Simplifies the loop nest without changing what it computes: drops size-1 axes, and merges
+ * adjacent axes of the same kind (kept/reduced) when every index steps through them as through
+ * one axis (strides[d] = shape[d+1] * strides[d+1]). A kernel whose operands are all read in
+ * order becomes one flat loop.
+ */
+export function coalesce(k: Kernel): Kernel {
+  const idx = indices(k);
+  let shape = [...k.shape];
+  let reduced = [...k.reduced];
+  let strides = idx.map((ix) => [...ix.strides]);
+  // Size-1 axes (but keep rank 0 kernels rank 0).
+  const keep = shape.map((n) => n !== 1);
+  shape = shape.filter((_, d) => keep[d]);
+  reduced = reduced.filter((_, d) => keep[d]);
+  strides = strides.map((s) => s.filter((_, d) => keep[d]));
+  for (let d = shape.length - 2; d >= 0; d--) {
+    if (reduced[d] !== reduced[d + 1]) continue;
+    if (!strides.every((s) => s[d] === s[d + 1] * shape[d + 1])) continue;
+    shape.splice(d, 2, shape[d] * shape[d + 1]);
+    reduced.splice(d, 1);
+    strides.forEach((s) => s.splice(d, 2, s[d + 1]));
+  }
+  let n = 0;
+  const ops = k.ops.map((o): KOp => (o.op === "load" || o.op === "store" ? { ...o, index: { offset: o.index.offset, strides: strides[n++] } } : o));
+  return { ...k, shape, reduced, ops };
+}
+
+const opName: Record<ReduceKind, string> = { sum: "sum", prod: "prod", max: "max", min: "min", and: "and", or: "or" };
+
+function indexText(ix: KIndex): string {
+  const terms = ix.strides.flatMap((s, d) => (s === 0 ? [] : [s === 1 ? `i${d}` : `i${d}*${s}`]));
+  if (ix.offset !== 0 || terms.length === 0) terms.unshift(String(ix.offset));
+  return terms.join(" + ");
+}
+
+/** The kernel as text, one op per line (inspection and golden tests). */
+export function printKernel(k: Kernel): string {
+  const loops = k.shape.map((n, d) => `${k.reduced[d] ? "r" : ""}${n}`).join(", ");
+  const lines = [`kernel ${k.name}[${loops}]`];
+  k.bufs.forEach((b, i) => lines.push(`  buf${i}: ${b.role} ${b.dtype.short}[${b.size}]`));
+  k.ops.forEach((o, i) => {
+    const t = `%${i}`;
+    switch (o.op) {
+      case "const":
+        lines.push(`  ${t} = const ${o.value}:${o.dtype.short}`);
+        break;
+      case "load":
+        lines.push(`  ${t} = load buf${o.buf}[${indexText(o.index)}] : ${o.dtype.short}`);
+        break;
+      case "alu":
+        lines.push(`  ${t} = ${o.prim}${o.params && Object.keys(o.params).length ? JSON.stringify(o.params) : ""} ${o.args.map((a) => `%${a}`).join(" ")} : ${o.dtype.short}`);
+        break;
+      case "reduce":
+        lines.push(`  ${t} = reduce_${opName[o.kind]} %${o.src} : ${o.dtype.short}`);
+        break;
+      case "store":
+        lines.push(`  store buf${o.buf}[${indexText(o.index)}] %${o.src}`);
+        break;
+    }
+  });
+  return lines.join("\n");
+}
