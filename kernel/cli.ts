@@ -30,6 +30,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as primal from "./index";
 import { TraceRecord, onTrace } from "./ir/trace-log";
+import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "./lower/inspect";
 import { parseCells } from "./server/cell-parser";
 import { CellRunner, type CellErrorInfo, type CellOutput, type StackFrame } from "./server/cell-runner";
 
@@ -62,7 +63,8 @@ Options:
   --backend cpu|webgpu  device to run on (default cpu; webgpu is not available yet)
   --no-jit              run every primitive eagerly, like jax.disable_jit()
   --ir                  also print the jaxpr of every function traced by jit or grad
-  --kernels             also print the source of every compiled kernel (not available yet)
+  --kernels             also print what jit compiled: each program's fused kernels, their
+                        generated source, the equations they compute and their times
   --json                print one JSON object per output, one per line
   -h, --help            show this help
   -v, --version         print the version
@@ -100,7 +102,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return 0;
   }
   // Accepted syntax, but the machinery behind it is not built yet.
-  const missing = opts.backend === "webgpu" ? "--backend webgpu" : opts.kernels ? "--kernels" : undefined;
+  const missing = opts.backend === "webgpu" ? "--backend webgpu" : undefined;
   if (missing) {
     io.stderr(`${notAvailable(missing)}\n`);
     return 2;
@@ -172,6 +174,18 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
   // --ir: each program traced by jit or grad, printed after the output of the cell that traced it.
   const traced: TraceRecord[] = [];
   const stopLog = opts.ir ? onTrace((r) => traced.push(r)) : () => undefined;
+  // --kernels: each program jit compiled during a cell, printed (with the kernels' measured
+  // times over the cell's calls) after that cell's output.
+  const compiled: CompiledRecord[] = [];
+  const stopCompileLog = opts.kernels ? onCompile((r) => compiled.push(r)) : () => undefined;
+  if (opts.kernels) setKernelTiming(true);
+  const flushKernels = (): void => {
+    for (const r of compiled.splice(0)) {
+      const where = r.source ? ` (${shown(r.source.file)}:${r.source.line})` : "";
+      if (opts.json) json({ type: "kernels", cell: current, name: r.name, file: r.source?.file, line: r.source?.line, text: formatCompiled(r) });
+      else io.stdout(formatCompiled(r, where));
+    }
+  };
   const flushTraces = (): void => {
     for (const r of traced.splice(0)) {
       const where = r.source ? ` (${shown(r.source.file)}:${r.source.line})` : "";
@@ -193,6 +207,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
       current = cell.index;
       const result = await runner.runCell(cell);
       flushTraces();
+      flushKernels();
       if (result.ok) {
         if (result.display === undefined) continue;
         if (opts.json) json({ type: "value", cell: cell.index, text: result.display });
@@ -210,6 +225,8 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     return uncaught > 0 ? 1 : 0;
   } finally {
     stopLog();
+    stopCompileLog();
+    if (opts.kernels) setKernelTiming(false);
     process.off("unhandledRejection", onRejection);
   }
 }
