@@ -30,6 +30,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as primal from "./index";
 import { TraceRecord, onTrace } from "./ir/trace-log";
+import { setLinearizeSources } from "./ir/source";
 import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "./lower/inspect";
 import { parseCells } from "./server/cell-parser";
 import { CellRunner, type CellErrorInfo, type CellOutput, type StackFrame } from "./server/cell-runner";
@@ -174,6 +175,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
   // --ir: each program traced by jit or grad, printed after the output of the cell that traced it.
   const traced: TraceRecord[] = [];
   const stopLog = opts.ir ? onTrace((r) => traced.push(r)) : () => undefined;
+  if (opts.ir) setLinearizeSources(true);
   // --kernels: each program jit compiled during a cell, printed (with the kernels' measured
   // times over the cell's calls) after that cell's output.
   const compiled: CompiledRecord[] = [];

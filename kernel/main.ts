@@ -6,6 +6,10 @@ import { Writable } from "node:stream";
 import { StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
 import * as primal from "./index";
 import { KernelServer } from "./server/kernel-server";
+import { setLinearizeSources } from "./ir/source";
+
+// The editor shows the source line of every equation, the backward ones of eager grad included.
+setLinearizeSources(true);
 
 const out = process.stdout.write.bind(process.stdout);
 // The protocol writer keeps the real stdout; everybody else gets stderr.

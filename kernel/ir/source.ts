@@ -57,3 +57,23 @@ export function captureSource(): LazySource {
     return value;
   };
 }
+
+const NO_SOURCE: LazySource = () => null;
+let linearSources = process.env.PRIMAL_LINEARIZE_SOURCES === "1";
+
+/**
+ * Whether the equations of linearized programs (eager grad/vjp/linearize, built by partial
+ * evaluation at every call) record their source lines. Capturing a stack costs ~25 µs on a
+ * slow VM, per equation and per call, which is a third of an eager MLP training step, so it is
+ * on only where someone looks at those lines: the kernel process (for the IR panel),
+ * `primal run --ir`, or PRIMAL_LINEARIZE_SOURCES=1. Programs traced by jit (once per
+ * signature) always record them.
+ */
+export function setLinearizeSources(on: boolean): void {
+  linearSources = on;
+}
+
+/** captureSource() for an equation of a linearized program, or a null location when they are off. */
+export function captureLinearSource(): LazySource {
+  return linearSources ? captureSource() : NO_SOURCE;
+}

@@ -29,6 +29,13 @@ export function onTrace(fn: (r: TraceRecord) => void): () => void {
 /** Announces a traced program (cheap when nobody listens). */
 export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: ClosedJaxpr): void {
   if (listeners.size === 0) return;
-  const r: TraceRecord = { kind, name, inAvals: jaxpr.inAvals, jaxpr, source: captureSource()() };
+  // Formatting the stack is the expensive part: done only if a listener reads the location.
+  const where = captureSource();
+  const r: TraceRecord = {
+    kind, name, inAvals: jaxpr.inAvals, jaxpr,
+    get source() {
+      return where();
+    },
+  };
   for (const l of listeners) l(r);
 }

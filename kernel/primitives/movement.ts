@@ -22,26 +22,38 @@ export function stridedCopy(data: Storage, ctor: DType["storage"], outShape: rea
   const total = sizeOf(outShape);
   const out = new ctor(total);
   if (total === 0) return out;
-  const rank = outShape.length;
-  if (rank === 0) {
-    out[0] = data[offset];
-    return out;
-  }
-  const inner = outShape[rank - 1];
-  const st = strides[rank - 1];
-  const idx = new Int32Array(rank);
-  let base = offset;
-  for (let o = 0; o < total; o += inner) {
-    if (st === 1) for (let j = 0; j < inner; j++) out[o + j] = data[base + j];
-    else for (let j = 0, p = base; j < inner; j++, p += st) out[o + j] = data[p];
-    for (let d = rank - 2; d >= 0; d--) {
-      base += strides[d];
-      if (++idx[d] < outShape[d]) break;
-      base -= strides[d] * outShape[d];
-      idx[d] = 0;
-    }
-  }
+  copyLoopFor(ctor)(data, out, outShape, strides, offset);
   return out;
+}
+
+type CopyLoop = (data: Storage, out: Storage, outShape: readonly number[], strides: readonly number[], offset: number) => void;
+
+// The copy loop, one compiled copy per storage type: `data[p]` in a loop that sees several
+// typed-array classes is megamorphic in V8 and runs several times slower than a loop that only
+// ever sees one (measured: a 72,800-element float32 transpose in the eager MLP step).
+const COPY_LOOP = `
+const rank = outShape.length;
+if (rank === 0) { out[0] = data[offset]; return; }
+const total = out.length;
+const inner = outShape[rank - 1];
+const st = strides[rank - 1];
+const idx = new Int32Array(rank);
+let base = offset;
+for (let o = 0; o < total; o += inner) {
+  if (st === 1) for (let j = 0; j < inner; j++) out[o + j] = data[base + j];
+  else for (let j = 0, p = base; j < inner; j++, p += st) out[o + j] = data[p];
+  for (let d = rank - 2; d >= 0; d--) {
+    base += strides[d];
+    if (++idx[d] < outShape[d]) break;
+    base -= strides[d] * outShape[d];
+    idx[d] = 0;
+  }
+}`;
+const copyLoops = new Map<DType["storage"], CopyLoop>();
+function copyLoopFor(ctor: DType["storage"]): CopyLoop {
+  let f = copyLoops.get(ctor);
+  if (!f) copyLoops.set(ctor, (f = new Function("data", "out", "outShape", "strides", "offset", COPY_LOOP) as CopyLoop));
+  return f;
 }
 
 const same = (x: { data: Storage }) => x.data;

@@ -20,7 +20,7 @@ import { Primitive } from "../core/primitive";
 import { Tracer, fullRaise, traceDepth, withNewMain } from "../core/trace";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Var } from "../ir/jaxpr";
-import { captureSource } from "../ir/source";
+import { captureLinearSource } from "../ir/source";
 import { concatenate, convert, moveBatchAxis, reshape, sliceAxis, zerosLike } from "../primitives/ops";
 import { JVPTrace, JVPTracer } from "./jvp";
 import { PartialEvalTrace, PartialEvalTracer, partialEvalFlat } from "./partial-eval";
@@ -361,7 +361,7 @@ export function emitUnknown(prim: Primitive, trace: PartialEvalTrace, args: read
     params,
   );
   const outs = outAvals.map((a) => new PartialEvalTracer(trace, null, a, null));
-  const recipe: NonNullable<PartialEvalTracer["recipe"]> = { kind: "eqn", prim, inputs: ins, params, outs, source: captureSource() };
+  const recipe: NonNullable<PartialEvalTracer["recipe"]> = { kind: "eqn", prim, inputs: ins, params, outs, source: captureLinearSource() };
   for (const o of outs) o.recipe = recipe;
   return outs;
 }

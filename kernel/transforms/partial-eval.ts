@@ -11,7 +11,7 @@ import { Primitive } from "../core/primitive";
 import { MainTrace, Trace, Tracer, bind, fullRaise, withNewMain } from "../core/trace";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../ir/jaxpr";
 import { toLiteral } from "../ir/literal";
-import { captureSource } from "../ir/source";
+import { captureLinearSource } from "../ir/source";
 import { dropUnusedOutputs } from "./stage";
 
 /** How an unknown value is made: an input, a constant, or an equation. */
@@ -63,7 +63,7 @@ export class PartialEvalTrace extends Trace {
     const ins = ts.map((t) => this.instantiate(t));
     const outAvals = prim.abstractEval(ins.map((t) => t.aval), params);
     const outs = outAvals.map((a) => new PartialEvalTracer(this, null, a, null));
-    const recipe: Recipe = { kind: "eqn", prim, inputs: ins, params, outs, source: captureSource() };
+    const recipe: Recipe = { kind: "eqn", prim, inputs: ins, params, outs, source: captureLinearSource() };
     for (const o of outs) o.recipe = recipe;
     return outs;
   }
