@@ -207,6 +207,7 @@ describe("threads: sub-GEMMs on worker_threads over a shared memory", () => {
 
   it("row panels (M >= N) and column panels (N > M), with edges, above the threading threshold", () => {
     expect(g.threads).toBe(3);
+    expect(g.waitForThreads()).toBe(true); // else the jobs would run on this thread
     for (const [M, N, K, tA, tB] of [[257, 130, 129, false, false], [33, 301, 257, true, false], [129, 129, 300, false, true], [7, 1001, 600, false, false]] as const) {
       expect(2 * M * N * K).toBeGreaterThanOrEqual(THREAD_MIN_FLOPS);
       expect(check(g, M, N, K, tA, tB, r)).toBe(0);
@@ -234,11 +235,15 @@ describe("threads: sub-GEMMs on worker_threads over a shared memory", () => {
     const module = compileWasm(gemmModule({ mr: 4, nr: 8, relaxed: false }, { minPages: 1, shared: { maxPages: 4 } }));
     const local = instantiateWasm<{ gemmList(p: number, n: number): void }>(module, memory);
     const pool = new WasmThreadPool(1, module, memory, "gemmList");
+    expect(pool.waitReady()).toBe(true);
     expect(() => pool.run([[0, 0], [1 << 20, 1]], local.gemmList)).toThrow(/1 worker job\(s\) failed/); // records out of bounds
     pool.run([[0, 0], [0, 0]], local.gemmList);
     expect(() => pool.run([[0, 0], [0, 0], [0, 0]], local.gemmList)).toThrow(RangeError);
     pool.close();
-    pool.run([[0, 0], [0, 0]], local.gemmList); // new workers after close
+    expect(pool.readyWorkers()).toBe(0);
+    pool.run([[0, 0], [0, 0]], local.gemmList); // new workers after close (the job runs here until they are up)
+    expect(pool.waitReady()).toBe(true);
+    expect(() => pool.run([[0, 0], [1 << 20, 1]], local.gemmList)).toThrow(/1 worker job\(s\) failed/);
     pool.close();
   });
 

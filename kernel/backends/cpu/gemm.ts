@@ -121,6 +121,11 @@ export class WasmSgemm {
     this.ints = new Int32Array(this.memory.buffer);
   }
 
+  /** Blocks until the worker threads have started (they start in the background); tests use it. */
+  waitForThreads(timeoutMs?: number): boolean {
+    return this.pool ? this.pool.waitReady(timeoutMs) : true;
+  }
+
   /** The memory as float32, valid until the next `reserve`. */
   get f32(): Float32Array {
     return this.view;

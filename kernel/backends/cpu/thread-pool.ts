@@ -16,7 +16,7 @@
 import { Worker } from "node:worker_threads";
 import { WasmMemory } from "./wasm-runtime";
 
-// Control array: [done, errors, then per worker w four slots at 4(w+1): generation, ptr, count, -].
+// Control array: [done, errors, then per worker w four slots at 4(w+1): generation, ptr, count, ready].
 const DONE = 0;
 const ERRORS = 1;
 const slotOf = (w: number) => 4 * (w + 1);
@@ -35,6 +35,7 @@ let run = null;
 try {
   run = new WebAssembly.Instance(module, { env: { memory } }).exports[entry];
 } catch {}
+Atomics.store(ctl, slot + 3, 1);
 let gen = 0;
 for (;;) {
   const until = performance.now() + ${WORKER_SPIN_MS};
@@ -53,7 +54,7 @@ for (;;) {
 `;
 
 export class WasmThreadPool {
-  private readonly ctl: Int32Array;
+  private ctl: Int32Array;
   private workers: Worker[] | null = null;
 
   /**
@@ -66,7 +67,10 @@ export class WasmThreadPool {
     private readonly memory: WasmMemory,
     private readonly entry: string,
   ) {
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * slotOf(helpers)));
+    this.ctl = new Int32Array(0);
+    // Workers take ~35 ms each to start: begin now, in the background, so the first run that
+    // needs them does not wait (until they are ready, their jobs run on the calling thread).
+    this.start();
   }
 
   /** How many jobs one `run` takes: the helpers and the calling thread. */
@@ -76,7 +80,8 @@ export class WasmThreadPool {
 
   private start(): Worker[] {
     if (!this.workers) {
-      for (let w = 0; w < this.helpers; w++) Atomics.store(this.ctl, slotOf(w), 0);
+      // A fresh control array: workers of a closed generation may still be winding down on the old one.
+      this.ctl = new Int32Array(new SharedArrayBuffer(4 * slotOf(this.helpers)));
       this.workers = Array.from({ length: this.helpers }, (_, w) => {
         const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, ctl: this.ctl, slot: slotOf(w), entry: this.entry } });
         worker.unref();
@@ -92,9 +97,11 @@ export class WasmThreadPool {
    */
   run(jobs: readonly (readonly [number, number])[], local: (ptr: number, count: number) => void): void {
     if (jobs.length > this.threads) throw new RangeError(`WasmThreadPool.run: ${jobs.length} jobs for ${this.threads} threads`);
-    const remote = jobs.length - 1;
-    if (remote > 0) this.start();
+    this.start();
     const c = this.ctl;
+    // Jobs beyond the workers that are ready run here, after job 0.
+    const remote = Math.min(jobs.length - 1, this.readyWorkers());
+    const here = [jobs[0], ...jobs.slice(1 + remote)].filter((j) => j !== undefined);
     Atomics.store(c, DONE, 0);
     Atomics.store(c, ERRORS, 0);
     for (let w = 0; w < remote; w++) {
@@ -105,7 +112,7 @@ export class WasmThreadPool {
       Atomics.notify(c, s);
     }
     try {
-      if (jobs.length) local(jobs[0][0], jobs[0][1]);
+      for (const [ptr, count] of here) local(ptr, count);
     } finally {
       // The workers write the shared memory: never return (nor rethrow) before they are done.
       const until = performance.now() + CALLER_SPIN_MS;
@@ -113,6 +120,28 @@ export class WasmThreadPool {
       for (let done = Atomics.load(c, DONE); done < remote; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done);
     }
     if (Atomics.load(c, ERRORS) > 0) throw new Error(`WasmThreadPool: ${Atomics.load(c, ERRORS)} worker job(s) failed`);
+  }
+
+  /** Workers that have started and will take jobs now. */
+  readyWorkers(): number {
+    if (!this.workers) return 0;
+    let ready = 0;
+    while (ready < this.helpers && Atomics.load(this.ctl, slotOf(ready) + 3) === 1) ready++;
+    return ready;
+  }
+
+  /** Blocks until every worker has started (or `timeoutMs` passed); returns whether they all have. */
+  waitReady(timeoutMs = 10_000): boolean {
+    this.start();
+    const until = performance.now() + timeoutMs;
+    for (let w = 0; w < this.helpers; w++) {
+      while (Atomics.load(this.ctl, slotOf(w) + 3) !== 1) {
+        const left = until - performance.now();
+        if (left <= 0) return false;
+        Atomics.wait(this.ctl, slotOf(w) + 3, 0, Math.min(left, 5));
+      }
+    }
+    return true;
   }
 
   /** Stops the workers (a later `run` starts new ones). */
