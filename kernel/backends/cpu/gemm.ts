@@ -36,7 +36,7 @@ import { stridesOf } from "../../core/shape";
 import { ContractionLayout, DotDimensionNumbers, DotGeneralParams, contractionLayout, permuteInto } from "../../primitives/contraction";
 import { GEMM_ARGS, GemmKernelShape, gemmModule, relaxedSimdProbe } from "./gemm-wasm";
 import { WasmThreadPool } from "./thread-pool";
-import { WasmMemory, compileWasm, instantiateWasm, validateWasm, wasmApi as wasm } from "./wasm-runtime";
+import { WasmMemory, compileWasmPrecompiled, instantiateWasm, precompileWasm, validateWasm, wasmApi as wasm } from "./wasm-runtime";
 
 type I = number;
 /** The exports used here (the module also exports its pieces: kernel, packA, packB, macro). */
@@ -114,11 +114,21 @@ export class WasmSgemm {
     const initial = Math.ceil(this.heap / PAGE) + 1;
     const shared = this.threads > 1 ? { maxPages: Math.floor(MAX_BYTES / PAGE) } : undefined;
     this.memory = new wasm.Memory({ initial, ...(shared ? { maximum: shared.maxPages, shared: true } : {}) });
-    const module = compileWasm(gemmModule(shape, { minPages: initial, shared }));
+    const module = compileWasmPrecompiled(WasmSgemm.moduleBytes(shape, blocking, threads));
     this.fns = instantiateWasm<GemmExports>(module, this.memory);
     this.pool = this.threads > 1 ? new WasmThreadPool(this.threads - 1, module, this.memory, "gemmList") : null;
     this.view = new Float32Array(this.memory.buffer);
     this.ints = new Int32Array(this.memory.buffer);
+  }
+
+  /** The module a GEMM of this configuration compiles (its memory layout is part of it). */
+  static moduleBytes(shape: GemmKernelShape, blocking: Blocking, threads = 1): Uint8Array {
+    const mc = roundUp(blocking.mc, shape.mr);
+    const nc = roundUp(blocking.nc, shape.nr);
+    const t = Math.max(1, Math.floor(threads));
+    const [scratch, pa, pb] = [4 * shape.mr * shape.nr, 4 * mc * blocking.kc, 4 * blocking.kc * nc].map((x) => roundUp(x, ALIGN));
+    const initial = Math.ceil((t * (scratch + pa + pb) + LIST_BYTES) / PAGE) + 1;
+    return gemmModule(shape, { minPages: initial, shared: t > 1 ? { maxPages: Math.floor(MAX_BYTES / PAGE) } : undefined });
   }
 
   /** Blocks until the worker threads have started (they start in the background); tests use it. */
@@ -241,6 +251,14 @@ export function defaultThreads(): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new PrimalError(`PRIMAL_CPU_THREADS: expected a positive integer, got "${raw}"`);
   return n;
+}
+
+// The process-wide GEMM's module compiles in the background from the moment the library loads,
+// so the first matmul (often inside a first jit call) does not wait ~13 ms for it.
+try {
+  if (wasm) precompileWasm(WasmSgemm.moduleBytes(defaultShape(hasRelaxedSimd()), DEFAULT_BLOCKING, defaultThreads()));
+} catch {
+  // A bad PRIMAL_CPU_THREADS is reported by the first matmul, with its message.
 }
 
 let instance: WasmSgemm | null | undefined;

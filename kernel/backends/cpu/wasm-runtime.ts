@@ -11,6 +11,7 @@ export interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
   validate(bytes: Uint8Array): boolean;
+  compile(bytes: Uint8Array): Promise<object>;
 }
 
 /** WebAssembly of this runtime, or undefined where there is none. */
@@ -32,4 +33,29 @@ export function instantiateWasm<T>(module: Uint8Array | object, memory: WasmMemo
   if (!wasmApi) throw new Error("instantiateWasm: this runtime has no WebAssembly");
   const compiled = module instanceof Uint8Array ? compileWasm(module) : module;
   return new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as T;
+}
+
+// Modules compiled ahead of need, off the main thread (WebAssembly.compile), by their bytes.
+const precompiled = new Map<string, object | Promise<object>>();
+const keyOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+
+/**
+ * Starts compiling a module that will be needed soon, in the background: a later
+ * `compileWasmPrecompiled` with the same bytes gets it without compiling (if it is ready by then).
+ */
+export function precompileWasm(bytes: Uint8Array): void {
+  if (!wasmApi) return;
+  const key = keyOf(bytes);
+  if (precompiled.has(key)) return;
+  const p = wasmApi.compile(bytes).then(
+    (m) => void precompiled.set(key, m),
+    () => void precompiled.delete(key),
+  );
+  precompiled.set(key, p as unknown as Promise<object>);
+}
+
+/** compileWasm, reusing the module `precompileWasm` made from the same bytes when it is ready. */
+export function compileWasmPrecompiled(bytes: Uint8Array): object {
+  const m = precompiled.get(keyOf(bytes));
+  return m && !(m instanceof Promise) ? m : compileWasm(bytes);
 }
