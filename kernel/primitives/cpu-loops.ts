@@ -10,6 +10,7 @@ import { bf16DecodeTable, f16DecodeTable, numberToBF16, numberToF16 } from "../c
 import { CpuImpl, ElementwiseRule, HostArray } from "../core/primitive";
 import { debugLog } from "../core/debug";
 import { stridesOf } from "../core/shape";
+import { expf32, expm1f32, log1pf32, logf32, logisticf32, tanhf32 } from "./f32-math-js";
 
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
@@ -18,6 +19,14 @@ const u32buf = new Uint32Array(f32buf.buffer);
 export const H = {
   f16enc: numberToF16,
   bf16enc: numberToBF16,
+  // float32 transcendental functions (f32-math.ts, rendered by f32-math-js.ts): the float32
+  // rules of exp, log, log1p, expm1, tanh and logistic call these.
+  expf32,
+  logf32,
+  log1pf32,
+  expm1f32,
+  tanhf32,
+  logisticf32,
   /** Round half to even (lax.round with ROUND_TO_NEAREST_EVEN, np.round). */
   roundEven(x: number): number {
     if (!isFinite(x)) return x;

@@ -4,12 +4,14 @@
 
 import { ShapedArray } from "../core/aval";
 import { DType, bool as boolDT } from "../core/dtype";
-import { DTypeError } from "../core/errors";
+import { DTypeError, PrimalError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { JvpRule, Primitive } from "../core/primitive";
 import { bind1 } from "../core/trace";
-import { intRange } from "./cpu-loops";
+import { H, intRange } from "./cpu-loops";
 import { Accepts, checkDType, defineElementwise } from "./elementwise-common";
+import { F32_MATH } from "./f32-math";
+import { f32HelperName } from "./f32-math-js";
 import * as o from "./ops";
 
 type Tangent = (x: NDArray, ans: NDArray, t: NDArray) => NDArray;
@@ -36,6 +38,19 @@ function unary(name: string, acc: Accepts, js: (a: string, d: DType) => string, 
 }
 const half = (x: NDArray) => o.scalar(0.5, x.dtype);
 
+/**
+ * The scalar rule of a primitive with a float32 algorithm in F32_MATH: float32 operands call
+ * its JS rendering (`H.expf32`, ...), so eager kernels, the JS code generator and the WASM one
+ * compute the same bits; float16 and bfloat16 keep the float64 expression `f64`, whose result
+ * they round once (their precision is far below float32's, so that is already correctly rounded
+ * but for rare double roundings).
+ */
+function f32Or(prim: string, f64: (a: string) => string): (a: string, d: DType) => string {
+  const helper = f32HelperName(prim);
+  if (!(prim in F32_MATH) || !(helper in H)) throw new PrimalError(`${prim}: no float32 helper H.${helper} for the F32_MATH algorithm, got ${Object.keys(F32_MATH).join(", ")}`);
+  return (a, d) => (d.name === "float32" ? `H.${helper}(${a})` : f64(a));
+}
+
 // d(-x) = -dx
 export const neg = unary("neg", "number", (a) => `-${a}`, (_x, _a, t) => o.neg(t), true);
 // sign, floor, ceil are piecewise constant: zero derivative.
@@ -45,19 +60,19 @@ export const ceil = unary("ceil", "float", (a) => `Math.ceil(${a})`, null);
 // d|x| = sign(x) dx
 export const abs = unary("abs", "number", (a) => `Math.abs(${a})`, (x, _a, t) => o.mul(t, o.sign(x)));
 // d exp(x) = exp(x) dx
-export const exp = unary("exp", "float", (a) => `Math.exp(${a})`, (_x, ans, t) => o.mul(t, ans));
+export const exp = unary("exp", "float", f32Or("exp", (a) => `Math.exp(${a})`), (_x, ans, t) => o.mul(t, ans));
 // d 2^x = 2^x log(2) dx
 export const exp2 = unary("exp2", "float", (a) => `Math.pow(2, ${a})`, (_x, ans, t) => o.mul(t, o.mul(ans, Math.LN2)));
 // d log(x) = dx / x
-export const log = unary("log", "float", (a) => `Math.log(${a})`, (x, _a, t) => o.div(t, x));
+export const log = unary("log", "float", f32Or("log", (a) => `Math.log(${a})`), (x, _a, t) => o.div(t, x));
 // d log1p(x) = dx / (1 + x)
-export const log1p = unary("log1p", "float", (a) => `Math.log1p(${a})`, (x, _a, t) => o.div(t, o.add(x, 1)));
+export const log1p = unary("log1p", "float", f32Or("log1p", (a) => `Math.log1p(${a})`), (x, _a, t) => o.div(t, o.add(x, 1)));
 // d expm1(x) = (expm1(x) + 1) dx
-export const expm1 = unary("expm1", "float", (a) => `Math.expm1(${a})`, (_x, ans, t) => o.mul(t, o.add(ans, 1)));
+export const expm1 = unary("expm1", "float", f32Or("expm1", (a) => `Math.expm1(${a})`), (_x, ans, t) => o.mul(t, o.add(ans, 1)));
 // d tanh(x) = (1 - tanh(x)^2) dx
-export const tanh = unary("tanh", "float", (a) => `Math.tanh(${a})`, (_x, ans, t) => o.mul(t, o.sub(1, o.mul(ans, ans))));
+export const tanh = unary("tanh", "float", f32Or("tanh", (a) => `Math.tanh(${a})`), (_x, ans, t) => o.mul(t, o.sub(1, o.mul(ans, ans))));
 // d logistic(x) = s (1 - s) dx
-export const logistic = unary("logistic", "float", (a) => `H.logistic(${a})`, (_x, s, t) => o.mul(t, o.mul(s, o.sub(1, s))));
+export const logistic = unary("logistic", "float", f32Or("logistic", (a) => `H.logistic(${a})`), (_x, s, t) => o.mul(t, o.mul(s, o.sub(1, s))));
 // d sin(x) = cos(x) dx
 export const sin = unary("sin", "float", (a) => `Math.sin(${a})`, (x, _a, t) => o.mul(t, o.cos(x)));
 // d cos(x) = -sin(x) dx
