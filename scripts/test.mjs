@@ -30,7 +30,7 @@ function vitestSuite(name, patterns, env = {}) {
   console.log(`\n=== ${name} ===`);
   const dir = join(root, "out", "test-reports");
   mkdirSync(dir, { recursive: true });
-  const report = join(dir, `${name}.json`);
+  const report = join(dir, `${name.replace(/[^\w.-]+/g, "-")}.json`);
   rmSync(report, { force: true });
   const status = run(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", ...patterns,
     "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], { env: { ...process.env, ...env } });
@@ -59,6 +59,9 @@ if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("
   if (want("kernel")) vitestSuite("kernel", ["test/kernel"]);
   if (want("reference")) vitestSuite("reference", ["test/reference"]);
   if (want("protocol")) vitestSuite("protocol", ["test/protocol"]);
+  // The kernel and reference suites again with every public API call jitted and compiled
+  // (vitest.jit.config.mts, test/jit-all/).
+  if (want("jit-all")) vitestSuite("kernel+reference (jit-all)", ["-c", "vitest.jit.config.mts"]);
 }
 
 console.log("\n=== summary ===");
