@@ -19,7 +19,7 @@
 // to maintain, and the compiler lowers them as units anyway.
 
 import { NDArray } from "../core/ndarray";
-import { Primitive } from "../core/primitive";
+import { Primitive, getPrimitive } from "../core/primitive";
 import { Tracer, evalPrimitive } from "../core/trace";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "./jaxpr";
 import { fromLiteral, toLiteral } from "./literal";
@@ -218,6 +218,16 @@ function foldJaxpr(cj: ClosedJaxpr, ctx: PassContext, memo: Map<ClosedJaxpr, Clo
       r.keep(e, inputs, params);
       continue;
     }
+    if (isSplatBroadcast(e, inputs)) {
+      // Kept as it is (its folded form would be itself), but its value feeds later folds.
+      r.keep(e, inputs, params);
+      try {
+        known.set(e.outVars[0], evalPrimitive(e.primitive, args as NDArray[], e.params)[0]);
+      } catch {
+        // left to fail (or not) at run time
+      }
+      continue;
+    }
     let outs: NDArray[];
     try {
       // evalPrimitive runs the primitive's kernel on concrete arrays whatever trace is active,
@@ -237,6 +247,12 @@ function foldJaxpr(cj: ClosedJaxpr, ctx: PassContext, memo: Map<ClosedJaxpr, Clo
       if (x.ndim === 0) {
         r.replace(v, toLiteral(x));
         counts.literals++;
+      } else if (x.size > 0 && isSplat(x)) {
+        // One value everywhere: a broadcast of a literal, which the lowering reads with stride 0
+        // (no memory), rather than a constant array every kernel would load.
+        r.eqns.push(new JaxprEqn(broadcastPrim(), [toLiteral(scalarOf(x))], { shape: [...x.shape], broadcast_dimensions: [], sharding: null }, [v], e.sourceRef));
+        known.set(v, x);
+        counts.splats++;
       } else {
         // The output variable itself becomes a constvar.
         r.addConst(v, x);
@@ -250,9 +266,29 @@ function foldJaxpr(cj: ClosedJaxpr, ctx: PassContext, memo: Map<ClosedJaxpr, Clo
   return r.finish();
 }
 
+const broadcastPrim = (): Primitive => getPrimitive("broadcast_in_dim")!;
+
+/** A broadcast of a scalar literal: already the folded form of a splat (folding it again would loop). */
+function isSplatBroadcast(e: JaxprEqn, inputs: Atom[]): boolean {
+  return e.primitive.name === "broadcast_in_dim" && inputs.length === 1 && inputs[0] instanceof Literal;
+}
+
+/** Every element has the same bits. */
+function isSplat(x: NDArray): boolean {
+  const d = x.dataSync() as ArrayLike<number>;
+  const first = d[0];
+  for (let i = 1; i < d.length; i++) if (!Object.is(d[i], first) && !(d[i] !== d[i] && first !== first)) return false;
+  return true;
+}
+
+/** The first element of `x` as a 0-d array of its dtype. */
+function scalarOf(x: NDArray): NDArray {
+  return x.reshape([-1]).get(0) as NDArray;
+}
+
 /** Constant folding with statistics. */
 export function runFold(cj: ClosedJaxpr, opts: PassOptions = {}): PassResult {
-  const counts = { foldedEqns: 0, literals: 0, constvars: 0 };
+  const counts = { foldedEqns: 0, literals: 0, splats: 0, constvars: 0 };
   const out = foldJaxpr(cj, new PassContext(opts), new Map(), counts);
   return { jaxpr: out, stats: passStats("fold", counts, counts.foldedEqns) };
 }

@@ -9,16 +9,20 @@ export type SourceLocator = (stack: string) => SourceInfo | null;
 
 // This module's bundle or source folder: frames in it (or in node internals) are the library's.
 const ownFile = typeof __filename === "string" ? __filename : "";
-const ownRoot = ownFile.replace(/[/\\](ir|kernel[/\\]ir)[/\\]source\.[jt]s$/, "").replace(/[/\\][^/\\]+\.js$/, "");
+// From the sources: kernel/ (not the repository root, whose test/ and examples/ are user code);
+// from a bundle: the bundle's folder (dist/).
+const ownRoot = ownFile.replace(/[/\\]ir[/\\]source\.[jt]s$/, "").replace(/[/\\][^/\\]+\.js$/, "");
 
-const FRAME = /\(?((?:[a-zA-Z]:)?[^():\s]+(?:#[^():\s]*)?):(\d+):(\d+)\)?\s*$/;
+// The location at the end of a frame line, after "(" or a space: a Windows drive letter is a
+// single letter there, so "node:internal/..." is never read as drive "e:".
+const FRAME = /(?:^|[\s(])((?:[a-zA-Z]:[\\/])?[^():\s]+(?:#[^():\s]*)?):(\d+):(\d+)\)?\s*$/;
 
 function defaultLocator(stack: string): SourceInfo | null {
   for (const line of stack.split("\n").slice(1)) {
     const m = FRAME.exec(line.trim());
     if (!m) continue;
     const file = m[1];
-    if (file.startsWith("node:") || file.includes("node_modules") || (ownRoot && file.startsWith(ownRoot))) continue;
+    if (file.startsWith("node:") || file.includes("node_modules") || (ownRoot && (file.startsWith(ownRoot + "/") || file.startsWith(ownRoot + "\\")))) continue;
     return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return null;

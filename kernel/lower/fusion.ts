@@ -42,7 +42,7 @@ const VIEW_PRIMS = new Set(["broadcast_in_dim", "reshape", "transpose", "squeeze
 /** Elementwise primitives cheap enough to recompute in every kernel that needs them. */
 const CHEAP = new Set([
   "add", "add_any", "sub", "mul", "neg", "max", "min", "select_n", "clamp", "eq", "ne", "lt", "le", "gt", "ge",
-  "and", "or", "xor", "not", "abs", "copy", "stop_gradient", "convert_element_type", "square", "sign", "floor", "ceil",
+  "and", "or", "xor", "not", "abs", "copy", "stop_gradient", "convert_element_type", "square", "sign", "floor", "ceil", "is_finite",
 ]);
 /** How many kernels (or views) may recompute one cheap value before it is materialised. */
 const MAX_DUPLICATES = 4;
