@@ -24,7 +24,7 @@ const builds = [
   { ...node, entryPoints: ["kernel/cli.ts"], outfile: "dist/cli.js" },
 ];
 if (existsSync(join(root, "kernel/main.ts"))) builds.push({ ...node, entryPoints: ["kernel/main.ts"], outfile: "dist/kernel.js" });
-if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs"] });
+if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"] });
 const panels = existsSync(join(root, "webview")) ? readdirSync(join(root, "webview")).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")) : [];
 if (panels.length)
   builds.push({ ...common, platform: "browser", format: "iife", entryPoints: panels.map((f) => `webview/${f}`), outdir: "dist/webview" });
