@@ -2,7 +2,8 @@
 // implementation. `PRIMAL_CPU_DEVICES=N` exposes N logical devices (cpu:0..N-1), as XLA's
 // --xla_force_host_platform_device_count does; they share the host's memory. dot_general on
 // float32 runs through the WebAssembly SIMD GEMM of gemm.ts; other dtypes through the record's
-// generic loop.
+// generic loop. Big elementwise ops and reductions run as the compiler's wasm kernels
+// (eager-wasm.ts), small ones through the records' generated JS loops.
 
 import { ShapedArray } from "../../core/aval";
 import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
@@ -10,6 +11,7 @@ import { Storage } from "../../core/dtype";
 import { PrimalError } from "../../core/errors";
 import { HostArray, Primitive } from "../../core/primitive";
 import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
+import { eagerWasm } from "./eager-wasm";
 import { dotGeneralCpu } from "./gemm";
 
 class CpuDevice implements Device {
@@ -64,7 +66,7 @@ class CpuBackend implements Backend {
       const out = dotGeneralCpu(host, params as DotGeneralParams, outAvals[0]);
       if (out) return [this.fromHost(out, outAvals[0], device)];
     }
-    const outs = prim.cpu(host, params, outAvals);
+    const outs = eagerWasm(prim, host, params, outAvals) ?? prim.cpu(host, params, outAvals);
     return outs.map((o, i) => this.fromHost(o, outAvals[i], device));
   }
 }
