@@ -4,6 +4,8 @@
 // Nothing here asserts a time: a benchmark reports, it does not pass or fail.
 
 import { spawnSync } from "node:child_process";
+import { rng } from "../kernel/helpers/rng";
+export { rng };
 
 /** How long to time one workload. */
 export interface MeasureOptions {
@@ -85,21 +87,6 @@ export async function timeOnce(fn: () => Promise<unknown> | unknown): Promise<nu
   const t = performance.now();
   await fn();
   return performance.now() - t;
-}
-
-/**
- * A seeded generator (mulberry32), so every library gets bit-identical float32 inputs and the
- * results can be compared across libraries.
- */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** n uniform floats in [lo, hi), seeded. */

@@ -11,13 +11,10 @@ import { setWasmKernelsEnabled } from "../../kernel/backends/cpu/wasm-kernels";
 import { getPrimitive } from "../../kernel/core/primitive";
 import { ShapedArray } from "../../kernel/core/aval";
 import { float16, float32, int32 } from "../../kernel/core/dtype";
+import { rng } from "./helpers/rng";
 
 afterEach(() => void setWasmKernelsEnabled(true));
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 const N = EAGER_WASM_MIN_POINTS * 2 + 37; // SIMD body and a scalar tail
 const r = rng(7);
 const xf = np.array(Float32Array.from({ length: N }, () => (r() - 0.5) * 20));

@@ -19,21 +19,10 @@ import {
   PassContext, PassName, checkJaxpr, countEquations, eliminateCommonSubexpressions, eliminateDeadCode, foldConstants, inlineJitCalls, optimize, runPass,
   simplifyAlgebra,
 } from "../../kernel/ir/passes";
+import { rng } from "./helpers/rng";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIALS = [-0, 0, Infinity, -Infinity, NaN, 1, -1];
 

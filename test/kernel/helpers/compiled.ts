@@ -8,6 +8,8 @@ import { disableJit } from "../../../kernel/transforms/jit";
 import { compiledRecordOf } from "../../../kernel/lower/jit-runner";
 import { CompiledRecord } from "../../../kernel/lower/inspect";
 import { treeLeaves } from "../../../kernel/core/tree";
+import { rng } from "./rng";
+export { rng };
 
 type Fn = (...args: any[]) => any;
 
@@ -57,16 +59,4 @@ export function maxRelDiff(got: NDArray, want: NDArray): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(Number(a[i]) - Number(b[i])) / Math.max(Math.abs(Number(b[i])), 1e-30));
   return m;
-}
-
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,0 +1,14 @@
+// The tests' (and benchmark's) seeded random numbers: failures reproduce, and every library in a
+// benchmark gets bit-identical inputs.
+
+/** mulberry32: a small seeded generator of floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
