@@ -10,9 +10,59 @@ const u32of64 = new Uint32Array(f64.buffer);
 let f16Table: Float32Array | null = null;
 let bf16Table: Float32Array | null = null;
 
+// The two 64K-entry tables are built on first use, which is usually inside a first jit call
+// (every JS kernel is handed them), with V8 still interpreting: a 65536-iteration JS loop costs
+// 2.5-4 ms there, each. A tiny WebAssembly module fills both in ~0.1 ms (its one loop writes
+// the float16 normals' bit patterns and the bfloat16 ones, `h << 16`); the 4096 float16
+// zeros/subnormals, infinities and NaNs are then patched in JS. The tables are views of the
+// module's memory, which never grows.
+const TABLE_WASM = [
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: () -> ()
+  0x03, 0x02, 0x01, 0x00, // func 0: type 0
+  0x05, 0x03, 0x01, 0x00, 0x08, // memory 0: 8 pages (f16 table at 0, bf16 at 256 KiB)
+  0x07, 0x09, 0x02, 0x01, 0x6d, 0x02, 0x00, 0x01, 0x66, 0x00, 0x00, // export "m" memory 0, "f" func 0
+  0x0a, 0x4a, 0x01, 0x48, 0x01, 0x01, 0x7f, // code: 1 body of 72 bytes, 1 local i32 h
+  0x03, 0x40, // loop
+  0x20, 0x00, 0x41, 0x02, 0x74, //   h << 2 (address)
+  0x20, 0x00, 0x41, 0xff, 0xff, 0x01, 0x71, 0x41, 0x0d, 0x74, 0x41, 0x80, 0x80, 0x80, 0xc0, 0x03, 0x6a, //   ((h & 0x7fff) << 13) + 0x38000000
+  0x20, 0x00, 0x41, 0x80, 0x80, 0x02, 0x71, 0x41, 0x10, 0x74, 0x72, //   | (h & 0x8000) << 16
+  0x36, 0x02, 0x00, //   i32.store (f16 entry)
+  0x20, 0x00, 0x41, 0x02, 0x74, 0x20, 0x00, 0x41, 0x10, 0x74, //   h << 2, h << 16
+  0x36, 0x02, 0x80, 0x80, 0x10, //   i32.store offset=262144 (bf16 entry)
+  0x20, 0x00, 0x41, 0x01, 0x6a, 0x22, 0x00, 0x41, 0x80, 0x80, 0x04, 0x49, 0x0d, 0x00, //   h += 1; loop while h < 65536
+  0x0b, 0x0b, // end loop, end func
+];
+
+/** What is used of the WebAssembly API (the kernel's TS config has no DOM/wasm types). */
+interface TableWasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object) => { exports: { f: () => void; m: { buffer: ArrayBuffer } } };
+}
+
+/** Both tables from the WebAssembly module, or null where WebAssembly is missing or refuses it. */
+function buildTablesWasm(): [Float32Array, Float32Array] | null {
+  const wasm = (globalThis as unknown as { WebAssembly?: TableWasmApi }).WebAssembly;
+  if (!wasm) return null;
+  try {
+    const inst = new wasm.Instance(new wasm.Module(new Uint8Array(TABLE_WASM)));
+    inst.exports.f();
+    const buf = inst.exports.m.buffer;
+    const f16 = new Float32Array(buf, 0, 65536);
+    const bits = new Uint32Array(buf, 0, 65536);
+    for (let hi = 0; hi < 0x10000; hi += 0x8000)
+      for (let m = 0; m < 1024; m++) {
+        f16[hi | m] = (hi ? -m : m) * 5.960464477539063e-8; // zero and subnormals: m * 2^-24, exact in float32
+        bits[hi | 0x7c00 | m] = (hi << 16) | 0x7f800000 | (m << 13) | (m ? 0x00400000 : 0); // inf, or NaN keeping sign and payload
+      }
+    return [f16, new Float32Array(buf, 262144, 65536)];
+  } catch {
+    return null;
+  }
+}
+
 function buildF16Table(): Float32Array {
-  // Integer work on the bit patterns only: this runs once, usually cold (in V8's interpreter),
-  // where `2 ** e` per entry cost ~15 ms of a first jit call.
+  // Integer work on the bit patterns only: `2 ** e` per entry cost ~15 ms of a first jit call.
   const t = new Float32Array(65536);
   const bits = new Uint32Array(t.buffer);
   for (let h = 0; h < 65536; h++) {
@@ -26,19 +76,34 @@ function buildF16Table(): Float32Array {
   return t;
 }
 
+function buildBf16Table(): Float32Array {
+  const t = new Float32Array(65536);
+  const bits = new Uint32Array(t.buffer);
+  for (let h = 0; h < 65536; h++) bits[h] = h << 16;
+  return t;
+}
+
+function buildTables(): void {
+  const w = buildTablesWasm();
+  f16Table = w?.[0] ?? buildF16Table();
+  bf16Table = w?.[1] ?? buildBf16Table();
+}
+
 /** Decoding table: index a float16 bit pattern, get its value as float32. */
 export function f16DecodeTable(): Float32Array {
-  return (f16Table ??= buildF16Table());
+  if (!f16Table) buildTables();
+  return f16Table!;
 }
 
 /** Decoding table for bfloat16 bit patterns. */
 export function bf16DecodeTable(): Float32Array {
-  if (!bf16Table) {
-    bf16Table = new Float32Array(65536);
-    const bits = new Uint32Array(bf16Table.buffer);
-    for (let h = 0; h < 65536; h++) bits[h] = h << 16;
-  }
-  return bf16Table;
+  if (!bf16Table) buildTables();
+  return bf16Table!;
+}
+
+/** @internal The tables as the JS loops build them (tests compare the fast path with them). */
+export function _referenceDecodeTables(): [Float32Array, Float32Array] {
+  return [buildF16Table(), buildBf16Table()];
 }
 
 /** float16 bits -> number. */

@@ -14,12 +14,18 @@ import { describeValue } from "./shape";
 
 /** One level of the transformation stack. */
 export class MainTrace {
+  /** The level's Trace (Traces hold nothing but their main, so one serves every bind). */
+  private trace: Trace | null = null;
   constructor(
     readonly level: number,
     readonly traceType: new (main: MainTrace) => Trace,
     /** Data shared by all tracers of this level (e.g. the jaxpr builder). */
     readonly globalData: unknown,
   ) {}
+  /** The Trace that processes this level's primitives. */
+  get interpreter(): Trace {
+    return (this.trace ??= new this.traceType(this));
+  }
 }
 
 /** A transformation's interpreter for one level. */
@@ -113,7 +119,7 @@ function findTopTrace(args: NDArray[]): Trace {
     if (traceStack[main.level] !== main) throw escapedTracer(a);
     if (main.level > top.level) top = main;
   }
-  return new top.traceType(top);
+  return top.interpreter;
 }
 
 /** JAX's UnexpectedTracerError, worded as JAX words it. */

@@ -18,7 +18,8 @@
 // consts counted in params, branch types matched across branches) that these passes would have
 // to maintain, and the compiler lowers them as units anyway.
 
-import { NDArray } from "../core/ndarray";
+import { ShapedArray } from "../core/aval";
+import { NDArray, fromStorage } from "../core/ndarray";
 import { Primitive, getPrimitive } from "../core/primitive";
 import { Tracer, evalPrimitive } from "../core/trace";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "./jaxpr";
@@ -204,35 +205,104 @@ function foldable(e: JaxprEqn, ctx: PassContext): boolean {
   return !CONTROL_FLOW.has(p.name) && !p.impl && !ctx.isEffectfulPrimitive(p) && nestedJaxprs(e.params).length === 0 && e.outVars.length > 0;
 }
 
+/**
+ * A known value that is one scalar everywhere: a broadcast of a literal, kept symbolic so that
+ * folding through splats (broadcasts, reshapes, elementwise arithmetic on them) needs no arrays.
+ * `array` materialises it (the value the primitive's kernel gives), only where an equation that
+ * is not elementwise or a view reads it.
+ */
+interface Splat {
+  literal: Literal;
+  aval: ShapedArray;
+  array: () => NDArray;
+}
+type Known = NDArray | Splat;
+
+const isSplatValue = (k: Known): k is Splat => !(k instanceof NDArray);
+
+/** Equations that map a splat to a splat of the same scalar (their output is the input's elements, rearranged). */
+const SPLAT_VIEWS: ReadonlySet<string> = new Set(["broadcast_in_dim", "reshape", "transpose", "squeeze", "rev", "slice"]);
+
+/** A splat of `literal` with aval `aval`, materialised by `make` when first needed. */
+function splatOf(literal: Literal, aval: ShapedArray, make: () => NDArray): Splat {
+  let x: NDArray | null = null;
+  return { literal, aval, array: () => (x ??= make()) };
+}
+
+/**
+ * The literal standing for every element of a splat output of aval `out`: the scalar stored in
+ * out's dtype and read back (as materialising the splat and reading an element would give),
+ * with out's dtype and weak type.
+ */
+function splatLiteral(value: number | boolean, out: ShapedArray): Literal {
+  return toLiteral(fromLiteral(new Literal(value, new ShapedArray([], out.dtype, out.weakType))));
+}
+
 function foldJaxpr(cj: ClosedJaxpr, ctx: PassContext, memo: Map<ClosedJaxpr, ClosedJaxpr>, counts: Record<string, number>): ClosedJaxpr {
   const r = new Rewrite(cj);
-  const known = new Map<Var, NDArray>();
+  const known = new Map<Var, Known>();
   cj.jaxpr.constvars.forEach((v, i) => isConcrete(cj.consts[i]) && known.set(v, cj.consts[i]));
-  const value = (a: Atom): NDArray | undefined => (a instanceof Literal ? fromLiteral(a) : known.get(a));
+  const knownOf = (a: Atom): Known | Literal | undefined => (a instanceof Literal ? a : known.get(a));
+  const materialise = (k: Known | Literal): NDArray => (k instanceof Literal ? fromLiteral(k) : isSplatValue(k) ? k.array() : k);
+  /** The broadcast equation writing a splat of `lit` into `v` (the folded form of a splat). */
+  const emitSplat = (lit: Literal, v: Var, e: JaxprEqn) =>
+    r.eqns.push(new JaxprEqn(broadcastPrim(), [lit], { shape: [...v.aval.shape], broadcast_dimensions: [], sharding: null }, [v], e.sourceRef));
   for (const e of cj.jaxpr.eqns) {
     const inputs = r.inputs(e);
     const params = mapJitBody(e, memo, (b) => foldJaxpr(b, ctx, memo, counts));
     const small = e.outVars.every((v) => v.aval.size <= ctx.maxFoldSize);
-    const args = small && foldable(e, ctx) ? inputs.map(value) : [undefined];
+    const args = small && foldable(e, ctx) ? inputs.map(knownOf) : [undefined];
     if (args.some((x) => x === undefined)) {
       r.keep(e, inputs, params);
       continue;
     }
+    const ins = args as (Known | Literal)[];
+    const out = e.outVars[0];
     if (isSplatBroadcast(e, inputs)) {
       // Kept as it is (its folded form would be itself), but its value feeds later folds.
       r.keep(e, inputs, params);
-      try {
-        known.set(e.outVars[0], evalPrimitive(e.primitive, args as NDArray[], e.params)[0]);
-      } catch {
-        // left to fail (or not) at run time
-      }
+      const lit = inputs[0] as Literal;
+      if (out.aval.size > 0) known.set(out, splatOf(splatLiteral(lit.value, out.aval), out.aval, () => evalPrimitive(e.primitive, [fromLiteral(lit)], e.params)[0]));
+      else
+        try {
+          known.set(out, evalPrimitive(e.primitive, ins.map(materialise), e.params)[0]);
+        } catch {
+          // left to fail (or not) at run time
+        }
       continue;
+    }
+    // Splats in, a splat out: a view of a splat, or elementwise arithmetic on splats and
+    // literals, is one scalar everywhere (computed on 0-d operands: the same per-element
+    // function). It is written as the broadcast of that literal, which is what evaluating it on
+    // materialised arrays and finding a splat would give, without making the arrays.
+    const splats = ins.some((k) => !(k instanceof Literal) && isSplatValue(k)) && ins.every((k) => k instanceof Literal || isSplatValue(k));
+    if (splats && e.outVars.length === 1 && !(out instanceof DropVar) && out.aval.size > 0 && out.aval.ndim > 0) {
+      const scalars = ins.map((k) => (k instanceof Literal ? k : (k as Splat).literal));
+      let lit: Literal | null = null;
+      if (SPLAT_VIEWS.has(e.primitive.name)) lit = splatLiteral(scalars[0].value, out.aval);
+      else if (e.primitive.elementwise) {
+        try {
+          const [x] = evalPrimitive(e.primitive, scalars.map(fromLiteral), e.params);
+          if (x.dtype === out.aval.dtype && x.weakType === out.aval.weakType) lit = splatLiteral(toLiteral(x).value, out.aval);
+        } catch {
+          // not folded symbolically: the general path below decides
+        }
+      }
+      if (lit !== null) {
+        const l = lit;
+        emitSplat(l, out, e);
+        known.set(out, splatOf(l, out.aval, () => evalPrimitive(broadcastPrim(), [fromLiteral(l)], { shape: [...out.aval.shape], broadcast_dimensions: [], sharding: null })[0]));
+        counts.splats++;
+        r.drop();
+        counts.foldedEqns++;
+        continue;
+      }
     }
     let outs: NDArray[];
     try {
       // evalPrimitive runs the primitive's kernel on concrete arrays whatever trace is active,
       // so folding never stages equations, even if a compiler calls it while tracing.
-      outs = evalPrimitive(e.primitive, args as NDArray[], e.params);
+      outs = evalPrimitive(e.primitive, ins.map(materialise), e.params);
     } catch {
       r.keep(e, inputs, params); // left to fail (or not) at run time, as before
       continue;
@@ -250,7 +320,8 @@ function foldJaxpr(cj: ClosedJaxpr, ctx: PassContext, memo: Map<ClosedJaxpr, Clo
       } else if (x.size > 0 && isSplat(x)) {
         // One value everywhere: a broadcast of a literal, which the lowering reads with stride 0
         // (no memory), rather than a constant array every kernel would load.
-        r.eqns.push(new JaxprEqn(broadcastPrim(), [toLiteral(scalarOf(x))], { shape: [...x.shape], broadcast_dimensions: [], sharding: null }, [v], e.sourceRef));
+        const lit = toLiteral(firstElement(x));
+        emitSplat(lit, v, e);
         known.set(v, x);
         counts.splats++;
       } else {
@@ -281,9 +352,12 @@ function isSplat(x: NDArray): boolean {
   return true;
 }
 
-/** The first element of `x` as a 0-d array of its dtype. */
-function scalarOf(x: NDArray): NDArray {
-  return x.reshape([-1]).get(0) as NDArray;
+/** The first element of `x` as a 0-d array of its dtype and weak type (x[0, ..., 0], read directly). */
+function firstElement(x: NDArray): NDArray {
+  const s = x._buf("fold").readSync();
+  const one = new (s.constructor as new (n: number) => typeof s)(1);
+  one[0] = s[0];
+  return fromStorage(one, new ShapedArray([], x.dtype, x.weakType));
 }
 
 /** Constant folding with statistics. */
@@ -297,8 +371,11 @@ export function runFold(cj: ClosedJaxpr, opts: PassOptions = {}): PassResult {
  * Constant folding: an equation whose inputs are all literals or constvars with concrete values,
  * and whose outputs have at most `maxFoldSize` elements each, is evaluated now with its own
  * primitive's kernel (so the result is bit-identical to running it): a 0-d result becomes a
- * Literal, others become constvars. Effectful primitives, higher-order/control-flow primitives
- * (jit, cond, while, scan, custom_*) and primitives with an `impl` are never folded.
+ * Literal, a result with one value everywhere (a splat) a broadcast of a literal, others
+ * constvars. Splats are folded through views and elementwise primitives without being
+ * materialised (the scalar is computed on 0-d operands). Effectful primitives,
+ * higher-order/control-flow primitives (jit, cond, while, scan, custom_*) and primitives with
+ * an `impl` are never folded.
  */
 export function foldConstants(cj: ClosedJaxpr, opts: PassOptions = {}): ClosedJaxpr {
   return runFold(cj, opts).jaxpr;

@@ -44,8 +44,14 @@ export type LazySource = () => SourceInfo | null;
  * The user's location of the current call, resolved lazily: V8 records the frames when the
  * Error is made (cheap) and formats them only when `.stack` is read, which is the expensive
  * part (and far more so under source-mapping test runners). Tracing records one per equation.
+ * Inside `withSharedSource`, the first capture is shared by all the others.
  */
 export function captureSource(): LazySource {
+  if (shared) return (shared.src ??= captureNow());
+  return captureNow();
+}
+
+function captureNow(): LazySource {
   const prevLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
   const err = new Error();
@@ -60,6 +66,44 @@ export function captureSource(): LazySource {
     }
     return value;
   };
+}
+
+// Capturing a stack costs ~25-50 µs (about 1 µs per frame: tracing inside grad inside jit is
+// 30-45 frames deep). Where the library stages several equations for one call from user code,
+// without calling user code in between (a jvp rule, a batching rule, the whole backward pass of
+// a vjp), the first frame outside the library is the same for all of them, so one capture
+// serves them all. Library code that calls back into user code (custom_jvp/custom_vjp rules)
+// runs that call under `withOwnSources`, where the user's own lines count again.
+let shared: { src: LazySource | null } | null = null;
+let sharing = true;
+
+/** @internal Turns the sharing of captures off (tests compare the lines with and without it). */
+export function _setSourceSharing(on: boolean): boolean {
+  const was = sharing;
+  sharing = on;
+  return was;
+}
+
+/** Runs `fn` with the source captured first inside it shared by every equation staged inside (see above). */
+export function withSharedSource<T>(fn: () => T): T {
+  if (shared || !sharing) return fn();
+  shared = { src: null };
+  try {
+    return fn();
+  } finally {
+    shared = null;
+  }
+}
+
+/** Runs user code called from library code: the equations it stages capture their own sources. */
+export function withOwnSources<T>(fn: () => T): T {
+  const prev = shared;
+  shared = null;
+  try {
+    return fn();
+  } finally {
+    shared = prev;
+  }
 }
 
 const NO_SOURCE: LazySource = () => null;

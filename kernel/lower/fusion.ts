@@ -190,18 +190,25 @@ export function buildKernelGraph(cj: ClosedJaxpr): KernelGraph {
     for (const v of e.outVars) if (!(v instanceof DropVar)) realized.add(v);
   });
 
+  // Each round builds the kernel of every materialised value; a kernel that no newly
+  // materialised value changes (none of the values it walked through or loaded) is the same as
+  // in the previous round, so its build is reused (renumbered: names follow the root's rank).
+  const built = new Map<Var, Build>();
   for (let round = 0; ; round++) {
     const requests = new Set<Var>();
     const visits = new Map<Var, Set<string>>();
     const kernels: BuiltKernel[] = [];
     const roots = [...realized].filter((v) => producer.has(v) && classes[producer.get(v)!] !== "library").sort((a, b) => producer.get(a)! - producer.get(b)!);
     roots.forEach((root, n) => {
-      try {
-        kernels.push(buildKernel(root, n, cj, classes, producer, realized, visits));
-      } catch (e) {
-        if (!(e instanceof NeedRealize)) throw e;
-        requests.add(e.v);
+      let b = built.get(root);
+      if (!b) built.set(root, (b = buildKernel(root, cj, classes, producer, realized)));
+      for (const [v, key] of b.visits) {
+        let seen = visits.get(v);
+        if (!seen) visits.set(v, (seen = new Set()));
+        seen.add(key);
       }
+      if (b.need) requests.add(b.need);
+      else kernels.push({ ...b.kernel!, kernel: { ...b.kernel!.kernel, name: kernelName(n, b.prims) } });
     });
     for (const [v, seen] of visits) {
       if (seen.size <= 1) continue;
@@ -211,8 +218,23 @@ export function buildKernelGraph(cj: ClosedJaxpr): KernelGraph {
     }
     if (requests.size === 0) return { jaxpr: cj, realized, kernels, classes };
     for (const v of requests) realized.add(v);
+    for (const [root, b] of built) {
+      for (const v of requests) if (b.touched.has(v)) built.delete(root);
+    }
     if (round > j.eqns.length + 1) throw new Error("lowering: materialisation did not converge");
   }
+}
+
+/** One kernel's build: the kernel (or the value it needs materialised first), and what it depends on. */
+interface Build {
+  kernel: BuiltKernel | null;
+  /** The primitives of its equations, for its name. */
+  prims: string[];
+  need: Var | null;
+  /** Every value the walk reached (loaded or walked through): only their materialisation can change the build. */
+  touched: Set<Var>;
+  /** (value, kernel + view) pairs of the fused non-view values it computes: for the duplication check. */
+  visits: [Var, string][];
 }
 
 const isHalf = (d: DType) => d.name === "float16" || d.name === "bfloat16";
@@ -228,9 +250,22 @@ function composeView(shape: readonly number[], path: readonly PathStep[]): View 
   return v;
 }
 
-function buildKernel(
-  root: Var, n: number, cj: ClosedJaxpr, classes: EqnClass[], producer: Map<Var, number>, realized: Set<Var>, visits: Map<Var, Set<string>>,
-): BuiltKernel {
+function buildKernel(root: Var, cj: ClosedJaxpr, classes: EqnClass[], producer: Map<Var, number>, realized: Set<Var>): Build {
+  const touched = new Set<Var>();
+  const visits: [Var, string][] = [];
+  try {
+    const { kernel, prims } = walkKernel(root, cj, classes, producer, realized, touched, visits);
+    return { kernel, prims, need: null, touched, visits };
+  } catch (e) {
+    if (!(e instanceof NeedRealize)) throw e;
+    touched.add(e.v);
+    return { kernel: null, prims: [], need: e.v, touched, visits };
+  }
+}
+
+function walkKernel(
+  root: Var, cj: ClosedJaxpr, classes: EqnClass[], producer: Map<Var, number>, realized: Set<Var>, touched: Set<Var>, visits: [Var, string][],
+): { kernel: BuiltKernel; prims: string[] } {
   const j = cj.jaxpr;
   const ops: KOp[] = [];
   const memo = new Map<string, number>();
@@ -240,6 +275,7 @@ function buildKernel(
   /** Loads in the root's space, to re-index once the loop space is known. */
   const rootLoads: { op: number; view: View }[] = [];
   let red: { r: Var; eqn: JaxprEqn; axes: number[]; xShape: readonly number[] } | null = null;
+  const rootId = varId(root);
 
   const push = (o: KOp): number => (ops.push(o), ops.length - 1);
   const bufOf = (v: Var): number => {
@@ -259,6 +295,7 @@ function buildKernel(
       return id;
     }
     const v = a;
+    touched.add(v);
     const view = composeView(v.aval.shape, path);
     if (view instanceof Var) throw new NeedRealize(view);
     const key = `${space}:${varId(v)}:${viewKey(view)}`;
@@ -272,11 +309,7 @@ function buildKernel(
       const pi = producer.get(v)!;
       const e = j.eqns[pi];
       const cls = classes[pi];
-      if (!isRoot && cls !== "view") {
-        let seen = visits.get(v);
-        if (!seen) visits.set(v, (seen = new Set()));
-        seen.add(`${n}|${key}`);
-      }
+      if (!isRoot && cls !== "view") visits.push([v, `${rootId}|${key}`]);
       fused.add(pi);
       if (cls === "elementwise") {
         const args = e.inputs.map((x) => {
@@ -327,7 +360,7 @@ function buildKernel(
   push({ op: "store", buf: 0, index: toLoop(contiguous(root.aval.shape)), src: value, dtype: root.aval.dtype });
   const eqnIdx = [...fused].sort((a, b) => a - b);
   const kernel: Kernel = {
-    name: kernelName(n, eqnIdx.map((i) => j.eqns[i].primitive.name)),
+    name: "",
     shape,
     reduced,
     bufs: [
@@ -336,7 +369,8 @@ function buildKernel(
     ],
     ops,
   };
-  return { root, kernel, inputs, eqns: eqnIdx.map((i) => j.eqns[i]), position: producer.get(root)! };
+  const built = { root, kernel, inputs, eqns: eqnIdx.map((i) => j.eqns[i]), position: producer.get(root)! };
+  return { kernel: built, prims: eqnIdx.map((i) => j.eqns[i].primitive.name) };
 }
 
 /** `k3_mul_add_tanh`: the kernel's number and its first few distinct primitives (views left out when there is more). */

@@ -78,28 +78,36 @@ export function clearCompiled(): void {
   records.length = 0;
 }
 
-/** Builds and announces the record of a freshly compiled program. */
-export function recordCompiled(p: LoweredProgram, name: string, source: SourceInfo | null, compileMs: number, irText: (k: number) => string | null): CompiledRecord {
-  const names = printedNames(p.after.jaxpr);
-  const eqnText = (i: number) => eqnLine(p.after.jaxpr.eqns[i], names);
+/**
+ * Builds and announces the record of a freshly compiled program. The text of each step's
+ * equations and kernel IR, and the source location (when given as a function), are made when
+ * first read: an inspector or `--kernels` asks for them, a first jit call (in a cold process)
+ * does not wait for them.
+ */
+export function recordCompiled(
+  p: LoweredProgram, name: string, source: SourceInfo | null | (() => SourceInfo | null), compileMs: number, irText: (k: number) => string | null,
+): CompiledRecord {
+  let names: Map<Var, string> | null = null;
+  const eqnText = (i: number) => eqnLine(p.after.jaxpr.eqns[i], (names ??= printedNames(p.after.jaxpr)));
   const kernels = p.steps.map((s, i): KernelRecord => {
     const outShape = s.kind === "library" ? (p.after.jaxpr.eqns[s.eqns[0]].outVars[0]?.aval.shape ?? []) : p.buffers[s.out].aval.shape;
     const launch = s.kind === "kernel" ? s.kernel.shape : [...outShape];
-    return {
+    const k = {
       kind: s.kind,
       name: s.name,
       source: s.kind === "kernel" ? s.source : null,
-      ir: s.kind === "kernel" ? irText(i) : null,
-      eqns: s.eqns.map(eqnText),
       launchShape: launch,
       elements: launch.reduce((a, b) => a * b, 1),
       timing: { calls: 0, totalMs: 0, lastMs: 0 },
-    };
+    } as KernelRecord;
+    lazyField(k, "ir", () => (s.kind === "kernel" ? irText(i) : null));
+    lazyField(k, "eqns", () => s.eqns.map(eqnText));
+    return k;
   });
   const rec: CompiledRecord = {
     id: nextId++,
     name,
-    source,
+    source: null,
     before: p.before,
     after: p.after,
     kernels,
@@ -112,6 +120,8 @@ export function recordCompiled(p: LoweredProgram, name: string, source: SourceIn
     compileMs,
     calls: 0,
   };
+  if (typeof source === "function") lazyField(rec, "source", source);
+  else rec.source = source;
   records.push(rec);
   if (records.length > MAX_RECORDS) records.splice(0, records.length - MAX_RECORDS);
   for (const l of listeners) l(rec);
@@ -132,6 +142,19 @@ export function formatCompiled(r: CompiledRecord, where = ""): string {
     if (k.source) lines.push(k.source.trimEnd().replace(/^/gm, "    | "));
   });
   return lines.join("\n") + "\n";
+}
+
+/** An enumerable property computed on first read (then an ordinary data property). */
+function lazyField<T extends object, K extends keyof T>(o: T, key: K, make: () => T[K]): void {
+  Object.defineProperty(o, key, {
+    get: () => {
+      const v = make();
+      Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+      return v;
+    },
+    enumerable: true,
+    configurable: true,
+  });
 }
 
 function fmtBytes(n: number): string {

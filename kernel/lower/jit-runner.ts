@@ -6,17 +6,24 @@
 // (inspect.ts). Whatever the lowering or the backend cannot handle runs as before, primitive
 // by primitive (evalClosedJaxpr), with a line at PRIMAL_DEBUG=3 saying why.
 // PRIMAL_COMPILE=0 (or `setCompileEnabled(false)`) turns compilation off.
+//
+// Lowered programs are also cached by structure across jitted functions (program-cache.ts):
+// a fresh jit of a function with the same operations on the same avals skips the passes and
+// the lowering, and only the backend's (cached) preparation and a record of its own remain.
+// PRIMAL_COMPILE_CACHE=0 (or `setProgramCacheEnabled(false)`) turns that cache off.
 
 import { debugLog } from "../core/debug";
 import { NDArray } from "../core/ndarray";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr, SourceInfo } from "../ir/jaxpr";
 import { OptimizeRecord, optimize } from "../ir/passes";
+import { structuralKey } from "../ir/structural-key";
 import { onTrace } from "../ir/trace-log";
 import { _setJitRunner } from "../transforms/jit";
 import { CompiledRecord, recordCompiled } from "./inspect";
 import { printKernel } from "./kernel-ir";
 import { LoweredProgram, lowerProgram } from "./program";
+import { ProgramCache } from "./program-cache";
 
 /** A prepared program: runs it on the arguments, or returns null when it cannot (then the program is interpreted). */
 export type Executable = (args: NDArray[]) => NDArray[] | null;
@@ -35,14 +42,20 @@ interface Compiled {
 let executor: ProgramExecutor | null = null;
 let enabled = process.env.PRIMAL_COMPILE !== "0";
 const cache = new WeakMap<ClosedJaxpr, Compiled | null>();
+let cacheEnabled = process.env.PRIMAL_COMPILE_CACHE !== "0";
+/** Lowered programs by the structure of the traced program (small constants by value). */
+const tracedPrograms = new ProgramCache("traced", 256, true);
+/** Lowered programs by the structure of the optimised program (constants by aval). */
+const optimizedPrograms = new ProgramCache("optimized", 256, false);
 /** Passes' records, by compiled program (the inspection record's "passes" part). */
 const passRecords = new WeakMap<CompiledRecord, OptimizeRecord>();
 
 // Names and call sites of jitted functions, from the trace log (derived programs, such as the
 // jvp or vmap of a jitted body, have none: they are shown as "jit").
-const traced = new WeakMap<ClosedJaxpr, { name: string; source: SourceInfo | null }>();
+// The record's source is read when the compiled record's is (formatting a stack is not free).
+const traced = new WeakMap<ClosedJaxpr, { name: string; readonly source: SourceInfo | null }>();
 onTrace((r) => {
-  if (r.kind === "jit") traced.set(r.jaxpr, { name: r.name, source: r.source });
+  if (r.kind === "jit") traced.set(r.jaxpr, r);
 });
 
 /** Installs the backend's executor and makes every jit call run compiled. */
@@ -58,6 +71,25 @@ export function setCompileEnabled(on: boolean): void {
 
 export function compileEnabled(): boolean {
   return enabled && executor !== null;
+}
+
+/** Turns the cache of lowered programs across jitted functions on or off; returns the previous setting. */
+export function setProgramCacheEnabled(on: boolean): boolean {
+  const was = cacheEnabled;
+  cacheEnabled = on;
+  return was;
+}
+
+/** Empties the cache of lowered programs (tests, benchmarks of cold compiles). */
+export function clearProgramCache(): void {
+  tracedPrograms.clear();
+  optimizedPrograms.clear();
+}
+
+/** Hits and misses of the two levels of the program cache, and their sizes. */
+export function programCacheStats(): Record<"traced" | "optimized", { hits: number; misses: number; size: number }> {
+  const of = (c: ProgramCache) => ({ hits: c.hits, misses: c.misses, size: c.size });
+  return { traced: of(tracedPrograms), optimized: of(optimizedPrograms) };
 }
 
 /** What `optimize` did for a compiled program. */
@@ -83,23 +115,44 @@ export function compile(cj: ClosedJaxpr): Compiled | null {
   const name = info?.name ?? "jit";
   const t0 = performance.now();
   try {
-    const { jaxpr: optimized, record: passes } = optimize(cj);
-    const p = lowerProgram(cj, optimized);
+    const { program: p, passes, hit } = lowered(cj);
     const kernelIr = (i: number) => {
       const s = p.steps[i];
       return s.kind === "kernel" ? printKernel(s.kernel) : null;
     };
-    const record = recordCompiled(p, name, info?.source ?? null, 0, kernelIr);
+    const record = recordCompiled(p, name, () => info?.source ?? null, 0, kernelIr);
     passRecords.set(record, passes);
     const run = executor!.prepare(p, record);
     record.compileMs = performance.now() - t0;
-    debugLog(3, "compile", `jit(${name}): ${record.counts.kernels} fused kernel(s), ${record.counts.library} library call(s) for ${p.after.jaxpr.eqns.length} equations, in ${record.compileMs.toFixed(2)} ms`);
+    debugLog(3, "compile", `jit(${name}): ${record.counts.kernels} fused kernel(s), ${record.counts.library} library call(s) for ${p.after.jaxpr.eqns.length} equations, in ${record.compileMs.toFixed(2)} ms${hit ? ` (lowered program reused: same ${hit} program)` : ""}`);
     for (const s of p.steps) if (s.kind === "kernel") debugLog(3, "kernel", `jit(${name}) ${s.name}:\n${s.source}`);
     return { run, record, passes };
   } catch (e) {
     debugLog(3, "compile", `jit(${name}): not compiled, runs primitive by primitive (${e instanceof Error ? e.message : String(e)})`);
     return null;
   }
+}
+
+/**
+ * The lowered program of `cj` with the passes' record: from the cache of lowered programs when
+ * a program of the same structure was lowered before (`hit` says at which level), else
+ * optimised and lowered now (and cached).
+ */
+function lowered(cj: ClosedJaxpr): { program: LoweredProgram; passes: OptimizeRecord; hit: "traced" | "optimized" | null } {
+  if (!cacheEnabled) {
+    const { jaxpr: optimized, record: passes } = optimize(cj);
+    return { program: lowerProgram(cj, optimized), passes, hit: null };
+  }
+  const tracedKey = structuralKey(cj, "values");
+  const t = tracedKey === null ? null : tracedPrograms.get(tracedKey, cj, cj);
+  if (t) return { ...t, hit: "traced" };
+  const { jaxpr: optimized, record: passes } = optimize(cj);
+  const optimizedKey = structuralKey(optimized, "avals")!;
+  const o = optimizedPrograms.get(optimizedKey, optimized, cj);
+  const program = o?.program ?? lowerProgram(cj, optimized);
+  if (!o) optimizedPrograms.put(optimizedKey, optimized, program, passes);
+  if (tracedKey !== null) tracedPrograms.put(tracedKey, cj, program, passes);
+  return { program, passes, hit: o ? "optimized" : null };
 }
 
 /** The compiled record of a jitted program, compiling it if needed (tests, inspectors); null when it is interpreted. */

@@ -39,6 +39,7 @@ import { Tracer, bind, traceDepth } from "../core/trace";
 import { PyTreeDef, treeFlatten, treeUnflatten } from "../core/tree";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr, Jaxpr } from "../ir/jaxpr";
+import { withOwnSources } from "../ir/source";
 import { add, convert, moveAxis, reduceSum, zerosLike } from "../primitives/ops";
 import { flattenToArrays, leafToArray } from "./args";
 import { traceToJaxpr } from "./stage";
@@ -237,7 +238,7 @@ function flatJvpRule(rule: Fn, fname: string, split: SplitArgs, inTree: PyTreeDe
   return named((primals: NDArray[], tangents: NDArray[]): [NDArray[], NDArray[]] => {
     const ps = treeUnflatten(inTree, primals) as unknown[];
     const ts = treeUnflatten(inTree, tangents) as unknown[];
-    const r = rule(...split.nondiff, ps, ts);
+    const r = withOwnSources(() => rule(...split.nondiff, ps, ts));
     if (!Array.isArray(r) || r.length !== 2)
       throw new PrimalError(`${op}: Custom JVP rule ${rname} for function ${fname} must produce a pair (list of length two) representing primal and tangent outputs, but got ${describeValue(r)}.`);
     const [pOut, pDef] = flattenToArrays(r[0], op);
@@ -515,7 +516,7 @@ function flatFwdRule(fwd: Fn, bwd: Fn, fname: string, split: SplitArgs, inTree: 
   return named((primals: NDArray[]) => {
     const inAvals = primals.map((p) => p.aval);
     const ps = treeUnflatten(inTree, primals) as unknown[];
-    const r = fwd(...split.full(ps));
+    const r = withOwnSources(() => fwd(...split.full(ps)));
     if (!Array.isArray(r) || r.length !== 2)
       throw new PrimalError(
         `${op}: Custom VJP fwd rule ${fwdName} for function ${fname} must produce a pair (list of length two) where the first element represents the primal output (equal to the output of the custom_vjp-decorated function ${fname}) and the second element represents residuals (i.e. values stored from the forward pass for use on the backward pass), but got ${describeValue(r)}.`,
@@ -529,7 +530,7 @@ function flatFwdRule(fwd: Fn, bwd: Fn, fname: string, split: SplitArgs, inTree: 
     });
     const [res, resTree] = flattenToArrays(r[1], op);
     const flatBwd: FlatBwd = named((resLeaves: NDArray[], cts: NDArray[]) => {
-      const got = bwd(...split.nondiff, treeUnflatten(resTree, resLeaves), treeUnflatten(outTree, cts));
+      const got = withOwnSources(() => bwd(...split.nondiff, treeUnflatten(resTree, resLeaves), treeUnflatten(outTree, cts)));
       if (!Array.isArray(got) || got.length !== argDefs.length)
         throw new PrimalError(
           `${op}: Custom VJP bwd rule ${bwdName} for function ${fname} must produce a list (JAX's tuple) with one cotangent per argument of ${fname} (${argDefs.length}), using null for a zero cotangent, but got ${Array.isArray(got) ? `a list of length ${got.length}` : describeValue(got)}.`,

@@ -7,6 +7,7 @@ import { PrimalError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
 import { MainTrace, Trace, Tracer, bind, fullRaise, withNewMain } from "../core/trace";
+import { withSharedSource } from "../ir/source";
 import { zerosLike } from "../primitives/ops";
 
 /** A value under jvp: its primal and tangent (null = zero). */
@@ -45,7 +46,8 @@ export class JVPTrace extends Trace {
     // Nothing to differentiate: run the primitive on the primals alone.
     if (tangents.every((t) => t === null)) return bind(prim, primals, params).map((p) => new JVPTracer(this, p, null));
     if (!prim.jvp) throw new MissingRuleError(`jvp: differentiation rule for '${prim.name}' not implemented`);
-    const [outs, outTangents] = prim.jvp(primals, tangents, params);
+    // The equations a rule stages are all for the caller's line: one source capture serves them.
+    const [outs, outTangents] = withSharedSource(() => prim.jvp!(primals, tangents, params));
     return outs.map((p, i) => new JVPTracer(this, p, outTangents[i] ?? null));
   }
 }

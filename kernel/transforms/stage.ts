@@ -36,6 +36,8 @@ export class JaxprTracer extends Tracer {
 export class JaxprBuilder {
   readonly eqns: JaxprEqn[] = [];
   private readonly vars = new Map<JaxprTracer, Var>();
+  /** The reverse of `vars` (finding the tracer of a var is then not a scan of all of them). */
+  private readonly tracers = new Map<Var, JaxprTracer>();
   private readonly constTracers = new Map<NDArray, JaxprTracer>();
   readonly constVals = new Map<JaxprTracer, NDArray>();
 
@@ -44,6 +46,7 @@ export class JaxprBuilder {
     if (!v) {
       v = new Var(t.aval);
       this.vars.set(t, v);
+      this.tracers.set(v, t);
     }
     return v;
   }
@@ -79,8 +82,7 @@ export class JaxprBuilder {
 
   /** Finds the tracer a var was made for (to substitute literals). */
   tracerOf(v: Var): JaxprTracer | undefined {
-    for (const [t, x] of this.vars) if (x === v) return t;
-    return undefined;
+    return this.tracers.get(v);
   }
 }
 

@@ -9,6 +9,7 @@ import { NDArray } from "../core/ndarray";
 import { UndefinedPrimal } from "../core/primitive";
 import { Atom, ClosedJaxpr, DropVar, Literal, Var } from "../ir/jaxpr";
 import { fromLiteral } from "../ir/literal";
+import { withSharedSource } from "../ir/source";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { zerosLike } from "../primitives/ops";
 import { addAny } from "../primitives/binary";
@@ -21,6 +22,12 @@ import { partialEvalFlat } from "./partial-eval";
  * UndefinedPrimal for each linear input; returns the cotangents of the linear inputs.
  */
 export function evalJaxprTransposed(cj: ClosedJaxpr, linearAvals: ShapedArray[], cts: (NDArray | null)[]): NDArray[] {
+  // Every equation staged by the backward pass is made for the same user call (the pullback's
+  // caller): one source capture serves them all (custom_vjp's bwd captures its own).
+  return withSharedSource(() => transposeJaxpr(cj, linearAvals, cts));
+}
+
+function transposeJaxpr(cj: ClosedJaxpr, linearAvals: ShapedArray[], cts: (NDArray | null)[]): NDArray[] {
   const j = cj.jaxpr;
   const primal = new Map<Var, NDArray>();
   j.constvars.forEach((v, i) => primal.set(v, cj.consts[i]));

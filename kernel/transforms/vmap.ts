@@ -7,6 +7,7 @@ import { PrimalError, ShapeError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
 import { MainTrace, Trace, Tracer, bind, fullRaise, withNewMain } from "../core/trace";
+import { withSharedSource } from "../ir/source";
 import { moveBatchAxis } from "../primitives/ops";
 import { MissingRuleError } from "./jvp";
 import { treeFlatten, treeUnflatten } from "../core/tree";
@@ -51,7 +52,8 @@ export class BatchTrace extends Trace {
     const dims = ts.map((t) => t.batchDim);
     if (dims.every((d) => d === null)) return bind(prim, vals, params).map((v) => new BatchTracer(this, v, null));
     if (!prim.batch) throw new MissingRuleError(`vmap: batching rule for '${prim.name}' not implemented`);
-    const [outs, outDims] = prim.batch(vals, dims, params, this.axisSize);
+    // The equations a rule stages are all for the caller's line: one source capture serves them.
+    const [outs, outDims] = withSharedSource(() => prim.batch!(vals, dims, params, this.axisSize));
     return outs.map((v, i) => new BatchTracer(this, v, outDims[i] ?? null));
   }
 }
