@@ -10,11 +10,21 @@
 // same size instead of allocating (kernels overwrite every element they store). Buffers a
 // library node reads or a view aliases may be held by its results, so they are only released.
 // Values inside a fused kernel never have a buffer at all.
+//
+// One rewrite happens here, before fusion: a dot_general whose only reader is a transpose that
+// swaps its lhs-free and rhs-free axes (what the weight gradient of x @ w is: dot(g, x) then
+// .T) becomes the dot_general of the swapped operands, which computes that transposed layout
+// directly. Each element is the same products (a·b = b·a exactly) summed in the same order, so
+// the values are bit for bit the same, and the kernel that read the GEMM's result through
+// transposed strides (gathers a row apart; the SGD update of w1 was 0.22 ms as JS) reads it
+// contiguously instead.
 
 import { ShapedArray } from "../core/aval";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
-import { ClosedJaxpr, DropVar, Literal, Var } from "../ir/jaxpr";
+import { ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
+import { DotDimensionNumbers, dotGeneral } from "../primitives/contraction";
+import { transpose } from "../primitives/movement";
 import { generateJs } from "./codegen-js";
 import { buildKernelGraph, flattenProgram } from "./fusion";
 import { Kernel, coalesce, kernelPoints } from "./kernel-ir";
@@ -79,7 +89,7 @@ export interface LoweredProgram {
 
 /** Lowers `after` (the optimised program) into steps; `before` is kept for inspection. */
 export function lowerProgram(before: ClosedJaxpr, optimized: ClosedJaxpr): LoweredProgram {
-  const after = flattenProgram(optimized);
+  const after = swapTransposedDots(flattenProgram(optimized));
   const j = after.jaxpr;
   const graph = buildKernelGraph(after);
   const eqnIndex = new Map(j.eqns.map((e, i) => [e, i]));
@@ -169,4 +179,41 @@ export function lowerProgram(before: ClosedJaxpr, optimized: ClosedJaxpr): Lower
 function isWhole(ix: { offset: number; strides: number[] }, k: Kernel): boolean {
   const v = reshapeView({ shape: k.shape, strides: ix.strides, offset: ix.offset }, [kernelPoints(k)]);
   return v !== null && isIdentity(v);
+}
+
+/**
+ * Rewrites transpose(dot_general(a, b)) into dot_general(b, a) where the transpose puts the
+ * rhs-free axes before the lhs-free ones (batch axes first and in place) and is the product's
+ * only reader (see the header). Returns `cj` itself when nothing changes.
+ */
+export function swapTransposedDots(cj: ClosedJaxpr): ClosedJaxpr {
+  const j = cj.jaxpr;
+  const uses = new Map<Var, number>();
+  const use = (a: unknown, n = 1) => a instanceof Var && uses.set(a, (uses.get(a) ?? 0) + n);
+  for (const e of j.eqns) for (const a of e.inputs) use(a);
+  for (const a of j.outvars) use(a, 2);
+  const producer = new Map<Var, number>();
+  j.eqns.forEach((e, i) => e.primitive === dotGeneral && producer.set(e.outVars[0], i));
+  const dropped = new Set<number>();
+  const replaced = new Map<number, JaxprEqn>();
+  j.eqns.forEach((e, i) => {
+    if (e.primitive !== transpose || !(e.inputs[0] instanceof Var)) return;
+    const di = producer.get(e.inputs[0]);
+    if (di === undefined || uses.get(e.inputs[0]) !== 1) return;
+    const d = j.eqns[di];
+    const [a, b] = d.inputs;
+    const [[ac, bc], [ab, bb]] = (d.params as { dimension_numbers: DotDimensionNumbers }).dimension_numbers;
+    const nb = ab.length;
+    const nm = a.aval.shape.length - ac.length - nb;
+    const nn = b.aval.shape.length - bc.length - bb.length;
+    const swap = [...Array.from({ length: nb }, (_, k) => k), ...Array.from({ length: nn }, (_, k) => nb + nm + k), ...Array.from({ length: nm }, (_, k) => nb + k)];
+    const perm = (e.params as { permutation: number[] }).permutation;
+    if (perm.length !== swap.length || perm.some((x, k) => x !== swap[k])) return;
+    const params = { ...d.params, dimension_numbers: [[[...bc], [...ac]], [[...bb], [...ab]]] as DotDimensionNumbers };
+    dropped.add(di);
+    replaced.set(i, new JaxprEqn(d.primitive, [b, a], params, e.outVars, e.sourceRef));
+  });
+  if (dropped.size === 0) return cj;
+  const eqns = j.eqns.flatMap((e, i) => (dropped.has(i) ? [] : [replaced.get(i) ?? e]));
+  return new ClosedJaxpr(new Jaxpr(j.constvars, j.invars, eqns, j.outvars), cj.consts);
 }

@@ -293,6 +293,36 @@ describe("wasm kernels equal the JS kernels: reductions", () => {
     const ref = x.reduce((s, v) => s + v, 0);
     expect(Math.abs(got - ref)).toBeLessThanOrEqual(ulpF32(ref));
   });
+  it("float sums in the scalar rendering fold in the JS order: the same bits (what compiled programs run below 2048 points)", () => {
+    const cases: [Fn, number[]][] = [
+      [(a: NDArray) => np.sum(a, { axis: 1 }), [32, 10]],
+      [(a: NDArray) => np.sum(a), [407]],
+      [(a: NDArray) => np.sum(np.exp(a.mul(0.01)), { axis: 1 }), [9, 45]],
+      [(a: NDArray) => np.sum(a, { axis: 0 }), [13, 7]],
+      [(a: NDArray) => np.prod(a, { axis: 1 }), [8, 33]],
+    ];
+    for (const [f, shape] of cases) {
+      const [s] = kernelsOf(f, f32(shape));
+      const k = s.kernel;
+      const r = rng(shape[0]);
+      // Untamed values: huge terms cancel, so any other summation order shows in the result.
+      const ins = k.bufs.filter((b) => b.role === "in").map((b) => values(b.dtype, b.size, r));
+      const want = new Float32Array(k.bufs[0].size);
+      kernelFunction(s.source)(want, ...ins);
+      const got = runGenerated(k, ins, { simd: false })[0];
+      for (let i = 0; i < want.length; i++) expect(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])), `${k.name} element ${i}: ${got[i]} vs ${want[i]}`).toBe(true);
+    }
+    // The check has teeth: rows [3e30, 1 x7, -3e30, 1 x7] sum to 7 in order (the first ones are
+    // absorbed by 3e30), to something else when lanes fold disjoint subsets.
+    const [s] = kernelsOf((a: NDArray) => np.sum(a, { axis: 1 }), f32([4, 16]));
+    const x = new Float32Array(64).map((_, i) => (i % 16 === 0 ? 3e30 : i % 16 === 8 ? -3e30 : 1));
+    const js = new Float32Array(4);
+    kernelFunction(s.source)(js, x);
+    expect([...js]).toEqual([7, 7, 7, 7]);
+    expect([...runGenerated(s.kernel, [x], { simd: false })[0]]).toEqual([7, 7, 7, 7]);
+    expect([...runGenerated(s.kernel, [x], {})[0]]).not.toEqual([7, 7, 7, 7]);
+  });
+
   it("the epilogue after the fold (logsumexp) and a softmax", () => {
     const lse = (a: NDArray) => {
       const m = np.max(a, { axis: 1, keepdims: true });

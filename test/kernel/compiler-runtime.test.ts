@@ -5,14 +5,15 @@
 // checked against the same programs run with jit disabled, and against float64 references.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { grad, jit, jvp, np, vmap } from "../../kernel/index";
+import { grad, jit, jvp, lax, nn, np, tree, valueAndGrad, vmap } from "../../kernel/index";
 import { NDArray } from "../../kernel/core/ndarray";
-import { bufferPool } from "../../kernel/backends/cpu/compiled";
+import { WASM_EXACT_MIN_POINTS, bufferPool, setDirectGemm } from "../../kernel/backends/cpu/compiled";
+import { heap, resident } from "../../kernel/backends/cpu/wasm-kernels";
 import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "../../kernel/lower/inspect";
 import { compileEnabled, setCompileEnabled } from "../../kernel/lower/jit-runner";
 import { Storage } from "../../kernel/core/dtype";
 import { H } from "../../kernel/primitives/cpu-loops";
-import { eager, exactDiff, exactTreeDiff, recordOf } from "./helpers/compiled";
+import { eager, exactDiff, exactTreeDiff, recordOf, rng } from "./helpers/compiled";
 
 const f32 = (xs: number[]) => np.array(xs, { dtype: "float32" });
 const ramp = (n: number, scale: number) => np.arange(n).astype("float32").mul(scale);
@@ -52,7 +53,8 @@ describe("memory plan", () => {
 
   it("a long chain of materialised intermediates reuses their buffers through the pool", () => {
     const n = 8;
-    const N = 512;
+    const N = 200;
+    expect(N).toBeLessThan(WASM_EXACT_MIN_POINTS); // JS kernels: their buffers are the pool's
     const f = jit(chain(n));
     const x = ramp(N, 0.01);
     f(x); // compile, and fill the pool
@@ -278,5 +280,143 @@ describe("jit composed with the other transformations", () => {
     const [pe, te] = eager<[NDArray, NDArray]>(() => jvp(h, [xs], [np.onesLike(xs)]));
     expect(exactDiff(p, pe)).toBeNull();
     expect(exactDiff(t, te)).toBeNull();
+  });
+});
+
+describe("dot_general steps: the GEMM on wasm regions", () => {
+  type P = { w1: NDArray; b1: NDArray; w2: NDArray; b2: NDArray };
+  /** The benchmark's MLP step (softmax cross-entropy, valueAndGrad, SGD) at a smaller size. */
+  const mlp = (batch: number, input: number, hidden: number, classes: number) => {
+    const r = rng(17);
+    const rand = (shape: number[], scale: number) => np.array(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (r() * 2 - 1) * scale), { dtype: "float32" }).reshape(shape);
+    const labels = np.array(Array.from({ length: batch * classes }, (_, i) => (i % classes === i % 7 % classes ? 1 : 0)), { dtype: "float32" }).reshape(batch, classes);
+    const params: P = { w1: rand([input, hidden], 0.2), b1: rand([hidden], 0.1), w2: rand([hidden, classes], 0.3), b2: rand([classes], 0.1) };
+    const loss = (p: P, x: NDArray, y: NDArray) => np.negative(np.mean(np.sum(y.mul(nn.logSoftmax(np.matmul(nn.relu(np.matmul(x, p.w1).add(p.b1)), p.w2).add(p.b2), 1)), 1)));
+    const step = (p: P, x: NDArray, y: NDArray) => {
+      const [l, g] = valueAndGrad(loss)(p, x, y);
+      return [tree.map((w: NDArray, gw: NDArray) => w.sub(gw.mul(0.01)), p, g) as P, l] as const;
+    };
+    return { x: rand([batch, input], 1), y: labels, params, step };
+  };
+
+  /** The loss in float64 from the arrays' float32 values (the independent reference). */
+  const loss64 = (p: P, x: NDArray, y: NDArray): number => {
+    const [B, I] = x.shape;
+    const [H, C] = p.w2.shape;
+    const [xv, w1, b1, w2, b2, yv] = [x, p.w1, p.b1, p.w2, p.b2, y].map((a) => Float64Array.from(a.dataSync() as Float32Array));
+    let total = 0;
+    for (let b = 0; b < B; b++) {
+      const h = Array.from({ length: H }, (_, j) => Math.max(0, b1[j] + Array.from({ length: I }, (_, k) => xv[b * I + k] * w1[k * H + j]).reduce((s, v) => s + v, 0)));
+      const z = Array.from({ length: C }, (_, c) => b2[c] + h.reduce((s, hj, j) => s + hj * w2[j * C + c], 0));
+      const m = Math.max(...z);
+      const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+      for (let c = 0; c < C; c++) total -= yv[b * C + c] * (z[c] - lse);
+    }
+    return total / B;
+  };
+
+  it("the MLP step reads and writes GEMM results in wasm memory: the bits of eager and of the bind path, the float64 loss", () => {
+    const { x, y, params, step } = mlp(32, 300, 64, 10);
+    const j = jit(step);
+    j(params, x, y);
+    const got = j(params, x, y); // second call: the small kernels run as wasm too
+    const rec = recordOf(j, params, x, y);
+    expect(rec.counts.library).toBe(5);
+    expect(exactTreeDiff(got, eager(step, params, x, y))).toBeNull();
+    const was = setDirectGemm(false);
+    try {
+      expect(exactTreeDiff(j(params, x, y), got)).toBeNull();
+    } finally {
+      setDirectGemm(was);
+    }
+    expect(Math.abs(got[1].item() - loss64(params, x, y))).toBeLessThan(1e-5 * Math.abs(loss64(params, x, y)));
+  });
+
+  it("the wasm memory in use stays flat over thousands of training steps", () => {
+    const { x, y, params, step } = mlp(16, 96, 40, 10);
+    const j = jit(step);
+    let p = params;
+    const train = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const [next, l] = j(p, x, y);
+        l.dispose();
+        p = next;
+      }
+    };
+    train(3);
+    const used = heap().used;
+    const blocks = heap().blocks;
+    const first = loss64(p, x, y);
+    train(2000);
+    expect(heap().used).toBe(used);
+    expect(heap().blocks).toBe(blocks);
+    expect(loss64(p, x, y)).toBeLessThan(first); // and it trains
+  });
+
+  it("outputs computed in wasm memory stay there for the next call, one generation per program", () => {
+    const { x, y, params, step } = mlp(16, 96, 40, 10);
+    const j = jit(step);
+    const [p1] = j(params, x, y);
+    const [p2] = j(p1, x, y); // (the first call runs the small kernels as JS: p1 is not in wasm memory)
+    const [p3] = j(p2, x, y);
+    const cached = (a: NDArray): boolean => {
+      const s = storageOf(a);
+      const r = resident.get(s);
+      if (r) resident.unpin(s);
+      return r !== null;
+    };
+    // w1 (96x40) is the SGD kernel's output: its region became the resident copy of the result,
+    // which the next call read in place. After that call, p2's copies are gone, p3's are there
+    // (a storage is first looked up here: `cached` itself leaves no copy behind).
+    expect(cached(p3.w1)).toBe(true);
+    expect(cached(p2.w1)).toBe(false);
+    // Reading them is reading the same values.
+    const [p4, l4] = j(p3, x, y);
+    const was = setDirectGemm(false);
+    try {
+      resident.clear();
+      expect(exactTreeDiff(j(p3, x, y), [p4, l4])).toBeNull();
+    } finally {
+      setDirectGemm(was);
+    }
+  });
+
+  it("transpose(dot_general(a, b)) swapping the free axes is lowered as dot_general(b, a): same bits, read in place", () => {
+    const r = rng(5);
+    const rand = (shape: number[]) => np.array(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1), { dtype: "float32" }).reshape(shape);
+    const g = rand([32, 40]);
+    const x = rand([32, 72]);
+    // The weight gradient of x @ w followed by .T, as valueAndGrad writes it.
+    const f = (g: NDArray, x: NDArray) => lax.dotGeneral(g, x, [[[0], [0]], [[], []]]).T.mul(0.5);
+    const j = jit(f);
+    const got = j(g, x);
+    expect(exactDiff(got, eager(f, g, x))).toBeNull();
+    const rec = recordOf(j, g, x);
+    expect(rec.before.jaxpr.eqns.map((e) => e.primitive.name)).toContain("transpose");
+    expect(rec.after.jaxpr.eqns.map((e) => e.primitive.name)).toEqual(["dot_general", "mul"]);
+    const dot = rec.after.jaxpr.eqns[0];
+    expect(dot.outVars[0].aval.shape).toEqual([72, 40]);
+    expect(dot.params.dimension_numbers).toEqual([[[0], [0]], [[], []]]);
+    // The kernel after it reads the product contiguously: one flat loop.
+    expect(rec.kernels[1].launchShape).toEqual([72 * 40]);
+    // Batched: the batch axis stays first.
+    const a3 = rand([3, 8, 5]);
+    const b3 = rand([3, 8, 6]);
+    const fb = (a: NDArray, b: NDArray) => np.transpose(lax.dotGeneral(a, b, [[[1], [1]], [[0], [0]]]), [0, 2, 1]).add(1);
+    const jb = jit(fb);
+    expect(exactDiff(jb(a3, b3), eager(fb, a3, b3))).toBeNull();
+    expect(recordOf(jb, a3, b3).after.jaxpr.eqns.map((e) => e.primitive.name)).toEqual(["dot_general", "add"]);
+    // A product read elsewhere too, or a transpose that does not swap the free axes, stays as it is.
+    const h = (g: NDArray, x: NDArray) => {
+      const d = lax.dotGeneral(g, x, [[[0], [0]], [[], []]]);
+      return [d.T.mul(2), d.sum()];
+    };
+    const jh = jit(h);
+    expect(exactTreeDiff(jh(g, x), eager(h, g, x))).toBeNull();
+    expect(recordOf(jh, g, x).after.jaxpr.eqns.map((e) => e.primitive.name)).toContain("transpose");
+    const k = (a: NDArray, b: NDArray) => np.transpose(lax.dotGeneral(a, b, [[[1], [1]], [[0], [0]]]), [1, 0, 2]).add(1);
+    const jk = jit(k);
+    expect(exactDiff(jk(a3, b3), eager(k, a3, b3))).toBeNull();
+    expect(recordOf(jk, a3, b3).after.jaxpr.eqns.map((e) => e.primitive.name)).toContain("transpose");
   });
 });

@@ -5,7 +5,9 @@
 
 import { describe, expect, it } from "vitest";
 import "../../kernel/backends/cpu/cpu-backend";
-import { Blocking, DEFAULT_BLOCKING, THREAD_MIN_FLOPS, WasmSgemm, defaultThreads, dotGeneralF32, hasRelaxedSimd } from "../../kernel/backends/cpu/gemm";
+import { Blocking, DEFAULT_BLOCKING, HeapSgemm, THREAD_MIN_FLOPS, WasmSgemm, defaultThreads, dotGeneralF32, hasRelaxedSimd, planDot, runDot, sgemm } from "../../kernel/backends/cpu/gemm";
+import { KernelThreads } from "../../kernel/backends/cpu/kernel-threads";
+import { Region, allocate, heap, kernelThreads, startKernelThreads } from "../../kernel/backends/cpu/wasm-kernels";
 import { WasmThreadPool } from "../../kernel/backends/cpu/thread-pool";
 import { GemmKernelShape, gemmModule, relaxedSimdProbe } from "../../kernel/backends/cpu/gemm-wasm";
 import { ModuleBuilder, sleb, uleb } from "../../kernel/backends/cpu/wasm-encoder";
@@ -260,6 +262,172 @@ describe("threads: sub-GEMMs on worker_threads over a shared memory", () => {
       if (old === undefined) delete process.env.PRIMAL_CPU_THREADS;
       else process.env.PRIMAL_CPU_THREADS = old;
     }
+  });
+});
+
+describe("HeapSgemm: the library's GEMM on the wasm kernels' memory", () => {
+  const g = sgemm()!;
+  const r = rng(2024);
+  /** Runs op(A)·op(B) on regions of the kernels' heap; returns the mismatches against float64. */
+  const checkHeap = (M: number, N: number, K: number, transA: boolean, transB: boolean): number => {
+    const A = randArray(M * K, r);
+    const B = randArray(K * N, r);
+    const [ra, rb, rc] = [M * K, K * N, M * N].map((n) => allocate(4 * n));
+    try {
+      const mem = heap().memory.buffer;
+      new Float32Array(mem, ra.offset, M * K).set(A);
+      new Float32Array(mem, rb.offset, K * N).set(B);
+      new Float32Array(mem, rc.offset, M * N).fill(NaN);
+      g.run(M, N, K, { offset: ra.offset, rs: transA ? 1 : K, cs: transA ? M : 1 }, { offset: rb.offset, rs: transB ? 1 : N, cs: transB ? K : 1 }, { offset: rc.offset, rs: N, cs: 1 });
+      const C = new Float32Array(heap().memory.buffer, rc.offset, M * N).slice();
+      return mismatches(C, refDotGeneral(A, transA ? [K, M] : [M, K], B, transB ? [N, K] : [K, N], [[[transA ? 0 : 1], [transB ? 1 : 0]], [[], []]]));
+    } finally {
+      for (const x of [ra, rb, rc]) heap().release(x);
+    }
+  };
+
+  it("is the process-wide GEMM; edge sizes, transposed operands and the MLP's shapes against float64", () => {
+    expect(g).toBeInstanceOf(HeapSgemm);
+    let bad = 0;
+    for (const [M, N, K] of [[1, 1, 1], [3, 17, 7], [33, 9, 129], [7, 130, 400]]) for (const tA of [false, true]) for (const tB of [false, true]) bad += checkHeap(M, N, K, tA, tB);
+    // The training step's GEMMs: x @ w1, the transposed weight gradient (K = 32), the small ones.
+    for (const [M, N, K, tA] of [[32, 100, 728, false], [728, 100, 32, true], [32, 10, 100, false], [100, 10, 32, true]] as const) bad += checkHeap(M, N, K, tA, false);
+    expect(bad).toBe(0);
+  });
+
+  it("on the worker threads (shared packed operand, row or column splits, batches through job lists) with the bits of one thread", () => {
+    startKernelThreads();
+    expect(g.threads).toBe(defaultThreads());
+    const pool = kernelThreads();
+    if (pool) pool.pauseWhenLate = false; // a busy machine must not turn threads off mid-test
+    const { shared, split } = g.stats;
+    // Shared: B packed whole, rows claimed (728x100, 257x130); A packed whole, columns claimed
+    // (32x100, K > KC). Split: A too tall to share (200 > MC), B too big (304x1000 floats > 1 MiB), batches.
+    for (const [count, M, N, K] of [[1, 32, 100, 728], [1, 728, 100, 32], [1, 257, 130, 129], [1, 200, 300, 80], [1, 400, 300, 1000], [7, 65, 40, 300], [2, 100, 90, 250]]) {
+      expect(2 * count * M * N * K).toBeGreaterThanOrEqual(THREAD_MIN_FLOPS);
+      const A = randArray(count * M * K, r);
+      const B = randArray(count * K * N, r);
+      const run = (threads: number): Float32Array => {
+        const [ra, rb, rc] = [A.length, B.length, count * M * N].map((n) => allocate(4 * n));
+        try {
+          const mem = heap().memory.buffer;
+          new Float32Array(mem, ra.offset, A.length).set(A);
+          new Float32Array(mem, rb.offset, B.length).set(B);
+          g.maxThreads = threads;
+          g.runBatched(count, M, N, K, { offset: ra.offset, bs: M * K, rs: K, cs: 1 }, { offset: rb.offset, bs: K * N, rs: N, cs: 1 }, { offset: rc.offset, bs: M * N, rs: N, cs: 1 });
+          return new Float32Array(heap().memory.buffer, rc.offset, count * M * N).slice();
+        } finally {
+          g.maxThreads = Infinity;
+          for (const x of [ra, rb, rc]) heap().release(x);
+        }
+      };
+      const all = run(Infinity);
+      expect(mismatches(all, refDotGeneral(A, [count, M, K], B, [count, K, N], [[[2], [1]], [[0], [0]]]))).toBe(0);
+      // Each element is computed whole by one thread, in k order: splitting changes no bit.
+      expect(Buffer.from(all.buffer).equals(Buffer.from(run(1).buffer))).toBe(true);
+    }
+    if (g.threads > 1) expect([g.stats.shared - shared, g.stats.split - split]).toEqual([3, 4]);
+    if (pool) pool.pauseWhenLate = true;
+  });
+
+  it("runDot reads operands in place or permutes them into temporary regions; nothing stays allocated", () => {
+    const used = heap().used;
+    const blocks = heap().blocks;
+    const cases: [number[], number[], DotDimensionNumbers][] = [
+      [[9, 13], [13, 6], MATMUL],
+      [[13, 9], [6, 13], [[[0], [1]], [[], []]]], // both transposed: strides
+      [[3, 5, 4, 2], [2, 5, 4, 6], [[[2, 1], [2, 1]], [[3], [0]]]], // not one stride: permuted
+    ];
+    for (const [as, bs, dn] of cases) {
+      const plan = planDot(as, bs, dn);
+      const A = randArray(prod(as), r);
+      const B = randArray(prod(bs), r);
+      const regions: Region[] = [A.length, B.length, plan.size].map((n) => allocate(4 * n));
+      const mem = heap().memory.buffer;
+      new Float32Array(mem, regions[0].offset, A.length).set(A);
+      new Float32Array(mem, regions[1].offset, B.length).set(B);
+      runDot(g, plan, regions[0].offset, regions[1].offset, regions[2].offset);
+      expect(mismatches(new Float32Array(heap().memory.buffer, regions[2].offset, plan.size), refDotGeneral(A, as, B, bs, dn))).toBe(0);
+      for (const x of regions) heap().release(x);
+    }
+    expect(planDot([3, 5, 4, 2], [2, 5, 4, 6], [[[2, 1], [2, 1]], [[3], [0]]]).aStrides).toBeNull();
+    // Thousands of calls through the eager entry leave the heap as it was (work areas, copies freed).
+    const a = randArray(32 * 728, r);
+    const w = randArray(728 * 100, r);
+    for (let i = 0; i < 2000; i++) dotGeneralF32(a, [32, 728], w, [728, 100], MATMUL);
+    expect(heap().used).toBe(used);
+    expect(heap().blocks).toBe(blocks);
+  });
+});
+
+describe("KernelThreads: jobs claimed once, by a helper or taken back by the caller", () => {
+  it("every job runs exactly once, whether its helper starts it or the caller takes it back", () => {
+    // kernel(cell) adds 1 to the float at byte offset `cell`.
+    const mod = new ModuleBuilder({ module: "env", name: "memory", minPages: 1, shared: { maxPages: 4 } });
+    mod.func("kernel", ["i32"]).get(0).get(0).f32Load().f32Const(1).ins("f32.add").f32Store();
+    const memory = new wasmApi!.Memory({ initial: 1, maximum: 4, shared: true });
+    const module = compileWasm(mod.encode());
+    const local = instantiateWasm<{ kernel(cell: number): void }>(module, memory);
+    const pool = new KernelThreads(1, memory);
+    pool.pauseWhenLate = false;
+    const cells = new Float32Array(memory.buffer, 0, 8);
+    const jobs = [[0], [4]];
+    // A helper that sleeps at once is late for tiny jobs: the caller takes them back...
+    expect(pool.waitReady()).toBe(true);
+    pool.setWorkerSpin(0);
+    const runs = 300;
+    for (let i = 0; i < runs; i++) {
+      pool.wake(); // a wake without a job is harmless: nothing to claim
+      pool.run({ id: 1, module }, jobs, ([c]) => local.kernel(c));
+    }
+    const early = pool.takenBack;
+    expect(early).toBeGreaterThan(0);
+    // ...and a spinning one takes its job while the caller is busy with its own (50 µs here);
+    // either way each job ran once per run.
+    pool.setWorkerSpin(50);
+    const slow = ([c]: number[]) => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until);
+      local.kernel(c);
+    };
+    for (let i = 0; i < runs; i++) pool.run({ id: 1, module }, jobs, slow);
+    expect([cells[0], cells[1]]).toEqual([2 * runs, 2 * runs]);
+    expect(pool.takenBack - early).toBeLessThan(runs);
+    pool.setWorkerSpin(0);
+  });
+
+  it("a helper that keeps its caller waiting (descheduled, or just slow) pauses the helpers for a while", async () => {
+    // kernel(cell, n) adds 1 to the float at `cell`, n times: the helper's job is made long.
+    const mod = new ModuleBuilder({ module: "env", name: "memory", minPages: 1, shared: { maxPages: 4 } });
+    const f = mod.func("kernel", ["i32", "i32"]);
+    const i = f.local("i32");
+    f.block().loop().get(i).get(1).i32GeS().brIf(1);
+    f.get(0).get(0).f32Load().f32Const(1).ins("f32.add").f32Store();
+    f.get(i).i32Const(1).i32Add().set(i).br(0).end().end();
+    const memory = new wasmApi!.Memory({ initial: 1, maximum: 4, shared: true });
+    const module = compileWasm(mod.encode());
+    const local = instantiateWasm<{ kernel(cell: number, n: number): void }>(module, memory);
+    const pool = new KernelThreads(1, memory);
+    expect(pool.waitReady()).toBe(true);
+    const cells = new Float32Array(memory.buffer, 0, 4);
+    const run = (n: number, at = 0) => pool.run({ id: 1, module }, [[at, 10], [at + 4, n]], ([c, k]) => local.kernel(c, k));
+    expect(pool.usable).toBe(true);
+    pool.setWorkerSpin(1);
+    // The helper's job takes milliseconds (or the caller takes it back: late too): one late run
+    // is an accident, three in a row the rule.
+    run(4_000_000);
+    expect(pool.lateRuns).toBe(1);
+    expect(pool.usable).toBe(true);
+    for (let tries = 0; pool.usable && tries < 20; tries++) run(4_000_000);
+    expect(pool.usable).toBe(false);
+    const late = pool.lateRuns;
+    expect(late).toBeGreaterThanOrEqual(3);
+    // Paused: every job runs here, none is judged late, the results are the same.
+    run(1000, 8);
+    expect([cells[2], cells[3]]).toEqual([10, 1000]);
+    expect(pool.lateRuns).toBe(late);
+    await new Promise((r) => setTimeout(r, 250)); // PAUSE_MIN_MS = 200
+    expect(pool.usable).toBe(true);
   });
 });
 

@@ -2,35 +2,41 @@
 // storage. Each fused kernel runs either as WebAssembly (codegen-wasm.ts, run by
 // wasm-kernels.ts) or as its generated JS (new Function, cached by source text): wasm when it is
 // eligible (an exact rendering exists) and big enough to pay for it (WASM_MIN_POINTS, measured:
-// see below). Library steps bind their primitive on NDArrays (the primitive's own CPU path: the
-// WebAssembly GEMM for float32 dot_general, the generic loops for the rest, the impl of control
-// flow); an alias step shares a buffer. Registered with the compiler at load, so every jit call
-// runs here.
+// see below). A float32 dot_general step runs the GEMM (gemm.ts) directly on wasm regions: its
+// operands are the regions of the kernels that made them (or resident copies of the inputs),
+// and its result is a region the next kernels read in place, so a training step's
+// matmul -> bias + relu -> matmul -> ... -> SGD update never copies between JS and wasm
+// (setDirectGemm(false) binds it instead, for comparisons). Other library steps bind their
+// primitive on NDArrays (the generic loops, the impl of control flow); an alias step shares a
+// buffer. Registered with the compiler at load, so every jit call runs here.
 //
 // Buffers: a slot per materialised value, cleared after its last reader (the memory plan of
 // program.ts). A value can live in a JS typed array, in wasm memory, or both. A wasm kernel's
-// output stays in wasm memory while only wasm kernels read it, and its region is freed at its
-// last reader; a JS or library step reading it gets a copy (copied out once). Program inputs
-// are read through the cache of resident copies (wasm-kernels.ts): an array read by a second
-// call stays in wasm memory for the later ones; outputs are copied out at the end. JS buffers that
-// never leave the program go back to a pool shared by all programs and are handed to the next
-// kernel that needs the same type and length (kernels write every element of their output), up
-// to POOL_BYTES in all.
+// or GEMM's output stays in wasm memory while only wasm steps read it, and its region is freed
+// at its last reader; a JS or library step reading it gets a copy (copied out once). Program
+// inputs are read through the cache of resident copies (wasm-kernels.ts): an array read by a
+// second call stays in wasm memory for the later ones; outputs are copied out at the end. JS
+// buffers that never leave the program go back to a pool shared by all programs and are handed
+// to the next kernel that needs the same type and length (kernels write every element of their
+// output), up to POOL_BYTES in all. A program with steps big enough for the worker threads
+// wakes them when a call starts (a sleeping thread takes ~25-60 µs to wake up).
 //
 // Which kernels run as wasm (2-core VM, Node 20). A jitted call of (2x + 1) x, median of 2000,
 // JS / wasm kernels: 256 points 8.7 / 7.3 µs, 1024 6.4 / 6.6 µs, 2048 11.9 / 5.5 µs, 8192
 // 36 / 24 µs, 65536 264 / 175 µs (the rest of a call is dispatch and allocating the result).
 // So kernels below WASM_MIN_POINTS run as JS: no module to make, no region to allocate, the
-// same speed. Bigger ones run as wasm when it beats JS (WasmKernel.preferred: vectorised, or
-// float32 transcendentals); codegen-wasm.ts's header has the per-kernel measurements. Small
-// kernels get their module at the program's second call (WASM_EAGER_WORK), so a first call
-// does not wait for code generation it would not recoup.
-// PRIMAL_WASM_KERNELS=0 runs every kernel as JS.
+// same speed; except those whose wasm results are bit for bit the JS ones, from
+// WASM_EXACT_MIN_POINTS, which save copying GEMM results out of wasm memory (and float32
+// transcendentals, 8x faster as wasm). Bigger ones run as wasm when it beats JS
+// (WasmKernel.preferred: vectorised, or float32 transcendentals); codegen-wasm.ts's header has
+// the per-kernel measurements. Small kernels get their module at the program's second call
+// (WASM_EAGER_WORK), so a first call does not wait for code generation it would not recoup.
+// PRIMAL_WASM_KERNELS=0 runs every kernel as JS (and dot_general through its primitive).
 
 import { ShapedArray } from "../../core/aval";
 import { debugLog } from "../../core/debug";
 import { Device, defaultDevice } from "../../core/device";
-import { Storage } from "../../core/dtype";
+import { Storage, float32 } from "../../core/dtype";
 import { PrimalError } from "../../core/errors";
 import { bf16DecodeTable, f16DecodeTable } from "../../core/float16";
 import { NDArray } from "../../core/ndarray";
@@ -38,11 +44,13 @@ import { bind } from "../../core/trace";
 import { fromLiteral } from "../../ir/literal";
 import { CompiledRecord, kernelTimingOn } from "../../lower/inspect";
 import { Executable, installCompiler } from "../../lower/jit-runner";
-import { kernelPoints } from "../../lower/kernel-ir";
+import { Kernel, kernelPoints, reduceOp } from "../../lower/kernel-ir";
 import { LoweredProgram } from "../../lower/program";
 import { H } from "../../primitives/cpu-loops";
+import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
 import { wasmSupport } from "./codegen-wasm";
-import { Region, WasmKernel, allocate, copyIn, copyOut, heap, kernelWork, resident, runKernel, wasmKernel, wasmKernelsEnabled } from "./wasm-kernels";
+import { DotPlan, THREAD_MIN_FLOPS, planDot, runDot, sgemm } from "./gemm";
+import { Region, WasmKernel, allocate, copyIn, copyOut, heap, kernelWork, resident, runKernel, wakeThreads, wasmKernel, wasmKernelsEnabled } from "./wasm-kernels";
 
 type KernelFn = (...bufs: Storage[]) => void;
 
@@ -109,8 +117,17 @@ function placement(arrays: NDArray[], op: string): { device: Device; committed: 
   return device.platform === "cpu" ? { device, committed: committed !== null } : null;
 }
 
-/** Kernels with fewer points run as JS (see the header). */
+/** Kernels with fewer points run as JS (see the header), unless WASM_EXACT_MIN_POINTS lets them. */
 export const WASM_MIN_POINTS = 2048;
+/**
+ * Smaller kernels run as wasm from this many points, in a rendering whose results are the JS
+ * kernel's bit for bit: a float sum (which the SIMD rendering folds in another order,
+ * codegen-wasm.ts) gets the scalar one, which folds in the JS order. Such kernels sit between
+ * the GEMMs of a training step, whose results live in wasm memory: as JS, each reads a copy of
+ * them. Measured on the MLP step (728-100-10, batch 32; median per call): the softmax's exp over
+ * 32x10 15 µs as JS, 1.8 µs as wasm; the step's kernels and GEMMs 0.30 -> 0.27 ms.
+ */
+export const WASM_EXACT_MIN_POINTS = 256;
 /**
  * Kernels estimated to cost less than this (kernelWork: points x ops) get their wasm module at
  * the program's second call; their first run is JS. Generating and compiling a module costs
@@ -123,7 +140,37 @@ export const WASM_EAGER_WORK = 1 << 18;
 /** Whether a step could run as wasm (eligible by size; its module may still be refused). */
 function wasmCandidate(p: LoweredProgram, si: number): boolean {
   const s = p.steps[si];
-  return s.kind === "kernel" && kernelPoints(s.kernel) >= WASM_MIN_POINTS && wasmSupport(s.kernel) === null;
+  return s.kind === "kernel" && kernelPoints(s.kernel) >= WASM_EXACT_MIN_POINTS && wasmSupport(s.kernel) === null;
+}
+
+/** A kernel below WASM_MIN_POINTS that folds floats by sum or product: run in the scalar rendering. */
+function needsScalar(k: Kernel): boolean {
+  const r = reduceOp(k);
+  return kernelPoints(k) < WASM_MIN_POINTS && !!r && (r.kind === "sum" || r.kind === "prod") && r.dtype.isFloat;
+}
+
+let directGemm = true;
+/**
+ * Turns running float32 dot_general steps on the GEMM directly (over wasm regions) on or off;
+ * off, they bind the primitive on NDArrays as other library steps do (tests, comparisons).
+ * Returns the previous setting.
+ */
+export function setDirectGemm(on: boolean): boolean {
+  const was = directGemm;
+  directGemm = on;
+  return was;
+}
+
+/** The GEMM plan of a float32 dot_general step on two buffers, else null (it binds the primitive). */
+function dotPlanOf(p: LoweredProgram, si: number): DotPlan | null {
+  const s = p.steps[si];
+  if (s.kind !== "library" || s.prim !== dotGeneral || s.ins.length !== 2 || s.outs[0] === null) return null;
+  const [a, b] = s.ins;
+  if (typeof a !== "number" || typeof b !== "number") return null;
+  const [av, bv, ov] = [p.buffers[a].aval, p.buffers[b].aval, p.buffers[s.outs[0]].aval];
+  if (av.dtype !== float32 || bv.dtype !== float32 || ov.dtype !== float32) return null;
+  const plan = planDot(av.shape, bv.shape, (s.params as DotGeneralParams).dimension_numbers);
+  return plan.size > 0 && plan.K > 0 ? plan : null;
 }
 
 /** A wasm region held by buffers of one call; released when the last one lets go. */
@@ -141,20 +188,38 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
   const compileWasm = (all: boolean): void => {
     p.steps.forEach((s, si) => {
       if (!candidate[si] || wasm[si] || s.kind !== "kernel" || (!all && kernelWork(s.kernel) < WASM_EAGER_WORK)) return;
-      const m = wasmKernel(s.kernel, s.source);
-      const w = (wasm[si] = m?.preferred ? m : null);
+      // Small kernels run as wasm whenever they can (speed is alike either way when warm; as
+      // wasm they read GEMM results in place); big ones when it beats JS (`preferred`).
+      const m = wasmKernel(s.kernel, s.source, needsScalar(s.kernel));
+      const w = (wasm[si] = m?.preferred || (m && kernelPoints(s.kernel) < WASM_MIN_POINTS) ? m : null);
       // The record shows what runs (the listing is formatted when read).
       if (w) Object.defineProperty(record.kernels[si], "source", { get: () => w.text, enumerable: true, configurable: true });
+      if (w?.parallel) threaded = true;
     });
   };
+  const dots = p.steps.map((_, si) => dotPlanOf(p, si));
+  /** Whether a step may run on the worker threads (GEMMs big enough, split kernels): calls wake them first. */
+  let threaded = dots.some((d) => d !== null && 2 * d.size * d.K >= THREAD_MIN_FLOPS);
   let lazyPending = candidate.some((c) => c);
   if (wasmKernelsEnabled()) compileWasm(false);
   let calls = 0;
+  /** Outputs of the last call whose regions the resident cache adopted (forgotten after the next call). */
+  let adoptedLast: Storage[] = [];
   const nConsts = p.consts.length;
   const nb = p.buffers.length;
   const ctors = p.buffers.map((b) => b.aval.dtype.storage);
   const sizes = p.buffers.map((b) => b.aval.size);
   const isInput = p.buffers.map((b) => b.origin !== "temp");
+  // Results of direct GEMM steps read only by fused kernels never leave the program: a JS
+  // kernel reading one gets a pooled copy, as for buffers of wasm kernels (program.ts's poolable).
+  const kernelOnly = p.buffers.map((b) => b.origin === "temp");
+  for (const s of p.steps) {
+    if (s.kind === "library") for (const x of s.ins) typeof x === "number" && (kernelOnly[x] = false);
+    else if (s.kind === "alias") kernelOnly[s.src] = false;
+  }
+  for (const o of p.outputs) if ("buffer" in o) kernelOnly[o.buffer] = false;
+  const poolableDot = p.buffers.map(() => false);
+  p.steps.forEach((s, si) => s.kind === "library" && dots[si] && kernelOnly[s.outs[0]!] && (poolableDot[s.outs[0]!] = true));
   return (args: NDArray[]): NDArray[] | null => {
     if (args.length !== p.nArgs) throw new PrimalError(`jit: expected ${p.nArgs} arguments, got ${args.length}`);
     const arrays: (NDArray | null)[] = new Array(nb).fill(null);
@@ -174,14 +239,19 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
     if (!place) return null;
     const { device, committed } = place;
     const useWasm = wasmKernelsEnabled();
+    const gemm = useWasm && directGemm ? sgemm() : null;
+    if (threaded && useWasm) wakeThreads();
     if (useWasm && lazyPending && ++calls >= 2) {
       compileWasm(true);
       lazyPending = false;
     }
     // Wasm copies: regions of this call (owned) and pinned resident copies of inputs.
     const held: (Held | null)[] = useWasm ? new Array(nb).fill(null) : [];
+    /** Buffers whose storage this call took from the pool (copies of regions). */
+    const pooled: boolean[] = new Array(nb).fill(false);
     const resInputs: (number | null)[] = useWasm ? new Array(nb).fill(null) : [];
     const pinned: Storage[] = [];
+    const adopted: Storage[] = [];
     const letGo = (b: number): void => {
       const h = held[b];
       if (!h) return;
@@ -194,8 +264,9 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
       if (arrays[b]) return (data[b] = arrays[b]!._buf(op).readSync());
       const h = held[b];
       if (!h) throw new PrimalError(`jit: buffer ${b} read before it is computed, got none in ${op}`);
-      if (p.buffers[b].poolable) {
+      if (p.buffers[b].poolable || poolableDot[b]) {
         s = bufferPool.take(ctors[b], sizes[b]);
+        pooled[b] = true;
         s.set(new ctors[b](heap().memory.buffer, h.region.offset, sizes[b]));
       } else s = copyOut(h.region, p.buffers[b].aval.dtype, sizes[b]);
       return (data[b] = s);
@@ -248,6 +319,12 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
           for (const b of s.ins) bufs.push(storage(b, s.name));
           fns[si]!(...bufs);
           data[s.out] = out;
+        } else if (s.kind === "library" && gemm && dots[si]) {
+          // The GEMM reads its operands' regions and writes a region the next kernels read.
+          const plan = dots[si]!;
+          const out = allocate(4 * plan.size);
+          held[s.outs[0]!] = { region: out, refs: 1 };
+          runDot(gemm, plan, offsetOf(s.ins[0] as number, s.name), offsetOf(s.ins[1] as number, s.name), out.offset);
         } else if (s.kind === "library") {
           const ins = s.ins.map((x) => (typeof x === "number" ? wrap(x) : fromLiteral(x)));
           const outs = bind(s.prim, ins, s.params);
@@ -261,7 +338,7 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
         }
         for (const b of s.free) {
           const d = data[b];
-          if (d && p.buffers[b].poolable) bufferPool.give(d);
+          if (d && (p.buffers[b].poolable || pooled[b])) bufferPool.give(d);
           data[b] = null;
           arrays[b] = null;
           if (useWasm) letGo(b);
@@ -275,11 +352,26 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
           debugLog(4, "kernel", `jit(${record.name}) ${s.kind} ${s.name}${w ? " (wasm)" : ""} in ${ms.toFixed(3)} ms`);
         }
       }
-      return p.outputs.map((o) => ("literal" in o ? fromLiteral(o.literal) : wrap(o.buffer)));
+      const results = p.outputs.map((o) => ("literal" in o ? fromLiteral(o.literal) : wrap(o.buffer)));
+      // Outputs computed in wasm memory keep their regions as the resident copies of the arrays
+      // returned: fed back to the next call (a training step's parameters), they are read in place.
+      if (useWasm)
+        for (const o of p.outputs) {
+          const b = "buffer" in o ? o.buffer : -1;
+          const h = b >= 0 ? held[b] : null;
+          if (!h || h.refs !== 1 || !resident.adopt(data[b]!, h.region)) continue;
+          held[b] = null;
+          adopted.push(data[b]!);
+        }
+      return results;
     } finally {
       if (useWasm) {
         for (let b = 0; b < nb; b++) letGo(b);
         for (const s of pinned) resident.unpin(s);
+        // The previous call's outputs have been read by now if they ever will (a loop passes them
+        // to this call): their copies go, so the cache holds one generation per program.
+        for (const s of adoptedLast) resident.forget(s);
+        adoptedLast = adopted;
       }
     }
   };

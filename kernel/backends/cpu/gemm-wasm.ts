@@ -24,6 +24,17 @@
 //   gemmList(list, count)            runs `count` gemm calls whose 17 arguments each are stored
 //                                    as i32 at list, list + 68, ...: one thread's share of work.
 //
+// With a shared memory, two more let threads share one product dynamically: the operand every
+// thread needs is packed once, by the caller, for all of K (block pc at p + pc·step, each block
+// as packA/packB lay it out), and each thread claims the next `chunk` columns (or rows) of C
+// with an atomic add on the i32 at `counter` until none are left, packing only its own share
+// of the other operand. A thread that starts late just finds less to do.
+//   panels(M, N, K, b, rsb, csb, c, ldc, scratch, pa, aStep, pb, KC, counter, chunk)
+//                                    A packed in pa (aStep = bytes per k: 4·M rounded up to MR);
+//                                    claims columns j..j+chunk, packs B's into pb, runs macro.
+//   rows(M, N, K, a, rsa, csa, c, ldc, scratch, pa, pb, bStep, KC, counter, chunk)
+//                                    B packed in pb (bStep = 4·N rounded up to NR); claims rows.
+//
 // The micro-kernel keeps MR·NR/4 accumulators, NR/4 vectors of B and one broadcast element of
 // A in registers. x64 has 16 xmm registers and V8 keeps one as scratch, so with mul+add (which
 // needs a temporary) MR·NR/4 + NR/4 + 2 must stay ≤ 15: 4×8 (12 registers) and 5×8 (14) fit;
@@ -45,6 +56,8 @@ export interface GemmKernelShape {
 
 /** Number of i32 arguments of `gemm` (and of each record of `gemmList`). */
 export const GEMM_ARGS = 17;
+/** Number of i32 arguments of `panels` and `rows`. */
+export const SHARED_ARGS = 15;
 
 /** The module's bytes for one micro-tile shape. The memory is imported as env.memory. */
 export function gemmModule(shape: GemmKernelShape, memory: { minPages: number; shared?: { maxPages: number } } = { minPages: 1 }): Uint8Array {
@@ -58,6 +71,10 @@ export function gemmModule(shape: GemmKernelShape, memory: { minPages: number; s
   const gemm = mod.func("gemm", new Array(GEMM_ARGS).fill("i32"));
   emitGemm(gemm, mod.indexOf(packA), mod.indexOf(packB), mod.indexOf(macro));
   emitGemmList(mod.func("gemmList", ["i32", "i32"]), mod.indexOf(gemm));
+  if (memory.shared) {
+    emitShared(mod.func("panels", new Array(SHARED_ARGS).fill("i32")), "panels", mod.indexOf(packB), mod.indexOf(macro));
+    emitShared(mod.func("rows", new Array(SHARED_ARGS).fill("i32")), "rows", mod.indexOf(packA), mod.indexOf(macro));
+  }
   return mod.encode();
 }
 
@@ -327,4 +344,42 @@ function emitGemmList(f: FunctionBuilder, gemm: number): void {
     f.call(gemm);
     bump(f, list, 4 * GEMM_ARGS);
   });
+}
+
+/**
+ * `panels` (claims columns of C; A is packed, shared) or `rows` (claims rows; B is packed,
+ * shared): see the header. Every element of C is computed by one thread, over the same KC
+ * blocks in the same order as `gemm`, so the results are those of `gemm` bit for bit.
+ */
+function emitShared(f: FunctionBuilder, kind: "panels" | "rows", pack: number, macro: number): void {
+  const [M, N, K, src, rs, cs, c, ldc, scratch, pa, p5, p6, KC, counter, chunk] = Array.from({ length: SHARED_ARGS }, (_, i) => i);
+  // panels: p5 = aStep, p6 = pb (own); rows: p5 = pb (shared), p6 = bStep.
+  const [at, n, pc, kc, left] = Array.from({ length: 5 }, () => f.local("i32"));
+  const total = kind === "panels" ? N : M;
+  f.block().loop();
+  f.get(counter).get(chunk).mem("i32.atomic.rmw.add").tee(at).get(total).i32GeS().brIf(1);
+  // n = min(chunk, total - at)
+  f.get(total).get(at).i32Sub().set(left);
+  f.get(chunk).set(n);
+  minOf(f, n, left).set(n);
+  forLoop(f, pc, K, { local: KC }, () => {
+    f.get(K).get(pc).i32Sub().set(left);
+    f.get(KC).set(kc);
+    minOf(f, kc, left).set(kc);
+    if (kind === "panels") {
+      // packB(b + pc·rsb + at·csb, rsb, csb, kc, n, pb); macro(M, n, kc, pa + pc·aStep, pb, c + 4·at, ldc, pc ≠ 0, scratch)
+      f.get(src).get(pc).get(rs).i32Mul().i32Add().get(at).get(cs).i32Mul().i32Add();
+      f.get(rs).get(cs).get(kc).get(n).get(p6).call(pack);
+      f.get(M).get(n).get(kc).get(pa).get(pc).get(p5).i32Mul().i32Add().get(p6);
+      f.get(c).get(at).i32Const(4).i32Mul().i32Add();
+    } else {
+      // packA(a + at·rsa + pc·csa, rsa, csa, n, kc, pa); macro(n, N, kc, pa, pb + pc·bStep, c + at·ldc, ldc, pc ≠ 0, scratch)
+      f.get(src).get(at).get(rs).i32Mul().i32Add().get(pc).get(cs).i32Mul().i32Add();
+      f.get(rs).get(cs).get(n).get(kc).get(pa).call(pack);
+      f.get(n).get(N).get(kc).get(pa).get(p5).get(pc).get(p6).i32Mul().i32Add();
+      f.get(c).get(at).get(ldc).i32Mul().i32Add();
+    }
+    f.get(ldc).get(pc).i32Const(0).i32Ne().get(scratch).call(macro);
+  });
+  f.br(0).end().end();
 }

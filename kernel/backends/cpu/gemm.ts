@@ -4,14 +4,18 @@
 // Why WebAssembly and not JavaScript: a JS i-k-j loop reaches ~0.5 GFLOP/s here; wasm SIMD with
 // packing and an MR×NR register tile reaches tens of GFLOP/s (test/bench/RESULTS.md).
 //
-// Memory: one WebAssembly.Memory, grown when a call needs more and reused by every later call
-// (it never shrinks). Layout: per thread [scratch tile][packed A block][packed B panel], the
-// threads' argument lists, then [A][B][C] of the current call. Operands
-// are copied in (typed-array set, a memcpy) and the result copied out, so callers keep plain
-// Float32Arrays. Operands whose batch/free/contracting axes each collapse to one stride (plain,
-// transposed or batched matrices: everything np.matmul/einsum produce in practice) are copied
-// as they are and read through strides by the packing routines; other layouts are permuted
-// while copied in.
+// Memory: the wasm kernels' heap (wasm-kernels.ts): the module imports that shared memory, so
+// a GEMM's operands and result are regions of the same memory the fused kernels read and write.
+// A compiled program (compiled.ts) hands the GEMM the regions of the values it computed and
+// gets its result as a region for the next kernel, with no copy (runDot, over a DotPlan made
+// when the program is prepared); eager calls (dotGeneralF32) copy operands into regions and the
+// result out, so callers keep plain Float32Arrays. Each call allocates its work areas (per
+// thread [scratch tile][packed A block][packed B panel], sized for that call's blocks) and
+// frees them before it returns. Operands whose batch/free/contracting axes each collapse to
+// one stride (plain, transposed or batched matrices: everything np.matmul/einsum produce in
+// practice) are read where they are, through strides, by the packing routines; other layouts
+// are permuted into a temporary region first. WasmSgemm is the same GEMM with a memory of its
+// own, for the tuning benchmarks and tests of other shapes and blockings.
 //
 // Accumulation is in float32, in k order, as XLA's CPU dot does: results differ from the
 // float64-accumulating loop of kernel/primitives/contraction.ts by float32 rounding. Every
@@ -24,18 +28,25 @@
 // work area (packed A block, packed B panel, scratch tile), so threads never wait on each
 // other: there is one fork and one join per call, no barrier per K block, at the price of each
 // thread packing the operand it shares (O(K·N) or O(M·K), small next to the O(M·N·K) work).
-// The workers (thread-pool.ts) run the same compiled module over a shared memory.
+// A single product whose shared operand is small enough to pack whole (B when M >= N, else A:
+// the MLP step's x @ w1 and its weight gradient) is shared dynamically instead (runShared): the
+// caller packs that operand once and the threads claim slices of the other side until none are
+// left, so a thread that starts late (a sleeping worker takes 25-60 µs to wake) or runs slowly
+// leaves its share to the others. The kernels' workers (kernel-threads.ts) run the same compiled module over the shared heap;
+// a job a worker has not started when the caller is done with its own share runs on the caller
+// (a descheduled worker on a busy machine costs a sub-GEMM, not a wait).
 // PRIMAL_CPU_THREADS sets the number of threads (default: the CPUs Node reports).
 
-import { availableParallelism } from "node:os";
 import { ShapedArray } from "../../core/aval";
 import { Storage, float32 } from "../../core/dtype";
-import { PrimalError } from "../../core/errors";
 import { HostArray } from "../../core/primitive";
 import { stridesOf } from "../../core/shape";
 import { ContractionLayout, DotDimensionNumbers, DotGeneralParams, contractionLayout, permuteInto } from "../../primitives/contraction";
 import { GEMM_ARGS, GemmKernelShape, gemmModule, relaxedSimdProbe } from "./gemm-wasm";
+import { DEFAULT_MEMORY } from "./codegen-wasm";
+import { KernelThreads, SharedKernel, defaultThreads } from "./kernel-threads";
 import { WasmThreadPool } from "./thread-pool";
+import { Region, allocate, copyIn, copyOut, heap, kernelThreads, newModuleId, resident, tryAllocate } from "./wasm-kernels";
 import { WasmMemory, compileWasmPrecompiled, instantiateWasm, precompileWasm, validateWasm, wasmApi as wasm } from "./wasm-runtime";
 
 type I = number;
@@ -43,6 +54,11 @@ type I = number;
 interface GemmExports {
   gemm(M: I, N: I, K: I, a: I, rsa: I, csa: I, b: I, rsb: I, csb: I, c: I, ldc: I, scratch: I, pa: I, pb: I, MC: I, KC: I, NC: I): void;
   gemmList(list: I, count: I): void;
+  packA(src: I, rs: I, cs: I, mc: I, kc: I, dst: I): void;
+  packB(src: I, rs: I, cs: I, kc: I, nc: I, dst: I): void;
+  /** Only in modules over a shared memory (HeapSgemm's). */
+  panels(...args: I[]): void;
+  rows(...args: I[]): void;
 }
 
 /** Cache blocking, in elements: packed A is MC×KC (L2), packed B KC×NC (L3), one micro-panel of B KC×NR (L1). */
@@ -79,10 +95,55 @@ const LIST_BYTES = 1 << 16;
 const RECORD = 4 * GEMM_ARGS;
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
+/** Byte offsets of one thread's work areas: the edge-tile scratch, packed A block, packed B panel. */
+interface WorkArea {
+  scratch: number;
+  pa: number;
+  pb: number;
+}
+
+/** Bytes of one thread's work areas for blocks of at most mc×kc (A) and kc×nc (B), 64-byte aligned. */
+function workBytes(shape: GemmKernelShape, mc: number, kc: number, nc: number): [number, number, number] {
+  return [4 * shape.mr * shape.nr, 4 * mc * kc, 4 * kc * nc].map((x) => roundUp(x, ALIGN)) as [number, number, number];
+}
+
 /**
- * One instantiated GEMM module with its memory, and optionally worker threads. Memory layout:
- * one work area per thread (scratch tile, packed A block, packed B panel), the argument lists,
- * then the heap where callers place operands (`heap`, `reserve`).
+ * The argument records of `count` GEMMs C_i = A_i·B_i cut over `T` threads, one list per
+ * thread: by batch element when there are at least two per thread, else each product by rows
+ * (M ≥ N) or columns, in multiples of the micro-tile. `work[t]` is thread t's work area.
+ */
+function planJobs(count: number, M: number, N: number, K: number, a: Batched, b: Batched, c: Batched, T: number, shape: GemmKernelShape, blocking: Blocking, work: WorkArea[]): number[][][] {
+  const { mr, nr } = shape;
+  const { mc, kc, nc } = blocking;
+  const jobs: number[][][] = Array.from({ length: T }, () => []);
+  const add = (t: number, i: number, m0: number, m: number, n0: number, n: number) => {
+    const w = work[t];
+    const ao = a.offset + 4 * (i * a.bs + m0 * a.rs);
+    const bo = b.offset + 4 * (i * b.bs + n0 * b.cs);
+    const co = c.offset + 4 * (i * c.bs + m0 * c.rs + n0);
+    jobs[t].push([m, n, K, ao, 4 * a.rs, 4 * a.cs, bo, 4 * b.rs, 4 * b.cs, co, 4 * c.rs, w.scratch, w.pa, w.pb, mc, kc, nc]);
+  };
+  if (T === 1 || count >= 2 * T) {
+    for (let t = 0; t < T; t++) for (let i = Math.floor((t * count) / T); i < Math.floor(((t + 1) * count) / T); i++) add(t, i, 0, M, 0, N);
+  } else {
+    const byRows = M >= N;
+    const parts = splitRange(byRows ? M : N, T, byRows ? mr : nr);
+    for (let i = 0; i < count; i++) parts.forEach(([start, len], t) => (byRows ? add(t, i, start, len, 0, N) : add(t, i, 0, M, start, len)));
+  }
+  return jobs.filter((j) => j.length > 0);
+}
+
+/** Threads worth using for `count` products of M×K by K×N, out of `threads`. */
+function threadsFor(count: number, M: number, N: number, K: number, threads: number): number {
+  return 2 * count * M * N * K >= THREAD_MIN_FLOPS ? threads : 1;
+}
+
+/**
+ * One instantiated GEMM module with a memory of its own, and optionally worker threads of its
+ * own (thread-pool.ts): the tuning benchmarks and the tests use it to try micro-tile shapes,
+ * blockings and thread counts. Memory layout: one work area per thread (scratch tile, packed A
+ * block, packed B panel), the argument lists, then the heap where callers place operands
+ * (`heap`, `reserve`). The library's own GEMM is HeapSgemm, over the kernels' memory.
  */
 export class WasmSgemm {
   readonly shape: GemmKernelShape;
@@ -93,7 +154,7 @@ export class WasmSgemm {
   private readonly memory: WasmMemory;
   private readonly fns: GemmExports;
   private readonly pool: WasmThreadPool | null;
-  private readonly work: { scratch: number; pa: number; pb: number }[];
+  private readonly work: WorkArea[];
   private readonly lists: number;
   private view: Float32Array;
   private ints: Int32Array;
@@ -104,7 +165,7 @@ export class WasmSgemm {
     this.blocking = { mc: roundUp(blocking.mc, shape.mr), kc: blocking.kc, nc: roundUp(blocking.nc, shape.nr) };
     this.threads = Math.max(1, Math.floor(threads));
     const { mc, kc, nc } = this.blocking;
-    const [scratch, pa, pb] = [4 * shape.mr * shape.nr, 4 * mc * kc, 4 * kc * nc].map((x) => roundUp(x, ALIGN));
+    const [scratch, pa, pb] = workBytes(shape, mc, kc, nc);
     this.work = Array.from({ length: this.threads }, (_, t) => {
       const at = t * (scratch + pa + pb);
       return { scratch: at, pa: at + scratch, pb: at + scratch + pa };
@@ -123,10 +184,8 @@ export class WasmSgemm {
 
   /** The module a GEMM of this configuration compiles (its memory layout is part of it). */
   static moduleBytes(shape: GemmKernelShape, blocking: Blocking, threads = 1): Uint8Array {
-    const mc = roundUp(blocking.mc, shape.mr);
-    const nc = roundUp(blocking.nc, shape.nr);
     const t = Math.max(1, Math.floor(threads));
-    const [scratch, pa, pb] = [4 * shape.mr * shape.nr, 4 * mc * blocking.kc, 4 * blocking.kc * nc].map((x) => roundUp(x, ALIGN));
+    const [scratch, pa, pb] = workBytes(shape, roundUp(blocking.mc, shape.mr), blocking.kc, roundUp(blocking.nc, shape.nr));
     const initial = Math.ceil((t * (scratch + pa + pb) + LIST_BYTES) / PAGE) + 1;
     return gemmModule(shape, { minPages: initial, shared: t > 1 ? { maxPages: Math.floor(MAX_BYTES / PAGE) } : undefined });
   }
@@ -160,41 +219,19 @@ export class WasmSgemm {
   }
 
   /**
-   * `count` GEMMs C_i = A_i·B_i. Work of at least THREAD_MIN_FLOPS is split over the threads:
-   * by batch element when there are at least two per thread, else each product by rows (M ≥ N)
-   * or columns, in multiples of the micro-tile; every thread packs its own blocks.
+   * `count` GEMMs C_i = A_i·B_i. Work of at least THREAD_MIN_FLOPS is split over the threads
+   * (planJobs); every thread packs its own blocks.
    */
   runBatched(count: number, M: number, N: number, K: number, a: Batched, b: Batched, c: Batched): void {
     if (c.cs !== 1) throw new RangeError("WasmSgemm.run: C must have unit column stride");
     if (count === 0 || M === 0 || N === 0) return;
-    const T = 2 * count * M * N * K >= THREAD_MIN_FLOPS ? this.threads : 1;
-    const { mr, nr } = this.shape;
-    const { mc, kc, nc } = this.blocking;
-    const jobs: number[][][] = Array.from({ length: T }, () => []);
-    const add = (t: number, i: number, m0: number, m: number, n0: number, n: number) => {
-      const w = this.work[t];
-      const ao = a.offset + 4 * (i * a.bs + m0 * a.rs);
-      const bo = b.offset + 4 * (i * b.bs + n0 * b.cs);
-      const co = c.offset + 4 * (i * c.bs + m0 * c.rs + n0);
-      jobs[t].push([m, n, K, ao, 4 * a.rs, 4 * a.cs, bo, 4 * b.rs, 4 * b.cs, co, 4 * c.rs, w.scratch, w.pa, w.pb, mc, kc, nc]);
-    };
-    if (T === 1 || count >= 2 * T) {
-      for (let t = 0; t < T; t++) for (let i = Math.floor((t * count) / T); i < Math.floor(((t + 1) * count) / T); i++) add(t, i, 0, M, 0, N);
-    } else {
-      const byRows = M >= N;
-      const parts = splitRange(byRows ? M : N, T, byRows ? mr : nr);
-      for (let i = 0; i < count; i++)
-        parts.forEach(([start, len], t) => (byRows ? add(t, i, start, len, 0, N) : add(t, i, 0, M, start, len)));
-    }
-    this.dispatch(jobs.filter((j) => j.length > 0));
-  }
-
-  /** Runs each thread's records: one gemm call directly, else through gemmList, in rounds that fit the list area. */
-  private dispatch(jobs: number[][][]): void {
+    const T = threadsFor(count, M, N, K, this.threads);
+    const jobs = planJobs(count, M, N, K, a, b, c, T, this.shape, this.blocking, this.work);
     if (jobs.length === 1 && jobs[0].length === 1) {
       (this.fns.gemm as (...args: number[]) => void)(...jobs[0][0]);
       return;
     }
+    // Each thread's records through gemmList, in rounds that fit the list area.
     const cap = Math.floor(LIST_BYTES / RECORD / jobs.length);
     const rounds = Math.max(...jobs.map((j) => Math.ceil(j.length / cap)));
     for (let r = 0; r < rounds; r++) {
@@ -209,6 +246,158 @@ export class WasmSgemm {
     }
   }
 }
+
+/**
+ * The library's GEMM: the same module over the wasm kernels' memory (wasm-kernels.ts's heap),
+ * so operands and results are regions of that heap, which compiled programs hand from kernel to
+ * GEMM to kernel without copies, and running on the kernels' worker threads (kernel-threads.ts).
+ * Work areas are allocated from the heap for each call, sized for that call's blocks (a GEMM
+ * with K = 32 packs 32-row panels, not KC-row ones), and freed when it returns.
+ */
+export class HeapSgemm {
+  readonly shape: GemmKernelShape;
+  readonly blocking: Blocking;
+  private readonly fns: GemmExports;
+  /** The module as the worker threads know it, one id per entry: gemm, gemmList, panels, rows. */
+  private readonly one: SharedKernel;
+  private readonly list: SharedKernel;
+  private readonly panels: SharedKernel;
+  private readonly rows: SharedKernel;
+  private readonly runGemm: (...args: number[]) => void;
+  /** At most this many threads per call (tests, comparisons; default: all there are). */
+  maxThreads = Infinity;
+  /** Products run with a shared packed operand (runShared), and split statically (tests). */
+  readonly stats = { shared: 0, split: 0 };
+
+  constructor(shape: GemmKernelShape, blocking: Blocking) {
+    if (!wasm) throw new Error("HeapSgemm: this runtime has no WebAssembly");
+    this.shape = shape;
+    this.blocking = { mc: roundUp(blocking.mc, shape.mr), kc: blocking.kc, nc: roundUp(blocking.nc, shape.nr) };
+    const module = compileWasmPrecompiled(HeapSgemm.moduleBytes(shape));
+    this.fns = instantiateWasm<GemmExports>(module, heap().memory);
+    this.runGemm = this.fns.gemm as (...args: number[]) => void;
+    this.one = { id: newModuleId(), module, entry: "gemm" };
+    this.list = { id: newModuleId(), module, entry: "gemmList" };
+    this.panels = { id: newModuleId(), module, entry: "panels" };
+    this.rows = { id: newModuleId(), module, entry: "rows" };
+  }
+
+  /** The module's bytes: the GEMM importing the kernels' shared memory. */
+  static moduleBytes(shape: GemmKernelShape): Uint8Array {
+    return gemmModule(shape, { minPages: 1, shared: { maxPages: DEFAULT_MEMORY.maxPages } });
+  }
+
+  /** Threads a call may use: the kernels' worker threads and this one. */
+  get threads(): number {
+    return (kernelThreads()?.count ?? 0) + 1;
+  }
+
+  /** C = A·B for an M×K A and a K×N B in the heap (offsets in bytes, strides in elements). */
+  run(M: number, N: number, K: number, a: Strided, b: Strided, c: Strided): void {
+    this.runBatched(1, M, N, K, { offset: a.offset, rs: a.rs, cs: a.cs, bs: 0 }, { offset: b.offset, rs: b.rs, cs: b.cs, bs: 0 }, { offset: c.offset, rs: c.rs, cs: c.cs, bs: 0 });
+  }
+
+  /**
+   * `count` GEMMs C_i = A_i·B_i on regions of the heap: one product worth threads shares its
+   * work (runShared) when it can, others are split as planJobs says; on one thread, one call.
+   */
+  runBatched(count: number, M: number, N: number, K: number, a: Batched, b: Batched, c: Batched): void {
+    if (c.cs !== 1) throw new RangeError("HeapSgemm.run: C must have unit column stride");
+    if (count === 0 || M === 0 || N === 0) return;
+    const pool = kernelThreads();
+    const T = pool?.usable ? threadsFor(count, M, N, K, Math.min(this.maxThreads, pool.count + 1)) : 1;
+    const { mr, nr } = this.shape;
+    const { mc, kc, nc } = this.blocking;
+    const kb = Math.min(kc, Math.max(K, 1));
+    const scratch = roundUp(4 * mr * nr, ALIGN);
+    const pa = roundUp(4 * Math.min(mc, roundUp(M, mr)) * kb, ALIGN);
+    const per = scratch + pa + roundUp(4 * kb * Math.min(nc, roundUp(N, nr)), ALIGN);
+    if (T > 1 && count === 1 && this.runShared(pool!, T, M, N, K, a, b, c)) return;
+    const area = allocate(T * per);
+    let lists: Region | null = null;
+    try {
+      if (T === 1 && count === 1) {
+        // One product on this thread: no job records (small GEMMs are a few µs; these add up).
+        const w = area.offset;
+        this.runGemm(M, N, K, a.offset, 4 * a.rs, 4 * a.cs, b.offset, 4 * b.rs, 4 * b.cs, c.offset, 4 * c.rs, w, w + scratch, w + scratch + pa, mc, kc, nc);
+        return;
+      }
+      const work = Array.from({ length: T }, (_, t) => ({ scratch: area.offset + t * per, pa: area.offset + t * per + scratch, pb: area.offset + t * per + scratch + pa }));
+      const jobs = planJobs(count, M, N, K, a, b, c, T, this.shape, this.blocking, work);
+      if (jobs.length > 1) this.stats.split++;
+      if (jobs.length === 1 && jobs[0].length === 1) this.runGemm(...jobs[0][0]);
+      else if (jobs.every((j) => j.length === 1)) pool!.run(this.one, jobs.map((j) => j[0]), (args) => this.runGemm(...args));
+      else {
+        const total = jobs.reduce((n, j) => n + j.length, 0);
+        lists = allocate(total * RECORD);
+        const ints = new Int32Array(heap().memory.buffer, lists.offset, total * GEMM_ARGS);
+        const args: number[][] = [];
+        let at = 0;
+        for (const j of jobs) {
+          args.push([lists.offset + 4 * at, j.length]);
+          for (const rec of j) ints.set(rec, (at += GEMM_ARGS) - GEMM_ARGS);
+        }
+        if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
+        else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
+      }
+    } finally {
+      heap().release(area);
+      if (lists) heap().release(lists);
+    }
+  }
+
+  /**
+   * One product on T threads sharing the work dynamically (the module's `rows` / `panels`): the
+   * caller packs the operand every thread needs (B when M >= N, else A) once for all of K, then
+   * every thread claims SHARE_CHUNKS_PER_THREAD·T-th slices of the other side until none are
+   * left. False (nothing done) when the shared operand is too big to pack whole.
+   */
+  private runShared(pool: KernelThreads, T: number, M: number, N: number, K: number, a: Batched, b: Batched, c: Batched): boolean {
+    const { mr, nr } = this.shape;
+    const { mc, kc, nc } = this.blocking;
+    const byRows = M >= N;
+    const padded = byRows ? roundUp(N, nr) : roundUp(M, mr);
+    if (4 * padded * K > SHARE_MAX_BYTES || (byRows ? N > nc : M > mc)) return false;
+    const align = byRows ? mr : nr;
+    const chunk = Math.min(byRows ? mc : nc, Math.max(align, roundUp(Math.ceil((byRows ? M : N) / (SHARE_CHUNKS_PER_THREAD * T)), align)));
+    const kb = Math.min(kc, K);
+    const scratch = roundUp(4 * mr * nr, ALIGN);
+    const own = roundUp(4 * chunk * kb, ALIGN);
+    const shared = roundUp(4 * padded * K, ALIGN);
+    const area = allocate(ALIGN + shared + T * (scratch + own));
+    try {
+      const counter = area.offset;
+      const packed = counter + ALIGN;
+      const work = (t: number) => packed + shared + t * (scratch + own);
+      Atomics.store(new Int32Array(heap().memory.buffer, counter, 1), 0, 0);
+      for (let pc = 0; pc < K; pc += kc) {
+        const k = Math.min(kc, K - pc);
+        if (byRows) this.fns.packB(b.offset + 4 * pc * b.rs, 4 * b.rs, 4 * b.cs, k, N, packed + 4 * padded * pc);
+        else this.fns.packA(a.offset + 4 * pc * a.cs, 4 * a.rs, 4 * a.cs, M, k, packed + 4 * padded * pc);
+      }
+      const jobs = Array.from({ length: T }, (_, t) =>
+        byRows
+          ? [M, N, K, a.offset, 4 * a.rs, 4 * a.cs, c.offset, 4 * c.rs, work(t), work(t) + scratch, packed, 4 * padded, kc, counter, chunk]
+          : [M, N, K, b.offset, 4 * b.rs, 4 * b.cs, c.offset, 4 * c.rs, work(t), packed, 4 * padded, work(t) + scratch, kc, counter, chunk],
+      );
+      this.stats.shared++;
+      const fn = byRows ? this.fns.rows : this.fns.panels;
+      pool.run(byRows ? this.rows : this.panels, jobs, (args) => fn(...args));
+    } finally {
+      heap().release(area);
+    }
+    return true;
+  }
+}
+
+/**
+ * The operand threads share is packed whole, on the calling thread, when it is at most this big
+ * (an L2's worth). Bigger products split statically: packing 4 MiB on one thread before the
+ * others start cost np.matmul 1024 ~5% (64.5 against 68 GFLOP/s).
+ */
+const SHARE_MAX_BYTES = 1 << 20;
+/** Slices of a shared product per thread: finer balances late or slow threads, coarser repacks less. */
+const SHARE_CHUNKS_PER_THREAD = 4;
 
 /** Splits 0..n into at most `parts` ranges [start, length], cut at multiples of `align`. */
 function splitRange(n: number, parts: number, align: number): [number, number][] {
@@ -244,37 +433,21 @@ export function defaultShape(relaxed: boolean): GemmKernelShape {
 }
 export const DEFAULT_BLOCKING: Blocking = { mc: 120, kc: 384, nc: 4096 };
 
-/** Threads of the process-wide GEMM: PRIMAL_CPU_THREADS, else the CPUs this process may use. */
-export function defaultThreads(): number {
-  const raw = process.env.PRIMAL_CPU_THREADS;
-  if (raw === undefined) return Math.max(1, availableParallelism());
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new PrimalError(`PRIMAL_CPU_THREADS: expected a positive integer, got "${raw}"`);
-  return n;
-}
+export { defaultThreads };
 
 // The process-wide GEMM's module compiles in the background from the moment the library loads,
 // so the first matmul (often inside a first jit call) does not wait ~13 ms for it.
-try {
-  if (wasm) precompileWasm(WasmSgemm.moduleBytes(defaultShape(hasRelaxedSimd()), DEFAULT_BLOCKING, defaultThreads()));
-} catch {
-  // A bad PRIMAL_CPU_THREADS is reported by the first matmul, with its message.
-}
+if (wasm) precompileWasm(HeapSgemm.moduleBytes(defaultShape(hasRelaxedSimd())));
 
-let instance: WasmSgemm | null | undefined;
+let instance: HeapSgemm | null | undefined;
 /** The process-wide GEMM (created on first use), or null where WebAssembly is missing. */
-export function sgemm(): WasmSgemm | null {
+export function sgemm(): HeapSgemm | null {
   if (instance === undefined) {
-    // Where threads can't be had (no shared memory), one thread; where WebAssembly can't, null.
-    const threads = defaultThreads();
-    instance = null;
-    for (const t of threads > 1 ? [threads, 1] : [1]) {
-      try {
-        instance = wasm ? new WasmSgemm(defaultShape(hasRelaxedSimd()), DEFAULT_BLOCKING, t) : null;
-        break;
-      } catch {
-        instance = null;
-      }
+    defaultThreads(); // a bad PRIMAL_CPU_THREADS is reported here, by the first matmul
+    try {
+      instance = wasm ? new HeapSgemm(defaultShape(hasRelaxedSimd()), DEFAULT_BLOCKING) : null;
+    } catch {
+      instance = null;
     }
   }
   return instance;
@@ -300,22 +473,69 @@ function stridesThrough(shape: readonly number[], perm: number[], groups: [numbe
 }
 
 /**
- * Copies one operand into the GEMM's memory at element index `at` and returns its [batch, row,
- * col] strides: as stored when its axis groups collapse, else permuted into [B, rows, cols].
+ * A float32 dot_general of fixed operand shapes mapped onto the GEMM: `count`·M×K by K×N
+ * products. An operand whose batch, free and contracting axes each collapse to one stride
+ * (plain, transposed or batched matrices: everything np.matmul/einsum produce in practice) is
+ * read where it is, through its strides; another is permuted into a [B, rows, cols] copy first.
  */
-function placeOperand(g: WasmSgemm, data: Float32Array, shape: readonly number[], perm: number[], groups: [number, number, number], rows: number, cols: number, at: number): [number, number, number] {
-  const direct = stridesThrough(shape, perm, groups);
-  if (direct) {
-    g.f32.set(data, at);
-    return direct;
+export interface DotPlan {
+  B: number;
+  M: number;
+  N: number;
+  K: number;
+  /** Elements of the result (B·M·N, row-major [batch, lhs free, rhs free]). */
+  size: number;
+  layout: ContractionLayout;
+  aShape: readonly number[];
+  bShape: readonly number[];
+  /** [batch, row, column] strides (elements) of each operand read in place, or null: permuted. */
+  aStrides: [number, number, number] | null;
+  bStrides: [number, number, number] | null;
+}
+
+/** The plan of dot_general on operands of these shapes. */
+export function planDot(aShape: readonly number[], bShape: readonly number[], dn: DotDimensionNumbers): DotPlan {
+  const L = contractionLayout(aShape, bShape, dn);
+  return {
+    B: L.B, M: L.M, N: L.N, K: L.K, size: L.B * L.M * L.N, layout: L, aShape, bShape,
+    aStrides: stridesThrough(aShape, L.lhsPerm, L.lhsGroups),
+    bStrides: stridesThrough(bShape, L.rhsPerm, L.rhsGroups),
+  };
+}
+
+/**
+ * Runs a planned dot_general on the kernels' heap: operands at byte offsets `a` and `b`, the
+ * result written at `c` (plan.size float32, row-major). Operands that need permuting are copied
+ * into regions freed before it returns. The caller handles size 0 (nothing to write) itself.
+ */
+export function runDot(g: HeapSgemm, plan: DotPlan, a: number, b: number, c: number): void {
+  const { B, M, N, K, aStrides: as, bStrides: bs } = plan;
+  const C: Batched = { offset: c, bs: M * N, rs: N, cs: 1 };
+  if (as && bs) return g.runBatched(B, M, N, K, { offset: a, bs: as[0], rs: as[1], cs: as[2] }, { offset: b, bs: bs[0], rs: bs[1], cs: bs[2] }, C);
+  const temps: Region[] = [];
+  try {
+    const operand = (at: number, shape: readonly number[], perm: number[], strides: [number, number, number] | null, rows: number, cols: number): Batched => {
+      if (strides) return { offset: at, bs: strides[0], rs: strides[1], cs: strides[2] };
+      const n = B * rows * cols;
+      const r = allocate(4 * n);
+      temps.push(r);
+      const mem = heap().memory.buffer;
+      permuteInto(new Float32Array(mem, at, n), shape, perm, new Float32Array(mem, r.offset, n));
+      return { offset: r.offset, bs: rows * cols, rs: cols, cs: 1 };
+    };
+    g.runBatched(B, M, N, K, operand(a, plan.aShape, plan.layout.lhsPerm, as, M, K), operand(b, plan.bShape, plan.layout.rhsPerm, bs, K, N), C);
+  } finally {
+    for (const r of temps) heap().release(r);
   }
-  permuteInto(data, shape, perm, g.f32, at);
-  return [rows * cols, cols, 1];
 }
 
 /**
  * The CPU backend's dot_general for float32 operands and result (else null: the caller runs
- * the primitive's generic float64 loop). Also null where the operands don't fit the GEMM's memory.
+ * the primitive's generic float64 loop). Also null where the operands don't fit the wasm memory.
+ * Operands are copied in for each call, not cached: in an eager training loop every step's new
+ * weights would be read twice (the forward matmul, then the update) and so enter the resident
+ * cache, which then holds each step's weights until they are garbage-collected (measured: the
+ * heap grew to 120 MiB over 400 steps of the MLP, every new region on fresh pages).
  */
 export function dotGeneralCpu(inputs: readonly HostArray[], params: DotGeneralParams, out: ShapedArray): Storage | null {
   const [a, b] = inputs;
@@ -323,20 +543,40 @@ export function dotGeneralCpu(inputs: readonly HostArray[], params: DotGeneralPa
   return dotGeneralF32(a.data as Float32Array, a.shape, b.data as Float32Array, b.shape, params.dimension_numbers);
 }
 
-/** dot_general of float32 operands through the wasm GEMM; null when they don't fit its memory. */
-export function dotGeneralF32(a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], dn: DotDimensionNumbers): Float32Array | null {
-  const L: ContractionLayout = contractionLayout(aShape, bShape, dn);
-  const { B, M, K, N } = L;
-  const size = B * M * N;
-  if (size === 0 || K === 0) return new Float32Array(size);
+/**
+ * dot_general of float32 operands through the wasm GEMM: operands copied into the kernels' heap
+ * (or found there, with `cacheInputs`, when read before), the result copied out. Null when
+ * they don't fit its memory.
+ */
+export function dotGeneralF32(a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], dn: DotDimensionNumbers, cacheInputs = false): Float32Array | null {
+  const plan = planDot(aShape, bShape, dn);
+  if (plan.size === 0 || plan.K === 0) return new Float32Array(plan.size);
   const g = sgemm();
   if (!g) return null;
-  const aAt = g.heap / 4;
-  const bAt = roundUp(aAt + a.length, 16);
-  const cAt = roundUp(bAt + b.length, 16);
-  if (!g.reserve(4 * (cAt + size - aAt))) return null;
-  const [abs, ars, acs] = placeOperand(g, a, aShape, L.lhsPerm, L.lhsGroups, M, K, aAt);
-  const [bbs, brs, bcs] = placeOperand(g, b, bShape, L.rhsPerm, L.rhsGroups, K, N, bAt);
-  g.runBatched(B, M, N, K, { offset: 4 * aAt, bs: abs, rs: ars, cs: acs }, { offset: 4 * bAt, bs: bbs, rs: brs, cs: bcs }, { offset: 4 * cAt, bs: M * N, rs: N, cs: 1 });
-  return g.f32.slice(cAt, cAt + size);
+  const regions: Region[] = [];
+  const pinned: Storage[] = [];
+  try {
+    const place = (s: Float32Array): number | null => {
+      const cached = cacheInputs ? resident.get(s) : null;
+      if (cached) {
+        pinned.push(s);
+        return cached.offset;
+      }
+      const r = tryAllocate(s.byteLength);
+      if (!r) return null;
+      regions.push(r);
+      copyIn(s, r);
+      return r.offset;
+    };
+    const ao = place(a);
+    const bo = ao === null ? null : place(b);
+    const c = bo === null ? null : tryAllocate(4 * plan.size);
+    if (ao === null || bo === null || !c) return null;
+    regions.push(c);
+    runDot(g, plan, ao, bo, c.offset);
+    return copyOut(c, float32, plan.size) as Float32Array;
+  } finally {
+    for (const r of regions) heap().release(r);
+    for (const s of pinned) resident.unpin(s);
+  }
 }

@@ -1,5 +1,7 @@
 // A pool of worker_threads that run one exported function of a WebAssembly module over a
-// shared WebAssembly.Memory: the CPU backend's way to use every core. Each worker instantiates
+// shared WebAssembly.Memory: the threads of WasmSgemm (gemm.ts), the GEMM with a memory of its
+// own that the tuning benchmarks and tests use. The library's kernels and GEMM run on
+// kernel-threads.ts's workers, over the kernels' heap. Each worker instantiates
 // the same compiled module (V8 shares the code between threads) over the same memory, then
 // waits on its slot of a small control array (Atomics.wait); `run` hands out one job per
 // thread, does job 0 on the calling thread, and blocks until every job is done. So a kernel

@@ -3,8 +3,8 @@
 // kernel module needs (type, import of one memory, function, export, code) and the
 // instructions the kernels use: integer and float scalar arithmetic and conversions,
 // structured control flow, scalar and 128-bit SIMD loads/stores (plain, extending, splat,
-// zero-filling and per-lane), f32x4/i32x4/f64x2 arithmetic, comparisons and conversions, and
-// relaxed SIMD's f32x4.relaxed_madd.
+// zero-filling and per-lane), f32x4/i32x4/f64x2 arithmetic, comparisons and conversions,
+// relaxed SIMD's f32x4.relaxed_madd, and the atomic add the GEMM's threads share work with.
 //
 // Instructions without immediates are named by their mnemonic (`f.ins("f32x4.add")`, the
 // table OPS below); memory accesses by `f.mem("f32.load", offset)`; lane accesses by
@@ -111,6 +111,8 @@ const MEM_OPS = {
   "i32.store": [[0x36], 2], "f32.store": [[0x38], 2], "f64.store": [[0x39], 3], "i32.store8": [[0x3a], 0], "i32.store16": [[0x3b], 1],
   "v128.load": [S(0x00), 4], "v128.load16x4_s": [S(0x03), 3], "v128.load16x4_u": [S(0x04), 3],
   "v128.load32_splat": [S(0x09), 2], "v128.store": [S(0x0b), 4], "v128.load32_zero": [S(0x5c), 2], "v128.load64_zero": [S(0x5d), 3],
+  // Threads (0xFE prefix; shared memories): [address, value] -> old value, sequentially consistent.
+  "i32.atomic.rmw.add": [[0xfe, 0x1e], 2],
 } satisfies Record<string, [number[], Align]>;
 export type MemOp = keyof typeof MEM_OPS;
 
