@@ -23,6 +23,7 @@ import { WasmCodegenOptions, generateWasm, wasmSupport } from "../../kernel/back
 import { allocate, copyIn, copyOut, heap, resident, runWasmKernel, setWasmKernelsEnabled, startKernelThreads, wasmKernel, wasmKernelsEnabled } from "../../kernel/backends/cpu/wasm-kernels";
 import { validateWasm, wasmApi } from "../../kernel/backends/cpu/wasm-runtime";
 import { F32_MATH } from "../../kernel/primitives/f32-math";
+import { rng } from "./helpers/rng";
 
 type Fn = (...a: NDArray[]) => NDArray;
 
@@ -33,17 +34,6 @@ function kernelsOf(f: Fn, ...args: NDArray[]): KernelStep[] {
   return p.steps.filter((s): s is KernelStep => s.kind === "kernel");
 }
 
-// A small seeded generator (mulberry32): the same inputs on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SPECIAL_F32 = [0, -0, 1, -1, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997, -0.49999997, NaN, Infinity, -Infinity, 1e-45, -1e-45, 1.1754942e-38, 3.4e38, -3.4e38, 1e-30, 88.7, -88.7, 100, -104, 2147483648, -2147483904, 4294967296, 300, -300, 8388609.5, 1e-8];
 
 /**

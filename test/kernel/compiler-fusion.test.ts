@@ -311,7 +311,8 @@ describe("the MLP training step (728 -> 100 -> 10, batch 32, relu, valueAndGrad 
     //   operands of library calls: h = relu(x@w1 + b1), g = dL/dout, g1 = relu'(..) * dL/dh;
     //   outputs: the loss (sum of squares with its /320 epilogue) and the 4 updated parameters
     //   (b1 - lr * sum(g1, 0) and b2 - lr * sum(g, 0) are reductions with an SGD epilogue;
-    //   w1 - lr * transpose(dw1) and w2 - lr * transpose(dw2) read the GEMM results transposed).
+    //   w1 - lr * transpose(dw1) and w2 - lr * transpose(dw2): the CPU runtime turns each
+    //   dot-then-transpose into the dot with swapped operands, so they read in order).
     // Nothing else is materialised: x@w1 + b1 is recomputed (cheap) in the relu' kernel, the
     // residual r = out - y in both the loss and the gradient kernels.
     expect(counts(rec)).toEqual({ kernels: 8, library: 5, aliases: 0 });

@@ -15,18 +15,8 @@ import { compileWasm, instantiateWasm, validateWasm, wasmApi } from "../../kerne
 import { grad, jit, lax, np, vmap } from "../../kernel/index";
 import type { NDArray } from "../../kernel/core/ndarray";
 import type { DotDimensionNumbers } from "../../kernel/primitives/contraction";
+import { rng } from "./helpers/rng";
 
-/** mulberry32: a small seeded generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randArray = (n: number, r: () => number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const strides = (shape: readonly number[]) => shape.map((_, i) => prod(shape.slice(i + 1)));
