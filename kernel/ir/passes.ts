@@ -21,6 +21,7 @@ import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "./jax
 import {
   PassContext, PassName, PassOptions, PassResult, PassStats, countEquations, isConcrete, isJitEqn, mapJitBody, passStats, runFold, runSimplify, Rewrite,
 } from "./passes-local";
+import { idOf, numKey } from "./keys";
 
 export * from "./passes-local";
 
@@ -121,16 +122,7 @@ export function eliminateDeadCode(cj: ClosedJaxpr, opts: PassOptions = {}): Clos
 // ---------------------------------------------------------------------------------------------
 // Common-subexpression elimination
 
-const ids = new WeakMap<object, number>();
-let nextId = 0;
-function idOf(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) ids.set(o, (id = nextId++));
-  return id;
-}
 
-/** A number as a key: -0 and NaN kept distinct from 0 and from each other's spellings. */
-const numKey = (v: number): string => (Object.is(v, -0) ? "-0" : String(v));
 
 /**
  * A structural key of a parameter value: plain data (numbers, strings, booleans, null, arrays,

@@ -22,6 +22,7 @@
 import { NDArray } from "../core/ndarray";
 import { Tracer } from "../core/trace";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "./jaxpr";
+import { idOf, numKey } from "./keys";
 
 export type ConstKeying = "values" | "avals";
 
@@ -30,17 +31,7 @@ export const KEY_VALUES_MAX_ELEMENTS = 1024;
 /** The most elements of all constants together keyed by their bits. */
 export const KEY_VALUES_MAX_TOTAL = 8192;
 
-const ids = new WeakMap<object, number>();
-let nextId = 0;
-/** A process-wide number for an object (never reused, so a key naming it cannot match another). */
-function idOf(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) ids.set(o, (id = nextId++));
-  return id;
-}
 
-/** A number as a key: -0 apart from 0. */
-const numKey = (v: number): string => (Object.is(v, -0) ? "-0" : String(v));
 
 /** Thrown inside the walk when a constant cannot be keyed by value. */
 class Unkeyable {}

@@ -25,7 +25,7 @@ import { DType, finfoOrIinfo } from "../core/dtype";
 import { numberToBF16, numberToF16, bf16DecodeTable, f16DecodeTable } from "../core/float16";
 import { PrimalError } from "../core/errors";
 import { getPrimitive } from "../core/primitive";
-import { KIndex, KOp, Kernel, ReduceKind } from "./kernel-ir";
+import { KIndex, KOp, Kernel, ReduceKind, opDepths } from "./kernel-ir";
 
 /** `e` rounded to a value of dtype `d`, as storing it into `d`'s storage and reading it back does. */
 export function roundTo(d: DType, e: string): string {
@@ -168,22 +168,7 @@ export function generateJs(k: Kernel): string {
   };
   const bufName = (b: number) => `b${b}`;
 
-  /** Depth of each op within a nest over `axes`: 1 + the position of its innermost loop variable. */
-  const depthsFor = (axes: readonly number[], include: (i: number) => boolean, reduceDepth: number): number[] => {
-    const pos = new Map(axes.map((a, p) => [a, p + 1]));
-    const depth = new Array<number>(ops.length).fill(0);
-    ops.forEach((o, i) => {
-      if (!include(i)) return;
-      if (o.op === "load" || o.op === "store") {
-        let d = 0;
-        o.index.strides.forEach((s, ax) => s !== 0 && (d = Math.max(d, pos.get(ax) ?? 0)));
-        if (o.op === "store") d = Math.max(d, depth[o.src]);
-        depth[i] = d;
-      } else if (o.op === "alu") depth[i] = o.args.reduce((m, a) => Math.max(m, depth[a]), 0);
-      else if (o.op === "reduce") depth[i] = reduceDepth;
-    });
-    return depth;
-  };
+  const depthsFor = (axes: readonly number[], include: (i: number) => boolean, reduceDepth: number): number[] => opDepths(ops, axes, include, reduceDepth);
 
   const lines: string[] = [];
   const emitOp = (i: number, ind: string, axes: readonly number[], accExpr: string | null): void => {

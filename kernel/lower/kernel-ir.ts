@@ -65,6 +65,28 @@ export function reduceOp(k: Kernel): Extract<KOp, { op: "reduce" }> | null {
   return null;
 }
 
+/**
+ * The loop depth of each op within a nest over `axes` (ops `include` selects): 1 + the position
+ * of its innermost loop variable, so an op is emitted at the outermost level where its inputs are
+ * known (loop-invariant code motion). A REDUCE sits at `reduceDepth`. Both code generators place
+ * ops with it.
+ */
+export function opDepths(ops: readonly KOp[], axes: readonly number[], include: (i: number) => boolean, reduceDepth: number): number[] {
+  const pos = new Map(axes.map((a, p) => [a, p + 1]));
+  const depth = new Array<number>(ops.length).fill(0);
+  ops.forEach((o, i) => {
+    if (!include(i)) return;
+    if (o.op === "load" || o.op === "store") {
+      let d = 0;
+      o.index.strides.forEach((s, ax) => s !== 0 && (d = Math.max(d, pos.get(ax) ?? 0)));
+      if (o.op === "store") d = Math.max(d, depth[o.src]);
+      depth[i] = d;
+    } else if (o.op === "alu") depth[i] = o.args.reduce((m, a) => Math.max(m, depth[a]), 0);
+    else if (o.op === "reduce") depth[i] = reduceDepth;
+  });
+  return depth;
+}
+
 /** Every index of the kernel's loads and stores. */
 function indices(k: Kernel): KIndex[] {
   const out: KIndex[] = [];

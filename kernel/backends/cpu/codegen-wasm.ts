@@ -59,7 +59,7 @@
 
 import { DType } from "../../core/dtype";
 import { reduceInit } from "../../lower/codegen-js";
-import { KIndex, KOp, Kernel } from "../../lower/kernel-ir";
+import { KIndex, KOp, Kernel, opDepths } from "../../lower/kernel-ir";
 import { FunctionBuilder, MemOp, ModuleBuilder, ValType } from "./wasm-encoder";
 import { Lanes, Val, aluSupported, isF32, isShift, renderAlu, wasmDType } from "./wasm-lanes";
 import { ACC_BYTES, Fold } from "./wasm-reduce";
@@ -393,19 +393,7 @@ class Generator {
 
   /** Level of each op in a nest over `axes`: 1 + the position of its innermost loop variable. */
   private depthsFor(axes: readonly number[], include: (i: number) => boolean, reduceDepth: number): number[] {
-    const pos = new Map(axes.map((a, p) => [a, p + 1]));
-    const depth = new Array<number>(this.ops.length).fill(0);
-    this.ops.forEach((o, i) => {
-      if (!include(i)) return;
-      if (o.op === "load" || o.op === "store") {
-        let d = 0;
-        o.index.strides.forEach((s, ax) => s !== 0 && (d = Math.max(d, pos.get(ax) ?? 0)));
-        if (o.op === "store") d = Math.max(d, depth[o.src]);
-        depth[i] = d;
-      } else if (o.op === "alu") depth[i] = o.args.reduce((m, a) => Math.max(m, depth[a]), 0);
-      else if (o.op === "reduce") depth[i] = reduceDepth;
-    });
-    return depth;
+    return opDepths(this.ops, axes, include, reduceDepth);
   }
 
   /** Decides whether the nest's innermost loop runs four points per step (`ok`: what the caller requires). */
