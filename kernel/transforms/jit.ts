@@ -89,7 +89,10 @@ export interface JitOptions {
   staticArgnums?: number | readonly number[];
   /** Accepted for JAX compatibility; JS has no keyword arguments, so there is nothing to name. */
   staticArgnames?: string | readonly string[];
-  /** Accepted: the CPU backend does not reuse argument buffers yet. */
+  /**
+   * Accepted; the CPU backend does not reuse argument buffers yet, so the donated arrays stay
+   * valid, and the first call warns as JAX does where a backend cannot use a donation.
+   */
   donateArgnums?: number | readonly number[];
 }
 
@@ -161,7 +164,16 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     return { entry, leaves };
   };
 
+  const donated = opts.donateArgnums === undefined ? [] : typeof opts.donateArgnums === "number" ? [opts.donateArgnums] : [...opts.donateArgnums];
+  let donationWarned = false;
+  const warnDonation = (args: unknown[]): void => {
+    donationWarned = true;
+    const avals = donated.filter((i) => i < args.length).flatMap((i) => flattenToArrays([args[i]], "jit")[0].map((l) => `ShapedArray(${l.aval.dtype.name}[${l.aval.shape.join(",")}])`));
+    if (avals.length === 0) return;
+    process.emitWarning(`Some donated buffers were not usable: ${avals.join(", ")}.\nDonation is not implemented for ['cpu'] in Primal yet: the donated arrays stay valid.`, "UserWarning");
+  };
   const wrapped = ((...args: unknown[]) => {
+    if (donated.length > 0 && !donationWarned) warnDonation(args);
     if (config.disableJit) return f(...args);
     const { entry, leaves } = lookup(args);
     return treeUnflatten(entry.outTree, bind(jitP, leaves, { jaxpr: entry.jaxpr, name }));

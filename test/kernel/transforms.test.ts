@@ -4,7 +4,7 @@
 // vmap against a loop, jit against eager, and the compositions the issue names. Plus the
 // registry test: every primitive has its jvp and batching rules, and linear ones a transpose.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConcretizationError, NDArray, grad, jacfwd, jacrev, jit, jvp, makeJaxpr, np, random, valueAndGrad, vjp, vmap } from "../../kernel/index";
 import { allPrimitives } from "../../kernel/core/primitive";
 
@@ -198,5 +198,22 @@ describe("registry", () => {
   it("every linear primitive has a transpose rule", () => {
     const byName = new Map(allPrimitives().map((p) => [p.name, p]));
     expect(LINEAR.filter((n) => !byName.get(n)?.transpose)).toEqual([]);
+  });
+});
+
+describe("jit donateArgnums", () => {
+  it("warns once, as JAX does where a backend cannot use a donation, and the donated array stays valid", () => {
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const f = jit((x: NDArray, y: NDArray) => x.add(y), { donateArgnums: 0 });
+      const x = np.ones([3]);
+      expect(Array.from(f(x, np.ones([3])).dataSync())).toEqual([2, 2, 2]);
+      f(x, np.ones([3]));
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(String(spy.mock.calls[0][0])).toMatch(/^Some donated buffers were not usable: ShapedArray\(float32\[3\]\)\.\nDonation is not implemented for \['cpu'\]/);
+      expect(Array.from(x.dataSync())).toEqual([1, 1, 1]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
