@@ -53,6 +53,10 @@ const EXCLUDED_FILES: { file: string; why: string }[] = [
     why: "tests the float32 math helpers directly against float64 references (~10 s); their use in compiled kernels is covered by the ufunc and reference suites here",
   },
   {
+    file: "test/kernel/codegen-wgsl.test.ts",
+    why: "pure WGSL code generation from kernel IR (golden text and index checks); nothing in it runs through the public API",
+  },
+  {
     file: "test/kernel/eager-wasm.test.ts",
     why: "tests the eager path itself (ops run one by one as wasm kernels); in this mode every op is compiled instead, so that path is never taken",
   },

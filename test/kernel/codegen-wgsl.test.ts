@@ -1,0 +1,172 @@
+// WGSL code generation (kernel/backends/webgpu/codegen-wgsl.ts), without a device: golden
+// files pin the shaders of a few jitted programs (test/kernel/golden/wgsl-*.txt; rewrite with
+// PRIMAL_UPDATE_GOLDEN=1 npx vitest run test/kernel/codegen-wgsl.test.ts and review), wgslSupport
+// accepts and refuses the right kernels, and a structural check reads every shader back: each
+// binding declared once with the right access and type, the invocation id decomposed into the
+// kept loop indices in row-major order, and every load/store index, evaluated at sample points,
+// equal to the IR's affine index.
+
+import { describe, expect, it } from "vitest";
+import { makeJaxpr, nn, np } from "../../kernel/index";
+import { NDArray } from "../../kernel/core/ndarray";
+import { float16, float32, int32, bool as boolDT, DType } from "../../kernel/core/dtype";
+import { Kernel, KIndex, printKernel } from "../../kernel/lower/kernel-ir";
+import { dispatchSize, generateWgsl, wgslSupport } from "../../kernel/backends/webgpu/codegen-wgsl";
+import { checkGolden, lowerPure } from "./helpers/golden";
+
+const arr = (shape: number[], dtype = "float32") => np.zeros(shape, { dtype: dtype as "float32" });
+
+const PROGRAMS: [string, string, (...xs: NDArray[]) => unknown, NDArray[]][] = [
+  ["wgsl-tanh-fma", "tanh(x*2+1)*x: one flat elementwise kernel", (x) => np.tanh(x.mul(2).add(1)).mul(x), [arr([4, 256])]],
+  ["wgsl-logsumexp-axis1", "logsumexp over axis 1: a max reduction, then exp-sum-log", (x) => nn.logsumexp(x, 1), [arr([8, 16])]],
+  ["wgsl-transposed-broadcast-add", "x.T + row: transpose and broadcast as load strides", (x, r) => x.T.add(r).mul(0.5), [arr([5, 3]), arr([5])]],
+  [
+    "wgsl-int-bool",
+    "int32 and bool: where(x > y, (x + y) * 3, x - y) and (x > 0) & (y < 5)",
+    (x, y) => [np.where(np.greater(x, y), x.add(y).mul(3), x.sub(y)), np.logicalAnd(np.greater(x, 0), np.less(y, 5))],
+    [arr([6, 7], "int32"), arr([6, 7], "int32")],
+  ],
+];
+
+/** The fused kernels of a program, as jit would lower it. */
+function kernelsOf(f: (...xs: NDArray[]) => unknown, args: NDArray[]): Kernel[] {
+  return lowerPure(makeJaxpr(f)(...args)).steps.flatMap((s) => (s.kind === "kernel" ? [s.kernel] : []));
+}
+
+/** Evaluates a WGSL integer index expression (i32 arithmetic over iN, abstract literals) in JS. */
+function evalIndex(expr: string, idx: Record<string, number>): number {
+  if (!/^[\sid0-9+*()-]+$/.test(expr.replace(/i\d+/g, "i0"))) throw new Error(`unexpected index expression ${expr}`);
+  return Function(...Object.keys(idx), `return ${expr};`)(...Object.values(idx));
+}
+
+function irIndex(ix: KIndex, point: number[]): number {
+  return ix.strides.reduce((a, s, d) => a + s * point[d], ix.offset);
+}
+
+/** Structural check of one kernel's shader against its IR; returns the problems found. */
+function structure(k: Kernel): string[] {
+  const g = generateWgsl(k);
+  const code = g.code;
+  const bad: string[] = [];
+  // Bindings: each buffer once, outputs read_write, inputs read, the storage type of its dtype.
+  k.bufs.forEach((b, i) => {
+    const re = new RegExp(`@group\\(0\\) @binding\\((\\d+)\\) var<storage, (read|read_write)> b${i}: array<(\\w+)>;`, "g");
+    const m = [...code.matchAll(re)];
+    if (m.length !== 1) return bad.push(`b${i} declared ${m.length} times`);
+    const [, binding, access, type] = m[0];
+    const want = b.dtype.isBool ? "u32" : b.dtype === float32 ? "f32" : b.dtype === int32 ? "i32" : "u32";
+    if (Number(binding) !== g.bindings[i].binding || access !== (b.role === "out" ? "read_write" : "read") || type !== want) bad.push(`b${i}: ${m[0][0]}`);
+  });
+  if ((code.match(/@binding/g) ?? []).length !== k.bufs.length) bad.push("extra bindings");
+  // Decomposition: `let iD = i32((p / S) % N)` per kept axis, S the row-major stride of the kept axes.
+  const kept = k.shape.map((_, d) => d).filter((d) => !k.reduced[d] || !k.ops.some((o) => o.op === "reduce"));
+  let stride = 1;
+  for (let j = kept.length - 1; j >= 0; j--) {
+    const d = kept[j];
+    const q = stride === 1 ? "p" : `\\(p / ${stride}u\\)`;
+    const re = new RegExp(`let i${d} = i32\\(${j === 0 ? q : `${q} % ${k.shape[d]}u`}\\);`);
+    if (!re.test(code)) bad.push(`decomposition of axis ${d}`);
+    stride *= k.shape[d];
+  }
+  if (g.invocations !== stride) bad.push(`invocations ${g.invocations} vs ${stride}`);
+  if (!code.includes(`if (p >= ${stride}u) { return; }`)) bad.push("bounds check");
+  // Folded axes loop over their extents.
+  k.shape.forEach((n, d) => kept.includes(d) || code.includes(`for (var i${d}: i32 = 0; i${d} < ${n}; i${d}++)`) || bad.push(`loop of axis ${d}`));
+  // Accesses: the multiset of (buffer, index at a point) from the shader equals the IR's.
+  const accesses = [...code.matchAll(/\bb(\d+)\[([^\]]+)\]/g)].map((m) => [Number(m[1]), m[2]] as const);
+  const irAcc = k.ops.flatMap((o) => (o.op === "load" || o.op === "store" ? [[o.buf, o.index] as const] : []));
+  if (accesses.length !== irAcc.length) bad.push(`${accesses.length} accesses in WGSL vs ${irAcc.length} in the IR`);
+  const points = [k.shape.map(() => 0), k.shape.map((n) => n - 1), k.shape.map((n, d) => (d * 7 + 3) % n)];
+  for (const pt of points) {
+    const env = Object.fromEntries(pt.map((v, d) => [`i${d}`, v]));
+    const got = accesses.map(([b, e]) => `${b}:${evalIndex(e, env)}`).sort();
+    const want = irAcc.map(([b, ix]) => `${b}:${irIndex(ix, pt)}`).sort();
+    if (got.join() !== want.join()) bad.push(`accesses at [${pt}]: ${got} vs ${want}`);
+  }
+  // Stores go to outputs only.
+  for (const m of code.matchAll(/\bb(\d+)\[[^\]]+\] = /g)) if (k.bufs[Number(m[1])].role !== "out") bad.push(`store into input b${m[1]}`);
+  return bad;
+}
+
+describe("WGSL codegen: golden shaders (PRIMAL_UPDATE_GOLDEN=1 rewrites test/kernel/golden/wgsl-*.txt)", () => {
+  for (const [name, what, f, args] of PROGRAMS)
+    it(`${name}: ${what}`, () => {
+      const ks = kernelsOf(f, args);
+      expect(ks.length).toBeGreaterThan(0);
+      const parts = ks.map((k) => {
+        expect(wgslSupport(k)).toBeNull();
+        const g = generateWgsl(k);
+        return [`=== kernel ${k.name} ===`, "--- IR ---", printKernel(k), `--- WGSL (dispatch ${g.dispatch.join("x")}, bit-exact: ${g.bitExact}) ---`, g.code.trimEnd(), ""].join("\n");
+      });
+      checkGolden(name, `# ${what}\n# inputs: ${args.map((a) => a.aval.str()).join(", ")}\n\n${parts.join("\n")}\n`);
+    });
+
+  it("logsumexp lowers to two reduction kernels, the sum not bit-exact (f32 Kahan), the max bit-exact", () => {
+    const ks = kernelsOf(PROGRAMS[1][2], PROGRAMS[1][3]);
+    expect(ks.length).toBe(2);
+    const [mx, lse] = ks.map((k) => generateWgsl(k));
+    expect(mx.bitExact).toBe(true);
+    expect(lse.bitExact).toBe(false);
+    expect(lse.code).toContain("let t = bitcast<f32>(bitcast<u32>(acc + y) | opaque); comp = select(0.0f, (t - acc) - y, p_isfinite(t));");
+    expect(mx.invocations).toBe(8);
+  });
+});
+
+describe("WGSL codegen: structure", () => {
+  const extra: [string, (...xs: NDArray[]) => unknown, NDArray[]][] = [
+    ["softmax", (x) => nn.softmax(x, -1), [arr([8, 16])]],
+    ["sum over outer axes", (x) => np.sum(np.exp(x), { axis: [0, 2] }), [arr([2, 3, 4])]],
+    ["flip", (x) => np.flip(x, 1).add(1), [arr([3, 4])]],
+  ];
+  for (const [name, f, args] of [...PROGRAMS.map(([n, , f, a]) => [n, f, a] as const), ...extra])
+    it(`${name}: bindings, decomposition and every load/store index match the IR`, () => {
+      for (const k of kernelsOf(f, args)) {
+        expect(wgslSupport(k), k.name).toBeNull();
+        expect(structure(k), `${k.name}\n${generateWgsl(k).code}`).toEqual([]);
+      }
+    });
+
+  it("dispatch covers the invocations, in 2-D past 65535 workgroups", () => {
+    expect(dispatchSize(1000, 64)).toEqual([16, 1, 1]);
+    expect(dispatchSize(65535 * 64, 64)).toEqual([65535, 1, 1]);
+    const [x, y] = dispatchSize(65536 * 64 + 1, 64);
+    expect(x).toBe(65535);
+    expect(x * y * 64).toBeGreaterThanOrEqual(65536 * 64 + 1);
+    expect(generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], { workgroupSize: 256 }).code).toContain("@workgroup_size(256)");
+    expect(() => generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], { workgroupSize: 0 })).toThrow(/workgroupSize/);
+  });
+});
+
+describe("WGSL codegen: wgslSupport", () => {
+  /** A one-op elementwise kernel: out[i] = prim(in[i]...). */
+  const unaryKernel = (prim: string, inD: DType[], outD: DType, params: unknown = {}): Kernel => ({
+    name: `k_${prim}`,
+    shape: [4],
+    reduced: [false],
+    bufs: [{ dtype: outD, size: 4, role: "out" }, ...inD.map((d) => ({ dtype: d, size: 4, role: "in" as const }))],
+    ops: [
+      ...inD.map((d, i) => ({ op: "load" as const, buf: i + 1, index: { offset: 0, strides: [1] }, dtype: d })),
+      { op: "alu", prim, params, args: inD.map((_, i) => i), inDtypes: inD, dtype: outD },
+      { op: "store", buf: 0, index: { offset: 0, strides: [1] }, src: inD.length, dtype: outD },
+    ],
+  });
+
+  it("accepts the supported primitives and dtypes", () => {
+    for (const p of ["exp", "log", "log1p", "expm1", "tanh", "logistic", "sqrt", "floor", "ceil", "abs", "neg", "sign", "square"]) expect(wgslSupport(unaryKernel(p, [float32], float32)), p).toBeNull();
+    for (const p of ["add", "sub", "mul", "div", "max", "min"]) expect(wgslSupport(unaryKernel(p, [float32, float32], float32)), p).toBeNull();
+    for (const p of ["add", "sub", "mul", "and", "or", "xor", "max", "min"]) expect(wgslSupport(unaryKernel(p, [int32, int32], int32)), p).toBeNull();
+    for (const p of ["lt", "eq", "ne"]) expect(wgslSupport(unaryKernel(p, [float32, float32], boolDT)), p).toBeNull();
+    expect(wgslSupport(unaryKernel("not", [boolDT], boolDT))).toBeNull();
+    expect(wgslSupport(unaryKernel("convert_element_type", [float32], int32, { new_dtype: int32 }))).toBeNull();
+    expect(wgslSupport(unaryKernel("select_n", [boolDT, float32, float32], float32))).toBeNull();
+  });
+
+  it("refuses what it cannot render exactly, with the reason", () => {
+    expect(wgslSupport(unaryKernel("sin", [float32], float32))).toMatch(/float32 sin has no WGSL rendering/);
+    expect(wgslSupport(unaryKernel("div", [int32, int32], int32))).toMatch(/int32 div/);
+    expect(wgslSupport(unaryKernel("exp", [float16], float16))).toMatch(/buffer of float16/);
+    expect(wgslSupport(unaryKernel("and", [float32, float32], float32))).toMatch(/no WGSL rendering/);
+    expect(wgslSupport(unaryKernel("add", [int32, int32], float32))).toMatch(/add of int32, int32 into float32/);
+    expect(() => generateWgsl(unaryKernel("sin", [float32], float32))).toThrow(/cannot be rendered to WGSL, got float32 sin/);
+  });
+});
