@@ -25,7 +25,7 @@ import { DType, finfoOrIinfo } from "../core/dtype";
 import { numberToBF16, numberToF16, bf16DecodeTable, f16DecodeTable } from "../core/float16";
 import { PrimalError } from "../core/errors";
 import { getPrimitive } from "../core/primitive";
-import { KIndex, KOp, Kernel, ReduceKind, opDepths } from "./kernel-ir";
+import { KIndex, KOp, Kernel, ReduceKind, opDepths, reducePhases } from "./kernel-ir";
 
 /** `e` rounded to a value of dtype `d`, as storing it into `d`'s storage and reading it back does. */
 export function roundTo(d: DType, e: string): string {
@@ -134,34 +134,8 @@ export function generateJs(k: Kernel): string {
   // Inner mode: the folded axes are the innermost ones; the accumulator is a local.
   const inner = red < 0 || firstReduced < 0 || k.reduced.every((r, d) => r === d >= firstReduced);
 
-  // Which ops depend on the REDUCE result (the epilogue).
-  const post = new Array<boolean>(ops.length).fill(false);
-  ops.forEach((o, i) => {
-    if (o.op === "reduce") post[i] = true;
-    else if (o.op === "alu") post[i] = o.args.some((a) => post[a]);
-    else if (o.op === "store") post[i] = post[o.src];
-  });
-  // The prologue: what the REDUCE folds (transitively).
-  const pro = new Array<boolean>(ops.length).fill(false);
-  if (red >= 0) {
-    const mark = (i: number): void => {
-      if (pro[i]) return;
-      pro[i] = true;
-      const o = ops[i];
-      if (o.op === "alu") o.args.forEach(mark);
-    };
-    mark((ops[red] as Extract<KOp, { op: "reduce" }>).src);
-  }
-
-  // What the epilogue needs (transitively): in outer mode it runs in a nest of its own.
-  const epi = new Array<boolean>(ops.length).fill(false);
-  for (let i = ops.length - 1; i >= 0; i--) {
-    if (post[i]) epi[i] = true;
-    if (!epi[i]) continue;
-    const o = ops[i];
-    if (o.op === "alu") o.args.forEach((a) => (epi[a] = true));
-    if (o.op === "store") epi[o.src] = true;
-  }
+  // The epilogue (post), the prologue the REDUCE folds (pro), and what a separate epilogue nest needs (epi).
+  const { post, pro, epi } = reducePhases(ops);
   const val = (i: number): string => {
     const o = ops[i];
     return o.op === "const" ? constText(o.dtype, o.value) : `v${i}`;

@@ -87,6 +87,55 @@ export function opDepths(ops: readonly KOp[], axes: readonly number[], include: 
   return depth;
 }
 
+/**
+ * The phases of a kernel around its REDUCE, per op: `post`, the ops that use the REDUCE's result
+ * (the epilogue, run once per kept point, the REDUCE included); `pro`, what the REDUCE folds
+ * (transitively: run once per point of the whole nest); `epi`, what the epilogue needs
+ * (transitively: what a separate epilogue nest must compute). All false without a REDUCE.
+ */
+export function reducePhases(ops: readonly KOp[]): { post: boolean[]; pro: boolean[]; epi: boolean[] } {
+  const post = new Array<boolean>(ops.length).fill(false);
+  ops.forEach((o, i) => {
+    if (o.op === "reduce") post[i] = true;
+    else if (o.op === "alu") post[i] = o.args.some((a) => post[a]);
+    else if (o.op === "store") post[i] = post[o.src];
+  });
+  const pro = new Array<boolean>(ops.length).fill(false);
+  const mark = (i: number): void => {
+    if (pro[i]) return;
+    pro[i] = true;
+    const o = ops[i];
+    if (o.op === "alu") o.args.forEach(mark);
+  };
+  for (const o of ops) if (o.op === "reduce") mark(o.src);
+  const epi = new Array<boolean>(ops.length).fill(false);
+  for (let i = ops.length - 1; i >= 0; i--) {
+    if (post[i]) epi[i] = true;
+    if (!epi[i]) continue;
+    const o = ops[i];
+    if (o.op === "alu") o.args.forEach((a) => (epi[a] = true));
+    if (o.op === "store") epi[o.src] = true;
+  }
+  return { post, pro, epi };
+}
+
+/**
+ * What is wrong with a kernel's typing, or null: a load or store of another dtype than its
+ * buffer's, an ALU op or REDUCE whose operands are not of the dtypes it declares, or more than one
+ * REDUCE. The lowering never builds such kernels; code generators check before rendering, so a
+ * malformed kernel is refused with a reason instead of rendered wrong.
+ */
+export function kernelTypeError(k: Kernel): string | null {
+  let reduces = 0;
+  for (const o of k.ops) {
+    if (o.op === "load" && o.dtype !== k.bufs[o.buf].dtype) return `load of ${o.dtype.name} from a ${k.bufs[o.buf].dtype.name} buffer`;
+    if (o.op === "store" && (o.dtype !== k.bufs[o.buf].dtype || k.ops[o.src].dtype !== o.dtype)) return `store of ${k.ops[o.src].dtype.name} into ${k.bufs[o.buf].dtype.name}`;
+    if (o.op === "alu" && o.args.some((a, i) => k.ops[a].dtype !== o.inDtypes[i])) return `${o.prim} with operands of other dtypes than declared`;
+    if (o.op === "reduce" && (reduces++, k.ops[o.src].dtype !== o.dtype)) return `reduce_${o.kind} of ${k.ops[o.src].dtype.name} into ${o.dtype.name}`;
+  }
+  return reduces > 1 ? `${reduces} reductions in one kernel` : null;
+}
+
 /** Every index of the kernel's loads and stores. */
 function indices(k: Kernel): KIndex[] {
   const out: KIndex[] = [];

@@ -12,6 +12,7 @@ import { NDArray } from "../../kernel/core/ndarray";
 import { float16, float32, int32, bool as boolDT, DType } from "../../kernel/core/dtype";
 import { Kernel, KIndex, printKernel } from "../../kernel/lower/kernel-ir";
 import { dispatchSize, generateWgsl, wgslSupport } from "../../kernel/backends/webgpu/codegen-wgsl";
+import { wasmSupport } from "../../kernel/backends/cpu/wasm-support";
 import { checkGolden, lowerPure } from "./helpers/golden";
 
 const arr = (shape: number[], dtype = "float32") => np.zeros(shape, { dtype: dtype as "float32" });
@@ -169,4 +170,25 @@ describe("WGSL codegen: wgslSupport", () => {
     expect(wgslSupport(unaryKernel("add", [int32, int32], float32))).toMatch(/add of int32, int32 into float32/);
     expect(() => generateWgsl(unaryKernel("sin", [float32], float32))).toThrow(/cannot be rendered to WGSL, got float32 sin/);
   });
+});
+
+describe("malformed kernels are refused by every code generator (kernelTypeError)", () => {
+  const idx: KIndex = { offset: 0, strides: [1] };
+  const base = (ops: Kernel["ops"]): Kernel => ({
+    name: "bad", shape: [4], reduced: [false],
+    bufs: [{ dtype: float32, size: 4, role: "out" }, { dtype: int32, size: 4, role: "in" }], ops,
+  });
+  const cases: [string, Kernel, RegExp][] = [
+    ["a load of another dtype than its buffer's", base([{ op: "load", buf: 1, index: idx, dtype: float32 }, { op: "store", buf: 0, index: idx, src: 0, dtype: float32 }]), /load of float32 from a int32 buffer/],
+    ["an alu op whose operand is not of the declared dtype", base([
+      { op: "load", buf: 1, index: idx, dtype: int32 },
+      { op: "alu", prim: "neg", params: {}, args: [0], inDtypes: [float32], dtype: float32 },
+      { op: "store", buf: 0, index: idx, src: 1, dtype: float32 },
+    ]), /neg with operands of other dtypes than declared/],
+  ];
+  for (const [what, k, why] of cases)
+    it(what, () => {
+      expect(wgslSupport(k)).toMatch(why);
+      expect(wasmSupport(k)).toMatch(why);
+    });
 });

@@ -59,7 +59,7 @@
 
 import { DType } from "../../core/dtype";
 import { reduceInit } from "../../lower/codegen-js";
-import { KIndex, KOp, Kernel, opDepths } from "../../lower/kernel-ir";
+import { KIndex, KOp, Kernel, opDepths, reducePhases } from "../../lower/kernel-ir";
 import { FunctionBuilder, MemOp, ModuleBuilder, ValType } from "./wasm-encoder";
 import { Lanes, Val, isF32, isShift, renderAlu } from "./wasm-lanes";
 import { DEFAULT_MEMORY, WasmCodegenOptions, WasmKernelModule, wasmSplittable, wasmSupport } from "./wasm-support";
@@ -196,12 +196,7 @@ class Generator {
     const allAxes = k.shape.map((_, d) => d);
     const red = ops.findIndex((o) => o.op === "reduce");
     const keptAxes = allAxes.filter((d) => !k.reduced[d]);
-    const post = new Array<boolean>(ops.length).fill(false);
-    ops.forEach((o, i) => {
-      if (o.op === "reduce") post[i] = true;
-      else if (o.op === "alu") post[i] = o.args.some((a) => post[a]);
-      else if (o.op === "store") post[i] = post[o.src];
-    });
+    const { post, pro, epi } = reducePhases(ops);
     const bufAccesses = (include: (i: number) => boolean) => {
       const m = new Map<string, Access>();
       ops.forEach((o, i) => {
@@ -264,22 +259,6 @@ class Generator {
     this.scratchBytes = keptSize * bytes;
     const accStrides = allAxes.map(() => 0);
     for (let d = keptAxes.length - 1, s = 1; d >= 0; d--) (accStrides[keptAxes[d]] = s), (s *= k.shape[keptAxes[d]]);
-    const pro = new Array<boolean>(ops.length).fill(false);
-    const mark = (i: number): void => {
-      if (pro[i]) return;
-      pro[i] = true;
-      const o = ops[i];
-      if (o.op === "alu") o.args.forEach(mark);
-    };
-    mark(r.src);
-    const epi = new Array<boolean>(ops.length).fill(false);
-    for (let i = ops.length - 1; i >= 0; i--) {
-      if (post[i]) epi[i] = true;
-      if (!epi[i]) continue;
-      const o = ops[i];
-      if (o.op === "alu") o.args.forEach((a) => (epi[a] = true));
-      if (o.op === "store") epi[o.src] = true;
-    }
     fold.fillScratch(this.scratchParam, keptSize);
     const inPro = (i: number) => pro[i];
     const acc1 = bufAccesses(inPro);

@@ -3,7 +3,7 @@
 // when not), which can be split over threads, the memory the modules import, and the shape of
 // a generated module. Pure: kernel IR in, answers out.
 
-import { Kernel } from "../../lower/kernel-ir";
+import { Kernel, kernelTypeError } from "../../lower/kernel-ir";
 import { aluSupported, wasmDType } from "./wasm-lanes";
 
 /** A generated kernel module. */
@@ -66,31 +66,18 @@ export function wasmSupport(k: Kernel): string | null {
     if (!wasmDType(b.dtype)) return `buffer of ${b.dtype.name}`;
     if (b.size * b.dtype.itemsize > MAX_BYTES) return `buffer of ${b.size} elements`;
   }
-  let reduces = 0;
+  const bad = kernelTypeError(k);
+  if (bad) return bad;
   for (const o of k.ops) {
-    switch (o.op) {
-      case "const":
-        if (!wasmDType(o.dtype)) return `constant of ${o.dtype.name}`;
-        break;
-      case "load":
-        if (o.dtype !== k.bufs[o.buf].dtype) return `load of ${o.dtype.name} from a ${k.bufs[o.buf].dtype.name} buffer`;
-        break;
-      case "store":
-        if (o.dtype !== k.bufs[o.buf].dtype || k.ops[o.src].dtype !== o.dtype) return `store of ${k.ops[o.src].dtype.name} into ${k.bufs[o.buf].dtype.name}`;
-        break;
-      case "alu": {
-        const why = aluSupported(o.prim, o.inDtypes, o.dtype);
-        if (why) return why;
-        if (o.args.some((a, i) => k.ops[a].dtype !== o.inDtypes[i])) return `${o.prim} with operands of other dtypes than declared`;
-        break;
-      }
-      case "reduce":
-        reduces++;
-        if (!wasmDType(o.dtype) || k.ops[o.src].dtype !== o.dtype) return `reduce_${o.kind} of ${o.dtype.name}`;
-        if (o.kind === "prod" && o.dtype.isInt && o.dtype.bits !== 32) return `reduce_prod of ${o.dtype.name} (JS multiplies in float64)`;
-        break;
+    if (o.op === "const" && !wasmDType(o.dtype)) return `constant of ${o.dtype.name}`;
+    if (o.op === "alu") {
+      const why = aluSupported(o.prim, o.inDtypes, o.dtype);
+      if (why) return why;
+    }
+    if (o.op === "reduce") {
+      if (!wasmDType(o.dtype)) return `reduce_${o.kind} of ${o.dtype.name}`;
+      if (o.kind === "prod" && o.dtype.isInt && o.dtype.bits !== 32) return `reduce_prod of ${o.dtype.name} (JS multiplies in float64)`;
     }
   }
-  if (reduces > 1) return `${reduces} reductions in one kernel`;
   return null;
 }

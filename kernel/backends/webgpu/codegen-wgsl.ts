@@ -44,7 +44,7 @@
 
 import { DType } from "../../core/dtype";
 import { ValueError } from "../../core/errors";
-import { KIndex, KOp, Kernel, kernelPoints, opDepths } from "../../lower/kernel-ir";
+import { KIndex, KOp, Kernel, kernelPoints, kernelTypeError, opDepths, reducePhases } from "../../lower/kernel-ir";
 import { reduceInit } from "../../lower/codegen-js";
 import { F32_MATH } from "../../primitives/f32-math";
 import { HELPERS, WgslOps, aluRender, cast, useHelper, wgslLiteral, wgslStorageType, wgslValueType } from "./wgsl-scalar";
@@ -111,31 +111,16 @@ export function wgslSupport(k: Kernel): string | null {
     if (b.size > MAX_ELEMENTS) return `buffer of ${b.size} elements (indices are i32)`;
   }
   if (kernelPoints(k) > MAX_ELEMENTS) return `kernel of ${kernelPoints(k)} points`;
-  let reduces = 0;
+  const bad = kernelTypeError(k);
+  if (bad) return bad;
   for (const o of k.ops) {
-    switch (o.op) {
-      case "const":
-        if (!WGSL_DTYPES.has(o.dtype.name)) return `constant of ${o.dtype.name}`;
-        break;
-      case "load":
-        if (o.dtype !== k.bufs[o.buf].dtype) return `load of ${o.dtype.name} from a ${k.bufs[o.buf].dtype.name} buffer`;
-        break;
-      case "store":
-        if (o.dtype !== k.bufs[o.buf].dtype || k.ops[o.src].dtype !== o.dtype) return `store of ${k.ops[o.src].dtype.name} into ${k.bufs[o.buf].dtype.name}`;
-        break;
-      case "alu": {
-        if (o.args.some((a, i) => k.ops[a].dtype !== o.inDtypes[i])) return `${o.prim} with operands of other dtypes than declared`;
-        const r = aluRender(o.prim, o.params, o.inDtypes, o.dtype, o.inDtypes.map((_, i) => `a${i}`));
-        if (typeof r !== "string") return r.why;
-        break;
-      }
-      case "reduce":
-        reduces++;
-        if (!WGSL_DTYPES.has(o.dtype.name) || k.ops[o.src].dtype !== o.dtype) return `reduce_${o.kind} of ${o.dtype.name}`;
-        break;
+    if (o.op === "const" && !WGSL_DTYPES.has(o.dtype.name)) return `constant of ${o.dtype.name}`;
+    if (o.op === "reduce" && !WGSL_DTYPES.has(o.dtype.name)) return `reduce_${o.kind} of ${o.dtype.name}`;
+    if (o.op === "alu") {
+      const r = aluRender(o.prim, o.params, o.inDtypes, o.dtype, o.inDtypes.map((_, i) => `a${i}`));
+      if (typeof r !== "string") return r.why;
     }
   }
-  if (reduces > 1) return `${reduces} reductions in one kernel`;
   return null;
 }
 
@@ -185,12 +170,7 @@ export function generateWgsl(k: Kernel, opts: WgslOptions = {}): WgslKernel {
   const invocations = kept.reduce((a, d) => a * k.shape[d], 1);
 
   // Ops that depend on the REDUCE result (the epilogue) run after the folded loops.
-  const post = new Array<boolean>(ops.length).fill(false);
-  ops.forEach((o, i) => {
-    if (o.op === "reduce") post[i] = true;
-    else if (o.op === "alu") post[i] = o.args.some((a) => post[a]);
-    else if (o.op === "store") post[i] = post[o.src];
-  });
+  const { post } = reducePhases(ops);
   const depth = opDepths(ops, folded, () => true, 0);
 
   const helpers = new Set<string>();
