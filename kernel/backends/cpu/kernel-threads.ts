@@ -23,6 +23,7 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, MessagePort, Worker } from "node:worker_threads";
 import { PrimalError } from "../../core/errors";
 import { WasmMemory } from "./wasm-runtime";
+import { waitForFlags } from "./thread-pool";
 
 /** Threads of the CPU backend's kernels and GEMM: PRIMAL_CPU_THREADS, else the CPUs this process may use. */
 export function defaultThreads(): number {
@@ -273,14 +274,6 @@ export class KernelThreads {
   /** Blocks until every helper has started (or `timeoutMs` passed); returns whether they all have. */
   waitReady(timeoutMs = 10_000): boolean {
     this.start();
-    const until = performance.now() + timeoutMs;
-    for (let w = 0; w < this.count; w++) {
-      while (Atomics.load(this.ctl, slotOf(w) + 1) !== 1) {
-        const left = until - performance.now();
-        if (left <= 0) return false;
-        Atomics.wait(this.ctl, slotOf(w) + 1, 0, Math.min(left, 5));
-      }
-    }
-    return true;
+    return waitForFlags(this.ctl, Array.from({ length: this.count }, (_, w) => slotOf(w) + 1), timeoutMs);
   }
 }

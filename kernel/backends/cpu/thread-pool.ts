@@ -135,15 +135,7 @@ export class WasmThreadPool {
   /** Blocks until every worker has started (or `timeoutMs` passed); returns whether they all have. */
   waitReady(timeoutMs = 10_000): boolean {
     this.start();
-    const until = performance.now() + timeoutMs;
-    for (let w = 0; w < this.helpers; w++) {
-      while (Atomics.load(this.ctl, slotOf(w) + 3) !== 1) {
-        const left = until - performance.now();
-        if (left <= 0) return false;
-        Atomics.wait(this.ctl, slotOf(w) + 3, 0, Math.min(left, 5));
-      }
-    }
-    return true;
+    return waitForFlags(this.ctl, Array.from({ length: this.helpers }, (_, w) => slotOf(w) + 3), timeoutMs);
   }
 
   /** Stops the workers (a later `run` starts new ones). */
@@ -155,4 +147,20 @@ export class WasmThreadPool {
     }
     this.workers = null;
   }
+}
+
+/**
+ * Blocks until every slot of `ctl` listed in `slots` holds 1 (a worker's "started" flag), or
+ * `timeoutMs` passed; returns whether they all do. Shared by both worker pools.
+ */
+export function waitForFlags(ctl: Int32Array, slots: readonly number[], timeoutMs: number): boolean {
+  const until = performance.now() + timeoutMs;
+  for (const slot of slots) {
+    while (Atomics.load(ctl, slot) !== 1) {
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(ctl, slot, 0, Math.min(left, 5));
+    }
+  }
+  return true;
 }
