@@ -3,6 +3,7 @@
 
 import "./backends/cpu/cpu-backend";
 import "./backends/cpu/compiled";
+import "./backends/webgpu/webgpu-backend";
 import "./primitives";
 import "./api/indexing";
 import "./api/array-methods";
@@ -31,7 +32,7 @@ export { ShapedArray } from "./core/aval";
 export type { ArrayLike } from "./api/convert";
 export type { Device } from "./core/device";
 export {
-  PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError,
+  PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError, DeviceError,
 } from "./core/errors";
 export { EscapedTracerError } from "./core/trace";
 export { version } from "./version";

@@ -22,6 +22,8 @@ rmSync(join(root, "dist"), { recursive: true, force: true });
 const builds = [
   { ...node, entryPoints: ["src/extension.ts"], outfile: "dist/extension.js" },
   { ...node, entryPoints: ["kernel/cli.ts"], outfile: "dist/cli.js" },
+  // The WebGPU device thread runs as its own worker script (kernel/backends/webgpu/gpu-client.ts).
+  { ...node, entryPoints: ["kernel/backends/webgpu/gpu-thread.ts"], outfile: "dist/gpu-thread.js" },
 ];
 if (existsSync(join(root, "kernel/main.ts"))) builds.push({ ...node, entryPoints: ["kernel/main.ts"], outfile: "dist/kernel.js" });
 if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"] });

@@ -6,6 +6,7 @@ import { ShapedArray } from "./aval";
 import { DType, Storage } from "./dtype";
 import { ArgumentError, PrimalError, ValueError } from "./errors";
 import type { Primitive } from "./primitive";
+import { config } from "./config";
 import { describeValue } from "./shape";
 
 /** A place where arrays live and primitives run: `cpu:0`, `webgpu:0`. */
@@ -37,6 +38,10 @@ export interface Backend {
   fromHost(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer;
   /** Runs one primitive on buffers that all live on `device`; returns the output buffers. */
   execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[];
+  /** Whether the automatic choice should pick this backend over the CPU (a hardware accelerator is present). */
+  preferred?(): boolean;
+  /** Why the backend has no devices, when it has none. */
+  unavailableReason?(): string | null;
 }
 
 const backends = new Map<string, Backend>();
@@ -71,10 +76,28 @@ export function devices(platform?: string): Device[] {
   return allDevices();
 }
 
+let autoPlatform: string | null = null;
+const envPlatform = process.env.PRIMAL_BACKEND || null;
+
+/**
+ * The platform of the default device: `config.update("jax_platform_name", ...)`, else
+ * PRIMAL_BACKEND, else automatic: a backend that says it is preferred (a hardware GPU), else
+ * the first registered (the CPU).
+ */
+export function defaultPlatformName(): string {
+  const named = config.read("platformName") ?? envPlatform;
+  if (named) return named;
+  if (!defaultPlatform) throw new PrimalError("devices: no backend is registered");
+  autoPlatform ??= [...backends.values()].find((b) => b.platform !== defaultPlatform && b.preferred?.())?.platform ?? defaultPlatform;
+  return autoPlatform;
+}
+
 /** The device new arrays go to when none is named. */
 export function defaultDevice(): Device {
-  if (!defaultPlatform) throw new PrimalError("devices: no backend is registered");
-  return getBackend(defaultPlatform).devices()[0];
+  const platform = defaultPlatformName();
+  const list = getBackend(platform).devices();
+  if (!list.length) throw new ValueError(`backend: platform "${platform}" has no devices, got none (${getBackend(platform).unavailableReason?.() ?? "no reason given"})`);
+  return list[0];
 }
 
 /** Parses "cpu", "cpu:1" or a Device. */

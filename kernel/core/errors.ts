@@ -40,3 +40,6 @@ export class NotAvailableError extends PrimalError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }
+
+/** A device failed: lost (its arrays are gone), out of memory, or an error reported by the driver. */
+export class DeviceError extends PrimalError {}

@@ -26,6 +26,8 @@ export interface KernelRecord {
   elements: number;
   /** Measured time, when timing is on. */
   timing: { calls: number; totalMs: number; lastMs: number };
+  /** What the backend made of the step when that is worth saying (a GEMM variant, a host fallback and why). */
+  note?: string;
 }
 
 /** A compiled program. */
@@ -44,6 +46,8 @@ export interface CompiledRecord {
   compileMs: number;
   /** Calls so far. */
   calls: number;
+  /** The platform the program was prepared for ("cpu", "webgpu"). */
+  platform?: string;
 }
 
 const records: CompiledRecord[] = [];

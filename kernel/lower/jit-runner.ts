@@ -13,6 +13,7 @@
 // PRIMAL_COMPILE_CACHE=0 (or `setProgramCacheEnabled(false)`) turns that cache off.
 
 import { debugLog } from "../core/debug";
+import { defaultDevice } from "../core/device";
 import { NDArray } from "../core/ndarray";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr, SourceInfo } from "../ir/jaxpr";
@@ -39,9 +40,11 @@ interface Compiled {
   passes: OptimizeRecord | null;
 }
 
-let executor: ProgramExecutor | null = null;
+/** The executor of each platform that compiles ("cpu", "webgpu"). */
+const executors = new Map<string, ProgramExecutor>();
 let enabled = process.env.PRIMAL_COMPILE !== "0";
-const cache = new WeakMap<ClosedJaxpr, Compiled | null>();
+/** Compiled programs by jaxpr, per platform. */
+const cache = new WeakMap<ClosedJaxpr, Map<string, Compiled | null>>();
 let cacheEnabled = process.env.PRIMAL_COMPILE_CACHE !== "0";
 /** Lowered programs by the structure of the traced program (small constants by value). */
 const tracedPrograms = new ProgramCache("traced", 256, true);
@@ -58,10 +61,22 @@ onTrace((r) => {
   if (r.kind === "jit") traced.set(r.jaxpr, r);
 });
 
-/** Installs the backend's executor and makes every jit call run compiled. */
-export function installCompiler(exec: ProgramExecutor): void {
-  executor = exec;
+/** Installs a backend's executor and makes every jit call on its devices run compiled. */
+export function installCompiler(exec: ProgramExecutor, platform = "cpu"): void {
+  executors.set(platform, exec);
   _setJitRunner(runCompiled);
+}
+
+/** The platform a call runs on, as evalPrimitive chooses devices: committed arguments first, then any argument, else the default device. */
+function platformOf(args: NDArray[]): string {
+  let first: string | null = null;
+  for (const a of args) {
+    const b = a._buffer;
+    if (!b) continue;
+    if (a._committed) return b.device.platform;
+    first ??= b.device.platform;
+  }
+  return first ?? defaultDevice().platform;
 }
 
 /** Turns compilation on or off (off: jitted programs run primitive by primitive). */
@@ -70,7 +85,7 @@ export function setCompileEnabled(on: boolean): void {
 }
 
 export function compileEnabled(): boolean {
-  return enabled && executor !== null;
+  return enabled && executors.size > 0;
 }
 
 /** Turns the cache of lowered programs across jitted functions on or off; returns the previous setting. */
@@ -99,18 +114,24 @@ export function passesOf(r: CompiledRecord): OptimizeRecord | undefined {
 
 /** The jit executor: compiled when possible, interpreted otherwise. */
 export function runCompiled(cj: ClosedJaxpr, args: NDArray[]): NDArray[] {
-  if (!enabled || !executor) return evalClosedJaxpr(cj, args);
-  let c = cache.get(cj);
+  if (!enabled) return evalClosedJaxpr(cj, args);
+  const platform = platformOf(args);
+  if (!executors.has(platform)) return evalClosedJaxpr(cj, args);
+  let per = cache.get(cj);
+  if (!per) cache.set(cj, (per = new Map()));
+  let c = per.get(platform);
   if (c === undefined) {
-    c = compile(cj);
-    cache.set(cj, c);
+    c = compile(cj, platform);
+    per.set(platform, c);
   }
   if (c === null) return evalClosedJaxpr(cj, args);
   return c.run(args) ?? evalClosedJaxpr(cj, args);
 }
 
 /** Compiles `cj` (or explains at PRIMAL_DEBUG=3 why not, and returns null). */
-export function compile(cj: ClosedJaxpr): Compiled | null {
+export function compile(cj: ClosedJaxpr, platform = "cpu"): Compiled | null {
+  const executor = executors.get(platform);
+  if (!executor) return null;
   const info = traced.get(cj);
   const name = info?.name ?? "jit";
   const t0 = performance.now();
@@ -122,7 +143,8 @@ export function compile(cj: ClosedJaxpr): Compiled | null {
     };
     const record = recordCompiled(p, name, () => info?.source ?? null, 0, kernelIr);
     passRecords.set(record, passes);
-    const run = executor!.prepare(p, record);
+    record.platform = platform;
+    const run = executor.prepare(p, record);
     record.compileMs = performance.now() - t0;
     debugLog(3, "compile", `jit(${name}): ${record.counts.kernels} fused kernel(s), ${record.counts.library} library call(s) for ${p.after.jaxpr.eqns.length} equations, in ${record.compileMs.toFixed(2)} ms${hit ? ` (lowered program reused: same ${hit} program)` : ""}`);
     for (const s of p.steps) if (s.kind === "kernel") debugLog(3, "kernel", `jit(${name}) ${s.name}:\n${s.source}`);
@@ -156,12 +178,14 @@ function lowered(cj: ClosedJaxpr): { program: LoweredProgram; passes: OptimizeRe
 }
 
 /** The compiled record of a jitted program, compiling it if needed (tests, inspectors); null when it is interpreted. */
-export function compiledRecordOf(cj: ClosedJaxpr): CompiledRecord | null {
-  let c = cache.get(cj);
+export function compiledRecordOf(cj: ClosedJaxpr, platform = defaultDevice().platform): CompiledRecord | null {
+  let per = cache.get(cj);
+  if (!per) cache.set(cj, (per = new Map()));
+  let c = per.get(platform);
   if (c === undefined) {
-    if (!executor) return null;
-    c = compile(cj);
-    cache.set(cj, c);
+    if (!executors.has(platform)) return null;
+    c = compile(cj, platform);
+    per.set(platform, c);
   }
   return c?.record ?? null;
 }

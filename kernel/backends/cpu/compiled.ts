@@ -376,4 +376,4 @@ export function prepareCpu(p: LoweredProgram, record: CompiledRecord): Executabl
     }
   };
 }
-installCompiler({ prepare: prepareCpu });
+installCompiler({ prepare: prepareCpu }, "cpu");

@@ -1,0 +1,299 @@
+// The WebGPU backend: devices `webgpu:0..`, each a GPU adapter opened by a device thread
+// (gpu-client.ts, gpu-thread.ts). Arrays live in device buffers; primitives run as WGSL
+// shaders: an eager op is lowered as a one-equation program and runs through the same runner
+// as jitted programs (gpu-program.ts), so both share shaders and pipelines. Compiled programs
+// register as the "webgpu" platform's executor with the compiler (jit-runner.ts).
+//
+// Which devices: PRIMAL_WEBGPU_DEVICES=N opens N adapters (default 1; lavapipe gives as many as
+// asked, which the tests use for placement errors); PRIMAL_WEBGPU_FLAGS passes Dawn options
+// (e.g. `backend=opengles`). The automatic default device is a hardware GPU when one is
+// present; a software adapter (lavapipe) is used only when asked for (PRIMAL_BACKEND=webgpu,
+// config.update("jax_platform_name", "webgpu"), `primal run --backend webgpu`, devicePut). On
+// Linux a hardware GPU needs a /dev/dri render node or /dev/nvidia*; without one the adapter
+// is not even probed, so CPU-only machines pay nothing at startup.
+//
+// Memory: an array's buffer returns to the device's pool when the array is disposed or becomes
+// unreachable (reclaim.ts, synchronously inside loops where V8 allows). Before an allocation
+// would pass the budget (PRIMAL_WEBGPU_MEMORY bytes; default 4 GiB for software adapters and
+// 8 GiB otherwise, since WebGPU does not report device memory), a full collection runs, and the
+// allocation fails with the sizes involved only if that did not free enough.
+
+import { existsSync, readdirSync } from "node:fs";
+import { ShapedArray } from "../../core/aval";
+import { debugLog } from "../../core/debug";
+import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
+import { DType, Storage } from "../../core/dtype";
+import { DeviceError, DisposedError } from "../../core/errors";
+import { NDArray } from "../../core/ndarray";
+import { Primitive } from "../../core/primitive";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../ir/jaxpr";
+import { structuralKey } from "../../ir/structural-key";
+import { CompiledRecord, kernelTimingOn } from "../../lower/inspect";
+import { Executable, installCompiler } from "../../lower/jit-runner";
+import { classify } from "../../lower/fusion";
+import { LoweredProgram, lowerProgram } from "../../lower/program";
+import { GpuClient, GpuHandle, dawnPath } from "./gpu-client";
+import { GpuHost, hostFallback, planSteps, runSteps } from "./gpu-program";
+import { Reclaimer } from "./reclaim";
+import { AdapterCaps, wgslRule } from "./wgsl-library";
+
+/** Bytes per element on the device: bool is a u32, the rest as on the host. */
+export function deviceItemBytes(d: DType): number {
+  return d.isBool ? 4 : d.storage.BYTES_PER_ELEMENT;
+}
+
+function encode(data: Storage, d: DType): ArrayBufferView {
+  return d.isBool ? Uint32Array.from(data as Uint8Array) : data;
+}
+
+function decode(bytes: ArrayBuffer, d: DType, n: number): Storage {
+  if (d.isBool) return Uint8Array.from(new Uint32Array(bytes, 0, n));
+  return new d.storage(bytes, 0, n) as Storage;
+}
+
+class WebGpuDevice implements Device {
+  readonly platform = "webgpu";
+  readonly deviceKind: string;
+  readonly caps: AdapterCaps;
+  readonly host: GpuHost;
+  private tags = new Map<number, { record: CompiledRecord; step: number }>();
+  private nextTag = 1;
+  constructor(
+    readonly id: number,
+    readonly backend: WebGpuBackend,
+    readonly client: GpuClient,
+  ) {
+    const l = client.info.limits;
+    this.deviceKind = client.info.description;
+    this.caps = {
+      maxInvocations: l.maxComputeInvocationsPerWorkgroup,
+      maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,
+      maxStorageBinding: l.maxStorageBufferBindingSize,
+      subgroups: client.info.features.includes("subgroups"),
+      f16: client.info.features.includes("shader-f16"),
+    };
+    client.onTimes((times) => {
+      for (const [tag, ns] of times) {
+        const t = this.tags.get(tag);
+        if (!t) continue;
+        const k = t.record.kernels[t.step].timing;
+        k.calls++;
+        k.lastMs = ns / 1e6;
+        k.totalMs += k.lastMs;
+      }
+    });
+    this.host = {
+      client,
+      caps: this.caps,
+      handleOf: (a, op) => {
+        const b = a._buf(op);
+        if (!(b instanceof WebGpuBuffer) || b.device !== this) throw new DeviceError(`${op}: the array is on ${b.device}, expected one on ${this}`);
+        return b.handle(op);
+      },
+      wrap: (h, aval, committed) => new NDArray(aval, new WebGpuBuffer(this, h, aval.dtype, aval.size), committed),
+      upload: (data, aval) => this.upload(data, aval),
+      alloc: (dtype, elements) => this.allocate(Math.max(0, elements * deviceItemBytes(dtype)), null),
+      bytesOf: (aval) => aval.size * deviceItemBytes(aval.dtype),
+      download: (h, aval) => {
+        this.check(h, "read");
+        return decode(client.readSync(h), aval.dtype, aval.size);
+      },
+      tag: (record, step) => {
+        if (!record || !kernelTimingOn()) return 0;
+        const t = this.nextTag++;
+        this.tags.set(t, { record, step });
+        return t;
+      },
+    };
+  }
+  toString(): string {
+    return `webgpu:${this.id}`;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `WebGpuDevice(id=${this.id}, ${this.deviceKind})`;
+  }
+
+  /** Raises the clear error for a handle of a lost device. */
+  check(h: GpuHandle, op: string): void {
+    if (h.generation !== this.client.generation)
+      throw new DeviceError(`${op}: the array's data was on ${this}, which was lost and re-created since (its arrays are gone); compute it again`);
+  }
+
+  upload(data: Storage, aval: ShapedArray): GpuHandle {
+    return this.allocate(aval.size * deviceItemBytes(aval.dtype), encode(data, aval.dtype));
+  }
+
+  /** A device buffer, reclaiming unreachable arrays' buffers first when the budget is near. */
+  allocate(bytes: number, data: ArrayBufferView | null): GpuHandle {
+    const b = this.backend;
+    b.reclaimer.cleanup();
+    if (this.client.liveBytes + bytes > b.budget(this)) {
+      b.reclaimer.collect();
+      if (this.client.liveBytes + bytes > b.budget(this))
+        throw new DeviceError(`webgpu: out of device memory on ${this}: ${bytes} bytes requested with ${this.client.liveBytes} bytes in use by live arrays, budget ${b.budget(this)} bytes (PRIMAL_WEBGPU_MEMORY)`);
+    }
+    return this.client.upload(bytes, data);
+  }
+}
+
+/** An array's buffer on a WebGPU device. */
+class WebGpuBuffer implements DeviceBuffer {
+  private h: GpuHandle | null;
+  private cached: Storage | null = null;
+  constructor(
+    readonly device: WebGpuDevice,
+    h: GpuHandle,
+    private readonly dtype: DType,
+    private readonly size: number,
+  ) {
+    this.h = h;
+    device.backend.reclaimer.register(this, { device, h }, this);
+  }
+  handle(op: string): GpuHandle {
+    if (!this.h) throw new DisposedError(`${op}: the buffer was disposed, got a disposed webgpu buffer`);
+    this.device.check(this.h, op);
+    return this.h;
+  }
+  readSync(): Storage {
+    if (this.cached) return this.cached;
+    const h = this.handle("read");
+    // Arrays are immutable: the host copy stays valid while the array lives.
+    return (this.cached = decode(this.device.client.readSync(h), this.dtype, this.size));
+  }
+  async read(): Promise<Storage> {
+    if (this.cached) return this.cached;
+    const h = this.handle("read");
+    return (this.cached = decode(await this.device.client.read(h), this.dtype, this.size));
+  }
+  dispose(): void {
+    if (!this.h) return;
+    this.device.backend.reclaimer.unregister(this);
+    this.device.client.free(this.h);
+    this.h = null;
+    this.cached = null;
+  }
+}
+
+/** Whether this machine may have a hardware GPU (Linux: a DRM render node or an NVIDIA device). */
+function mayHaveHardwareGpu(): boolean {
+  if (process.platform !== "linux") return true;
+  try {
+    if (existsSync("/dev/dri") && readdirSync("/dev/dri").some((f) => f.startsWith("renderD"))) return true;
+    return readdirSync("/dev").some((f) => /^nvidia\d+$/.test(f));
+  } catch {
+    return false;
+  }
+}
+
+class WebGpuBackend implements Backend {
+  readonly platform = "webgpu";
+  private devs: WebGpuDevice[] | null = null;
+  /** Why there are no devices (when there are none). */
+  unavailable: string | null = null;
+  readonly reclaimer = new Reclaimer<{ device: WebGpuDevice; h: GpuHandle }>(({ device, h }) => device.client.free(h));
+  private readonly budgetBytes = process.env.PRIMAL_WEBGPU_MEMORY ? Number(process.env.PRIMAL_WEBGPU_MEMORY) : null;
+  private readonly programs = new Map<string, { p: LoweredProgram; plans: Map<WebGpuDevice, ReturnType<typeof planSteps>> }>();
+
+  devices(): Device[] {
+    if (!this.devs) this.open();
+    return this.devs!;
+  }
+
+  private open(): void {
+    this.devs = [];
+    const n = Number(process.env.PRIMAL_WEBGPU_DEVICES ?? 1);
+    const flags = (process.env.PRIMAL_WEBGPU_FLAGS ?? "").split(",").filter(Boolean);
+    if (!dawnPath()) {
+      this.unavailable = "the `webgpu` package (Dawn) is not installed";
+      return;
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      try {
+        this.devs.push(new WebGpuDevice(i, this, new GpuClient({ flags })));
+      } catch (e) {
+        this.unavailable = (e as Error).message;
+        break;
+      }
+    }
+    if (this.devs.length) debugLog(1, "webgpu", `${this.devs.length} device(s) on ${this.devs[0].deviceKind} opened in ${(performance.now() - t0).toFixed(0)} ms`);
+    else debugLog(1, "webgpu", `no device: ${this.unavailable}`);
+  }
+
+  unavailableReason(): string | null {
+    return this.unavailable;
+  }
+
+  preferred(): boolean {
+    if (!this.devs && !mayHaveHardwareGpu()) return false;
+    const d = this.devices() as WebGpuDevice[];
+    return d.length > 0 && !d[0].client.info.software;
+  }
+
+  budget(d: WebGpuDevice): number {
+    return this.budgetBytes ?? (d.client.info.software ? 4 : 8) * 2 ** 30;
+  }
+
+  fromHost(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer {
+    checkStorage(data, aval);
+    const d = device as WebGpuDevice;
+    return new WebGpuBuffer(d, d.upload(data, aval), aval.dtype, aval.size);
+  }
+
+  execute(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[], params: unknown, outAvals: ShapedArray[], device: Device): DeviceBuffer[] {
+    const d = device as WebGpuDevice;
+    const args = inputs.map((x) => new NDArray(x.aval, x.buffer));
+    // Library primitives without a WGSL rule run on the host directly (no program needed).
+    const direct = classify({ primitive: prim, outVars: outAvals } as unknown as JaxprEqn) === "library" && !wgslRule(prim.name);
+    const outs = direct ? hostFallback(d.host, prim, args, params, outAvals, false) : this.eager(d, prim, args, params, outAvals);
+    return outs.map((o) => o._buf(prim.name));
+  }
+
+  /** One equation as a program: lowered once per primitive, parameters and avals. */
+  private eager(d: WebGpuDevice, prim: Primitive, args: NDArray[], params: unknown, outAvals: ShapedArray[]): NDArray[] {
+    const invars = args.map((a) => new Var(a.aval));
+    const outVars = outAvals.map((a) => new Var(a));
+    const cj = new ClosedJaxpr(new Jaxpr([], invars, [new JaxprEqn(prim, invars, params as Record<string, unknown>, outVars)], outVars), []);
+    const key = structuralKey(cj, "avals") ?? "";
+    let entry = this.programs.get(key);
+    if (!entry) {
+      entry = { p: lowerProgram(cj, cj), plans: new Map() };
+      if (this.programs.size > 4096) this.programs.delete(this.programs.keys().next().value as string);
+      this.programs.set(key, entry);
+    }
+    let plan = entry.plans.get(d);
+    if (!plan) entry.plans.set(d, (plan = planSteps(entry.p, d.host, null)));
+    return runSteps(entry.p, plan, d.host, args, false, null);
+  }
+
+  /** The compiler's executor for programs whose arguments are on a WebGPU device. */
+  prepare(p: LoweredProgram, record: CompiledRecord): Executable {
+    const plans = new Map<WebGpuDevice, ReturnType<typeof planSteps>>();
+    return (args: NDArray[]) => {
+      let device: WebGpuDevice | null = null;
+      let committed = false;
+      for (const a of args) {
+        const b = a._buffer;
+        if (!b) continue;
+        if (!(b.device instanceof WebGpuDevice)) return null;
+        if (device && b.device !== device) return null; // mixed devices: evalPrimitive explains
+        device = b.device;
+        committed ||= a._committed;
+      }
+      device ??= this.devices()[0] as WebGpuDevice;
+      let plan = plans.get(device);
+      if (!plan) {
+        plans.set(device, (plan = planSteps(p, device.host, record)));
+        if (kernelTimingOn()) device.client.setTiming(true);
+      }
+      record.calls++;
+      const consts = p.consts.map((c) => (c._buffer?.device === device ? c : new NDArray(c.aval, this.fromHost(c._buf("jit").readSync(), c.aval, device!))));
+      return runSteps(p, plan, device.host, [...consts, ...args], committed, record);
+    };
+  }
+}
+
+/** The WebGPU backend, registered when the library loads (its devices open on first use). */
+export const webgpuBackend = new WebGpuBackend();
+registerBackend(webgpuBackend);
+installCompiler({ prepare: (p, r) => webgpuBackend.prepare(p, r) }, "webgpu");
