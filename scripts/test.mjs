@@ -62,6 +62,16 @@ if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("
   // The kernel and reference suites again with every public API call jitted and compiled
   // (vitest.jit.config.mts, test/jit-all/).
   if (want("jit-all")) vitestSuite("kernel+reference (jit-all)", ["-c", "vitest.jit.config.mts"]);
+  // WebGPU: the codegen and runtime tests (test/webgpu), then the kernel and reference suites
+  // again with every array on the WebGPU device (vitest.webgpu.config.mts). They need an
+  // adapter: in CI .ci/run installs Mesa's lavapipe; elsewhere they are skipped without one.
+  if (want("webgpu") || want("webgpu-all")) {
+    const probe = spawnSync(process.execPath, [join(root, "scripts/probe-webgpu.mjs")], { cwd: root, encoding: "utf8" });
+    const adapter = probe.status === 0 ? probe.stdout.trim() : null;
+    if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);
+    if (want("webgpu")) adapter ? vitestSuite("webgpu", ["test/webgpu"]) : skip("webgpu", probe.stdout.trim() || "no WebGPU adapter");
+    if (want("webgpu-all")) adapter ? vitestSuite("kernel+reference (webgpu-all)", ["-c", "vitest.webgpu.config.mts"]) : skip("webgpu-all", probe.stdout.trim() || "no WebGPU adapter");
+  }
 }
 
 console.log("\n=== summary ===");

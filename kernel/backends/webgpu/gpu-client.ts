@@ -80,6 +80,8 @@ export class GpuClient {
   private readonly timeListeners: ((times: [number, number][]) => void)[] = [];
   /** Bytes of live handles (allocated, not freed). */
   liveBytes = 0;
+  /** Live handles (allocated, not freed). */
+  liveCount = 0;
 
   /** Starts the thread and opens the device; throws a DeviceError when there is no adapter. */
   constructor(opts: ClientOptions = {}) {
@@ -203,12 +205,14 @@ export class GpuClient {
     }
     this.send({ c: "write", id, bytes, data: copy }, copy ?? undefined);
     this.liveBytes += bytes;
+    this.liveCount++;
     return { id, bytes, generation: this.generation };
   }
 
   /** Returns a buffer to the device's pool. */
   free(h: GpuHandle): void {
     this.liveBytes -= h.bytes;
+    this.liveCount--;
     if (h.generation !== this.generation) return;
     this.send({ c: "free", ids: [h.id] });
   }

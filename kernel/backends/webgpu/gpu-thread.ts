@@ -75,12 +75,21 @@ function allocate(id: number, bytes: number): Buf {
   return buf;
 }
 
+/** Freed while the open encoder may still use them: pooled once it is submitted. */
+let deferred: Buf[] = [];
+
 function release(id: number): void {
   const b = buffers.get(id);
   if (!b) return;
   buffers.delete(id);
   liveBytes -= b.size;
   Atomics.store(ctl, CTL_LIVE, buffers.size);
+  if (encoder) deferred.push(b);
+  else pool_(b);
+}
+
+/** Returns a buffer to the pool (or destroys it past the pool's size). */
+function pool_(b: Buf): void {
   if (pooledBytes + b.size > opts.poolBytes) {
     b.gpu.destroy();
     return;
@@ -166,14 +175,22 @@ function endPass(): void {
 function submit(): void {
   endPass();
   if (!encoder) return;
-  let resolved: any = null;
   const tags = queryTags;
+  let readback: any = null;
+  let resolved: any = null;
   if (querySet && tags.length) {
     resolved = device.createBuffer({ size: tags.length * 16, usage: G.GPUBufferUsage.QUERY_RESOLVE | G.GPUBufferUsage.COPY_SRC });
-    const readback = device.createBuffer({ size: tags.length * 16, usage: G.GPUBufferUsage.MAP_READ | G.GPUBufferUsage.COPY_DST });
+    readback = device.createBuffer({ size: tags.length * 16, usage: G.GPUBufferUsage.MAP_READ | G.GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(querySet, 0, tags.length * 2, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, readback, 0, tags.length * 16);
     queryTags = [];
+  }
+  device.queue.submit([encoder.finish()]);
+  encoder = null;
+  pending = 0;
+  submits++;
+  if (readback) {
+    // Mapped only after the submit that writes it (a buffer pending a map cannot be submitted).
     const done = readback.mapAsync(G.GPUMapMode.READ).then(() => {
       const t = new BigUint64Array(readback.getMappedRange());
       for (let i = 0; i < tags.length; i++) times.push([tags[i], Number(t[2 * i + 1] - t[2 * i])]);
@@ -183,10 +200,8 @@ function submit(): void {
     }, () => undefined);
     timingReads.push(done);
   }
-  device.queue.submit([encoder.finish()]);
-  encoder = null;
-  pending = 0;
-  submits++;
+  // Work submitted later is ordered after this submit, so its buffers may be reused now.
+  for (const b of deferred.splice(0)) pool_(b);
 }
 const timingReads: Promise<void>[] = [];
 
@@ -250,9 +265,9 @@ async function read(cmd: Extract<Command, { c: "read" }>): Promise<ArrayBuffer |
   return data;
 }
 
-function reply(r: Omit<Reply, "errors" | "times">, withTimes = false): void {
+function reply(r: Omit<Reply, "errors" | "times">): void {
   const out: Reply = { ...r, errors: errors.splice(0) };
-  if (withTimes && times.length) out.times = times.splice(0);
+  if (times.length) out.times = times.splice(0);
   opts.replies.postMessage(out, out.data ? [out.data] : []);
   Atomics.add(ctl, CTL_REPLIES, 1);
   Atomics.notify(ctl, CTL_REPLIES);
@@ -266,10 +281,9 @@ async function execute(cmd: Command): Promise<void> {
       if (buffers.has(cmd.id)) return void errors.push(`write: buffer ${cmd.id} exists`);
       const b = allocate(cmd.id, cmd.bytes);
       if (cmd.data && cmd.data.byteLength) {
-        // Writes are queue operations: what the encoder holds must be submitted first, or a
-        // pooled buffer could be overwritten before an earlier dispatch has read it.
-        if (pending || pass) submit();
-        // The client pads uploads to a multiple of 4 bytes, as writeBuffer requires.
+        // A queue write runs before the open encoder is submitted; that is safe because pooled
+        // buffers are never in the open encoder (frees are deferred until its submit). The
+        // client pads uploads to a multiple of 4 bytes, as writeBuffer requires.
         device.queue.writeBuffer(b.gpu, 0, cmd.data, 0, cmd.data.byteLength);
       }
       return;
@@ -287,8 +301,6 @@ async function execute(cmd: Command): Promise<void> {
       return;
     }
     case "free":
-      // Freed buffers go back to the pool only once the encoder that may use them is submitted.
-      if (pending || pass) submit();
       for (const id of cmd.ids) release(id);
       return;
     case "read": {
@@ -299,7 +311,7 @@ async function execute(cmd: Command): Promise<void> {
       submit();
       await device.queue.onSubmittedWorkDone();
       await Promise.all(timingReads.splice(0));
-      return reply({ token: cmd.token }, true);
+      return reply({ token: cmd.token });
     }
     case "stats":
       return reply({
@@ -348,6 +360,7 @@ async function openDevice(): Promise<void> {
     errors.push(`WebGPU: the device was lost (${l.reason}${l.message ? `: ${l.message}` : ""})`);
     buffers.clear();
     pool.clear();
+    deferred = [];
     pooledBytes = liveBytes = pooledCount = 0;
     shaders.clear();
     layouts.clear();

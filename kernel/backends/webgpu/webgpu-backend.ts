@@ -36,6 +36,9 @@ import { GpuClient, GpuHandle, dawnPath } from "./gpu-client";
 import { GpuHost, hostFallback, planSteps, runSteps } from "./gpu-program";
 import { Reclaimer } from "./reclaim";
 import { AdapterCaps, wgslRule } from "./wgsl-library";
+// The WGSL rules of library primitives register themselves.
+import "./wgsl-indexing";
+import "./wgsl-random";
 
 /** Bytes per element on the device: bool is a u32, the rest as on the host. */
 export function deviceItemBytes(d: DType): number {
@@ -51,8 +54,14 @@ function decode(bytes: ArrayBuffer, d: DType, n: number): Storage {
   return new d.storage(bytes, 0, n) as Storage;
 }
 
+/** Device memory and buffer count of live arrays below which no collection is forced. */
+const SOFT_MIN_BYTES = 256 << 20;
+const SOFT_MIN_COUNT = 2048;
+
 class WebGpuDevice implements Device {
   readonly platform = "webgpu";
+  private softBytes = SOFT_MIN_BYTES;
+  private softCount = SOFT_MIN_COUNT;
   readonly deviceKind: string;
   readonly caps: AdapterCaps;
   readonly host: GpuHost;
@@ -126,7 +135,15 @@ class WebGpuDevice implements Device {
   /** A device buffer, reclaiming unreachable arrays' buffers first when the budget is near. */
   allocate(bytes: number, data: ArrayBufferView | null): GpuHandle {
     const b = this.backend;
+    const c = this.client;
     b.reclaimer.cleanup();
+    // V8 clears finalization targets only in full collections, which a loop of small JS objects
+    // rarely triggers: collect when device memory or buffer count has doubled since the last one.
+    if (c.liveBytes + bytes > this.softBytes || c.liveCount > this.softCount) {
+      b.reclaimer.collect();
+      this.softBytes = Math.max(SOFT_MIN_BYTES, 2 * c.liveBytes);
+      this.softCount = Math.max(SOFT_MIN_COUNT, 2 * c.liveCount);
+    }
     if (this.client.liveBytes + bytes > b.budget(this)) {
       b.reclaimer.collect();
       if (this.client.liveBytes + bytes > b.budget(this))
@@ -244,7 +261,7 @@ class WebGpuBackend implements Backend {
     const d = device as WebGpuDevice;
     const args = inputs.map((x) => new NDArray(x.aval, x.buffer));
     // Library primitives without a WGSL rule run on the host directly (no program needed).
-    const direct = classify({ primitive: prim, outVars: outAvals } as unknown as JaxprEqn) === "library" && !wgslRule(prim.name);
+    const direct = classify({ primitive: prim, outVars: outAvals, params } as unknown as JaxprEqn) === "library" && !wgslRule(prim.name);
     const outs = direct ? hostFallback(d.host, prim, args, params, outAvals, false) : this.eager(d, prim, args, params, outAvals);
     return outs.map((o) => o._buf(prim.name));
   }
