@@ -29,6 +29,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as primal from "./index";
+import { shutdownBackends } from "./core/device";
 import { TraceRecord, onTrace } from "./ir/trace-log";
 import { setLinearizeSources } from "./ir/source";
 import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "./lower/inspect";
@@ -46,7 +47,8 @@ export interface CliIo {
 /** Parsed `primal run` options. */
 interface RunOptions {
   file: string;
-  backend: "cpu" | "webgpu";
+  /** null: the automatic choice (kernel/core/device.ts). */
+  backend: "cpu" | "webgpu" | null;
   noJit: boolean;
   ir: boolean;
   kernels: boolean;
@@ -61,7 +63,8 @@ expression. Stops at the first cell that throws, prints the error with its line 
 FILE.ts to stderr and exits with status 1.
 
 Options:
-  --backend cpu|webgpu  device to run on (default cpu; webgpu is not available yet)
+  --backend cpu|webgpu  device to run on (default: a hardware GPU through WebGPU when
+                        there is one, else the CPU; webgpu also takes a software adapter)
   --no-jit              run every primitive eagerly, like jax.disable_jit()
   --ir                  also print the jaxpr of every function traced by jit or grad
   --kernels             also print what jit compiled: each program's fused kernels, their
@@ -75,11 +78,6 @@ Exit status: 0 success, 1 a cell threw, 2 usage error.
 
 /** Thrown by the argument parser; `main` prints it and exits with status 2. */
 class UsageError extends Error {}
-
-/** The not-available message for options whose machinery does not exist yet. */
-function notAvailable(flag: string): string {
-  return `primal: ${flag} is not available yet (needs the compiler and WebGPU issues)`;
-}
 
 /**
  * Runs the command line `argv` (without `node` and the script) and resolves to the exit
@@ -102,12 +100,6 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stdout(`${readVersion()}\n`);
     return 0;
   }
-  // Accepted syntax, but the machinery behind it is not built yet.
-  const missing = opts.backend === "webgpu" ? "--backend webgpu" : undefined;
-  if (missing) {
-    io.stderr(`${notAvailable(missing)}\n`);
-    return 2;
-  }
   return runFile(opts, io);
 }
 
@@ -117,7 +109,7 @@ function parseArgs(argv: readonly string[]): RunOptions | "help" | "version" {
   if (argv.length === 0) throw new UsageError("missing command (expected: primal run FILE.ts)");
   const [command, ...rest] = argv;
   if (command !== "run") throw new UsageError(`unknown command "${command}" (expected: run)`);
-  const opts: RunOptions = { file: "", backend: "cpu", noJit: false, ir: false, kernels: false, json: false };
+  const opts: RunOptions = { file: "", backend: null, noJit: false, ir: false, kernels: false, json: false };
   const files: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -150,6 +142,19 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : String((e as Error).message);
     io.stderr(`primal: cannot read ${opts.file}: ${why}\n`);
     return 2;
+  }
+
+  if (opts.backend) {
+    // --backend is `config.update("jax_platform_name", ...)`: the default device of the run.
+    const config = io.library.config as { update(name: string, value: unknown): void };
+    const devices = io.library.devices as (platform?: string) => { toString(): string }[];
+    try {
+      config.update("jax_platform_name", opts.backend);
+      if (!devices(opts.backend).length) throw new Error(`no ${opts.backend} device`);
+    } catch (e) {
+      io.stderr(`primal: --backend ${opts.backend}: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
 
   if (opts.noJit) {
@@ -285,7 +290,8 @@ if (isEntryPoint()) {
   // writes source maps); cell frames are mapped by the runner either way.
   process.setSourceMapsEnabled(true);
   main(process.argv.slice(2)).then(
-    (code) => {
+    async (code) => {
+      await shutdownBackends();
       // Exit explicitly (a cell may have left a timer running), but only once what was
       // written to the pipes has been handed over, so nothing is cut off.
       process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

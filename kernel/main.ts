@@ -5,6 +5,7 @@
 import { Writable } from "node:stream";
 import { StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
 import * as primal from "./index";
+import { shutdownBackends } from "./core/device";
 import { KernelServer } from "./server/kernel-server";
 import { setLinearizeSources } from "./ir/source";
 
@@ -19,7 +20,7 @@ const protocolOut = new Writable({
   write: (chunk: Buffer, _enc, cb) =>
     void out(chunk, (e) => {
       cb(e);
-      if (exitCode !== null) setImmediate(() => process.exit(exitCode ?? 0));
+      if (exitCode !== null) setImmediate(() => void exitAfterDevices(exitCode ?? 0));
     }),
 });
 process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
@@ -27,4 +28,10 @@ process.stdout.write = process.stderr.write.bind(process.stderr) as typeof proce
 const conn = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(protocolOut));
 new KernelServer(conn, primal as unknown as Record<string, unknown>, primal.version, (code) => (exitCode = code));
 conn.listen();
-process.stdin.on("end", () => process.exit(0));
+process.stdin.on("end", () => void exitAfterDevices(0));
+
+/** Exits once the devices have finished their work (a GPU torn down mid-work can abort the process). */
+async function exitAfterDevices(code: number): Promise<never> {
+  await shutdownBackends().catch(() => undefined);
+  process.exit(code);
+}

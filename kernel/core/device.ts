@@ -42,6 +42,8 @@ export interface Backend {
   preferred?(): boolean;
   /** Why the backend has no devices, when it has none. */
   unavailableReason?(): string | null;
+  /** Finishes pending device work and releases the devices (before the process exits). */
+  shutdown?(): Promise<void>;
 }
 
 const backends = new Map<string, Backend>();
@@ -113,6 +115,15 @@ export function toDevice(d: Device | string | undefined | null, op = "devicePut"
   if (!Number.isInteger(i) || i < 0 || i >= list.length)
     throw new ValueError(`${op}: no such device, got "${d}" (available: ${list.map(String).join(", ")})`);
   return list[i];
+}
+
+/**
+ * Finishes every backend's pending work and releases its devices. Processes that end with
+ * `process.exit` call it first (the CLI, the kernel process): a GPU device torn down in the
+ * middle of its work can abort the process.
+ */
+export async function shutdownBackends(): Promise<void> {
+  await Promise.all([...backends.values()].map((b) => b.shutdown?.()));
 }
 
 /** Element count check used by backends when wrapping host storage. */

@@ -134,7 +134,8 @@ export function recordCompiled(
 
 /** A record as text: what `primal run --kernels` prints. */
 export function formatCompiled(r: CompiledRecord, where = ""): string {
-  const lines = [`--- kernels of jit(${r.name})${where} ---`];
+  const on = r.platform && r.platform !== "cpu" ? ` on ${r.platform}` : "";
+  const lines = [`--- kernels of jit(${r.name})${where}${on} ---`];
   lines.push(
     `${r.counts.kernels} fused kernel(s), ${r.counts.library} library call(s)${r.counts.aliases ? `, ${r.counts.aliases} alias(es)` : ""}; ` +
       `${r.after.jaxpr.eqns.length} equations; peak intermediate memory ${fmtBytes(r.peakTempBytes)}; compiled in ${r.compileMs.toFixed(2)} ms`,
@@ -143,6 +144,7 @@ export function formatCompiled(r: CompiledRecord, where = ""): string {
     const t = k.timing.calls ? `, ${(k.timing.totalMs / k.timing.calls).toFixed(3)} ms/call over ${k.timing.calls} call(s)` : "";
     lines.push(`[${i}] ${k.kind} ${k.name}: launch [${k.launchShape.join(", ")}] (${k.elements} elements)${t}`);
     for (const e of k.eqns) lines.push(`    ${e}`);
+    if (k.note) lines.push(`    (${k.note})`);
     if (k.source) lines.push(k.source.trimEnd().replace(/^/gm, "    | "));
   });
   return lines.join("\n") + "\n";

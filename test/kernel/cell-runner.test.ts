@@ -321,11 +321,11 @@ describe("primal run (kernel/cli.ts)", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("rejects unknown flags, missing files and options that are not available yet", async () => {
+  it("rejects unknown flags, missing files and unknown backends", async () => {
     expect((await cli("run", "--bogus", "cli-demo.ts")).code).toBe(2);
     expect((await cli("run")).code).toBe(2);
     expect((await cli("run", "missing.ts")).stderr).toContain("cannot read missing.ts: no such file");
-    expect((await cli("run", "--backend", "webgpu", "cli-demo.ts")).code).toBe(2);
+    expect((await cli("run", "--backend", "tpu", "cli-demo.ts")).code).toBe(2);
   });
 
   it("--ir prints the jaxpr of each function traced by jit or grad, after its cell", async () => {

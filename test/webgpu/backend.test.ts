@@ -143,6 +143,22 @@ describe.skipIf(!gpus.length)("webgpu backend", () => {
     }
   });
 
+  it("runs a file with `primal run --backend webgpu`, and prints WGSL with --kernels", async () => {
+    const { main } = await import("../../kernel/cli");
+    const lib = await import("../../kernel/index");
+    let out = "";
+    let err = "";
+    const io = { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t), library: lib, cwd: new URL("../kernel/fixtures", import.meta.url).pathname };
+    try {
+      expect(await main(["run", "--backend", "webgpu", "--kernels", "cli-kernels.ts"], io)).toBe(0);
+    } finally {
+      config.update("jax_platform_name", null);
+    }
+    expect(err).toBe("");
+    expect(out).toMatch(/@compute @workgroup_size/);
+    expect(out).toMatch(/--- kernels of jit\(fused\) \(cli-kernels.ts:6\) on webgpu ---/);
+  });
+
   it("survives a lost device: its arrays raise a clear error, new ones work", () => {
     const x = onGpu(np.arange(4));
     x.dataSync();

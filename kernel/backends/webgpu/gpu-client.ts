@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 import { DeviceError } from "../../core/errors";
-import { AdapterInfo, CTL_DEAD, CTL_GENERATION, CTL_LIVE, CTL_REPLIES, CTL_WORDS, Command, Reply } from "./gpu-protocol";
+import { AdapterInfo, BATCH_DONE, CTL_DEAD, CTL_GENERATION, CTL_LIVE, CTL_REPLIES, CTL_WORDS, Command, Reply } from "./gpu-protocol";
 
 /** A buffer on the device: an id, its size in bytes, and the device generation it belongs to. */
 export interface GpuHandle {
@@ -70,6 +70,8 @@ export class GpuClient {
   private queue: Command[] = [];
   private transfers: ArrayBuffer[] = [];
   private scheduled = false;
+  /** Batches posted and not yet done. */
+  private outstanding = 0;
   private nextId = 1;
   private nextToken = 1;
   private nextShader = 1;
@@ -139,10 +141,16 @@ export class GpuClient {
     const transfers = this.transfers;
     this.queue = [];
     this.transfers = [];
+    // The thread keeps the process alive while it has work (see BATCH_DONE).
+    if (this.outstanding++ === 0) this.worker.ref();
     this.worker.postMessage(batch, transfers);
   }
 
   private received(r: Reply): void {
+    if (r.token === BATCH_DONE) {
+      if (--this.outstanding === 0) this.worker.unref();
+      return;
+    }
     if (r.times?.length) for (const l of this.timeListeners) l(r.times);
     const w = this.waiting.get(r.token);
     if (w) {
@@ -309,9 +317,18 @@ export class GpuClient {
     this.wait(token, false);
   }
 
-  /** Stops the device thread (the device is destroyed with it). */
-  close(): Promise<number> {
-    this.flush();
-    return this.worker.terminate();
+  /**
+   * Waits for the device's work (pipelines still compiling included), then stops the device
+   * thread. Call it before `process.exit`: Dawn aborts the process when it is torn down while
+   * a pipeline is compiling.
+   */
+  async close(): Promise<void> {
+    if (Atomics.load(this.ctl, CTL_DEAD)) return;
+    try {
+      await this.sync();
+    } catch {
+      // Errors of the last work were the caller's to see at its last read; closing goes on.
+    }
+    await this.worker.terminate();
   }
 }

@@ -9,6 +9,9 @@ export const CTL_LIVE = 2; // buffers in use (not in the pool)
 export const CTL_DEAD = 3; // set when the device thread exits
 export const CTL_WORDS = 4;
 
+/** The token of the reply that says a batch of commands is done (the thread may then be idle). */
+export const BATCH_DONE = -1;
+
 /** Adapter facts sent to the main thread once the device is open. */
 export interface AdapterInfo {
   description: string;

@@ -18,7 +18,7 @@
 // transpiles this file with esbuild. It must not import the rest of the kernel.
 
 import { MessagePort, parentPort, workerData } from "node:worker_threads";
-import { AdapterInfo, CTL_GENERATION, CTL_LIVE, CTL_REPLIES, Command, Reply } from "./gpu-protocol";
+import { AdapterInfo, BATCH_DONE, CTL_GENERATION, CTL_LIVE, CTL_REPLIES, Command, Reply } from "./gpu-protocol";
 
 interface Options {
   dawnPath: string;
@@ -411,6 +411,10 @@ async function start(): Promise<void> {
         }
       }
       if (device && (pending || pass)) submit();
+      // Pipelines still compiling must finish before the process may exit: Dawn aborts the
+      // process when it is torn down with a createComputePipelineAsync pending.
+      await Promise.all([...shaders.values()].map((s) => s.pending));
+      opts.replies.postMessage({ token: BATCH_DONE, errors: [] } satisfies Reply);
     });
   });
 }

@@ -237,6 +237,12 @@ class WebGpuBackend implements Backend {
     else debugLog(1, "webgpu", `no device: ${this.unavailable}`);
   }
 
+  async shutdown(): Promise<void> {
+    const devs = this.devs ?? [];
+    this.devs = null;
+    await Promise.all(devs.map((d) => d.client.close()));
+  }
+
   unavailableReason(): string | null {
     return this.unavailable;
   }
