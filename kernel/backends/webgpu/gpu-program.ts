@@ -19,7 +19,6 @@ import { NDArray } from "../../core/ndarray";
 import { bind } from "../../core/trace";
 import { fromLiteral } from "../../ir/literal";
 import { CompiledRecord } from "../../lower/inspect";
-import { kernelPoints } from "../../lower/kernel-ir";
 import { LibraryStep, LoweredProgram } from "../../lower/program";
 import { kernelFunction } from "../cpu/compiled";
 import { WgslKernel, generateWgsl, wgslSupport } from "./codegen-wgsl";
@@ -60,8 +59,9 @@ export function planSteps(p: LoweredProgram, host: GpuHost, record: CompiledReco
     if (s.kind === "alias") prep = { kind: "alias" };
     else if (s.kind === "kernel") {
       const why = wgslSupport(s.kernel);
-      // A kernel of no points writes nothing: its output is an empty buffer, no shader needed.
-      if (kernelPoints(s.kernel) === 0) prep = { kind: "gpu", call: { passes: [], temps: [] }, sids: [], outAvals: [p.buffers[s.out].aval] };
+      // A kernel with an empty output writes nothing: no shader needed. (An empty reduced axis
+      // is not that: its outputs get the reduction's initial value.)
+      if (p.buffers[s.out].aval.size === 0) prep = { kind: "gpu", call: { passes: [], temps: [] }, sids: [], outAvals: [p.buffers[s.out].aval] };
       else prep = why ? { kind: "host-kernel", why } : gpuCall({ passes: [generateWgsl(s.kernel)], temps: [] }, host, s.name, [p.buffers[s.out].aval]);
     } else if (s.prim.impl) prep = { kind: "bind" };
     else {
