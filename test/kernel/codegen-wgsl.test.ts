@@ -4,17 +4,22 @@
 // accepts and refuses the right kernels, and a structural check reads every shader back: each
 // binding declared once with the right access and type, the invocation id decomposed into the
 // kept loop indices in row-major order, and every load/store index, evaluated at sample points,
-// equal to the IR's affine index.
+// equal to the IR's affine index. The multi-pass entry point (wgsl-reduce.ts): its plans (vec4
+// elementwise, two-pass reductions, single pass) by the thresholds, golden texts of each kind, and
+// the bindings of every pass; float16 rendering (enable f16, array<f16>, rounding after each op).
 
 import { describe, expect, it } from "vitest";
 import { makeJaxpr, nn, np } from "../../kernel/index";
 import { NDArray } from "../../kernel/core/ndarray";
-import { float16, float32, int32, bool as boolDT, DType } from "../../kernel/core/dtype";
+import { bfloat16, float16, float32, int32, bool as boolDT, DType } from "../../kernel/core/dtype";
 import { Kernel, KIndex, printKernel } from "../../kernel/lower/kernel-ir";
-import { dispatchSize, generateWgsl, wgslSupport } from "../../kernel/backends/webgpu/codegen-wgsl";
+import { dispatchSize, generateWgsl, generateWgslVec4, storageBytes, vec4Why, wgslSupport } from "../../kernel/backends/webgpu/codegen-wgsl";
+import { MAX_CHUNKS, MIN_CHUNK, TARGET_INVOCATIONS, generateWgslPasses, reducePlan } from "../../kernel/backends/webgpu/wgsl-reduce";
+import { DEFAULT_CAPS } from "../../kernel/backends/webgpu/wgsl-library";
 import { wasmSupport } from "../../kernel/backends/cpu/wasm-support";
 import { checkGolden, lowerPure } from "./helpers/golden";
 
+const F16_CAPS = { ...DEFAULT_CAPS, f16: true };
 const arr = (shape: number[], dtype = "float32") => np.zeros(shape, { dtype: dtype as "float32" });
 
 const PROGRAMS: [string, string, (...xs: NDArray[]) => unknown, NDArray[]][] = [
@@ -133,8 +138,10 @@ describe("WGSL codegen: structure", () => {
     const [x, y] = dispatchSize(65536 * 64 + 1, 64);
     expect(x).toBe(65535);
     expect(x * y * 64).toBeGreaterThanOrEqual(65536 * 64 + 1);
-    expect(generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], { workgroupSize: 256 }).code).toContain("@workgroup_size(256)");
-    expect(() => generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], { workgroupSize: 0 })).toThrow(/workgroupSize/);
+    expect(generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], DEFAULT_CAPS, { workgroupSize: 256 }).code).toContain("@workgroup_size(256)");
+    expect(() => generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], DEFAULT_CAPS, { workgroupSize: 0 })).toThrow(/workgroupSize/);
+    // Beyond the adapter's maxComputeInvocationsPerWorkgroup (256 by default).
+    expect(() => generateWgsl(kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0], DEFAULT_CAPS, { workgroupSize: 512 })).toThrow(/\[1, 256\], got 512/);
   });
 });
 
@@ -163,12 +170,151 @@ describe("WGSL codegen: wgslSupport", () => {
   });
 
   it("refuses what it cannot render exactly, with the reason", () => {
-    expect(wgslSupport(unaryKernel("sin", [float32], float32))).toMatch(/float32 sin has no WGSL rendering/);
-    expect(wgslSupport(unaryKernel("div", [int32, int32], int32))).toMatch(/int32 div/);
-    expect(wgslSupport(unaryKernel("exp", [float16], float16))).toMatch(/buffer of float16/);
+    expect(wgslSupport(unaryKernel("population_count", [float32], float32))).toMatch(/float32 population_count has no WGSL rendering/);
+    expect(wgslSupport(unaryKernel("exp", [float16], float16))).toMatch(/float16 needs the adapter feature "shader-f16"/);
+    expect(wgslSupport(unaryKernel("exp", [float16], float16), F16_CAPS)).toBeNull();
+    expect(wgslSupport(unaryKernel("exp", [bfloat16], bfloat16), F16_CAPS)).toMatch(/buffer of bfloat16 \(WGSL has no 16-bit integer storage/);
     expect(wgslSupport(unaryKernel("and", [float32, float32], float32))).toMatch(/no WGSL rendering/);
     expect(wgslSupport(unaryKernel("add", [int32, int32], float32))).toMatch(/add of int32, int32 into float32/);
-    expect(() => generateWgsl(unaryKernel("sin", [float32], float32))).toThrow(/cannot be rendered to WGSL, got float32 sin/);
+    expect(() => generateWgsl(unaryKernel("population_count", [float32], float32))).toThrow(/cannot be rendered to WGSL, got float32 population_count/);
+    expect(wgslSupport(unaryKernel("nextafter", [float16, float16], float16), F16_CAPS)).toMatch(/float16 nextafter \(its JS rule steps in float16/);
+  });
+});
+
+/** Every pass's bindings and declarations agree; each buffer bound once per pass; outputs written somewhere, inputs never. */
+function passStructure(k: Kernel, call: ReturnType<typeof generateWgslPasses>): string[] {
+  const bad: string[] = [];
+  const nb = k.bufs.length + call.temps.length;
+  const written = new Set<number>();
+  call.passes.forEach((p, pi) => {
+    const bufs = p.bindings.map((b) => b.buf);
+    if (new Set(bufs).size !== bufs.length) bad.push(`pass ${pi}: a buffer bound twice`);
+    p.bindings.forEach((b, i) => {
+      if (b.binding !== i || b.buf < 0 || b.buf >= nb) bad.push(`pass ${pi}: binding ${b.binding} of buffer ${b.buf}`);
+      const decl = `@group(0) @binding(${b.binding}) var<storage, ${b.access}> b${b.buf}: array<${b.storage}>;`;
+      if (!p.code.includes(decl)) bad.push(`pass ${pi}: no declaration ${decl}`);
+      const isIn = b.buf >= k.bufs.length ? false : k.bufs[b.buf].role === "in";
+      if (isIn && b.access !== "read") bad.push(`pass ${pi}: input b${b.buf} bound ${b.access}`);
+      if (new RegExp(`\\bb${b.buf}\\[[^\\]]+\\] = `).test(p.code)) (isIn ? bad.push(`pass ${pi}: stores into input b${b.buf}`) : written.add(b.buf));
+    });
+    if ((p.code.match(/@binding/g) ?? []).length !== p.bindings.length) bad.push(`pass ${pi}: extra declarations`);
+    if (!p.code.includes(`if (p >= ${p.invocations}u) { return; }`)) bad.push(`pass ${pi}: bounds check`);
+    if (p.dispatch[0] * p.dispatch[1] * p.workgroupSize < p.invocations) bad.push(`pass ${pi}: dispatch ${p.dispatch} short of ${p.invocations}`);
+  });
+  k.bufs.forEach((b, i) => b.role === "out" && !written.has(i) && bad.push(`output b${i} never written`));
+  call.temps.forEach((_, t) => written.has(k.bufs.length + t) || bad.push(`temp ${t} never written`));
+  return bad;
+}
+
+const PASS_PROGRAMS: [string, string, (...xs: NDArray[]) => unknown, NDArray[], typeof DEFAULT_CAPS][] = [
+  ["wgsl-passes-logsumexp", "logsumexp over 4096 points per row: two two-pass reductions, vec4 loads, prologue and epilogue", (x) => nn.logsumexp(x, 1), [arr([4, 4096])], DEFAULT_CAPS],
+  ["wgsl-passes-outer-axes", "sum(exp(x)) over axes 0 and 2: a two-pass split over a flattened pair of folded axes", (x) => np.sum(np.exp(x), { axis: [0, 2] }), [arr([2, 3, 2000])], DEFAULT_CAPS],
+  ["wgsl-passes-column-sums", "column sums: kept point fastest, contiguous chunks", (x) => np.sum(x, { axis: 0 }), [arr([2048, 8])], DEFAULT_CAPS],
+  ["wgsl-passes-vec4", "tanh(x*2+1)*x: a vec4 elementwise kernel", (x) => np.tanh(x.mul(2).add(1)).mul(x), [arr([4, 256])], DEFAULT_CAPS],
+  ["wgsl-passes-f16", "float16: (x*2+1)*x - y, tanh(x), and a float16 sum (f32 accumulation)", (x, y, z) => [x.mul(2).add(1).mul(x).sub(y), np.tanh(x), np.sum(z)], [arr([64], "float16"), arr([64], "float16"), arr([1024], "float16")], F16_CAPS],
+];
+
+describe("generateWgslPasses: golden multi-pass shaders (PRIMAL_UPDATE_GOLDEN=1 rewrites test/kernel/golden/wgsl-passes-*.txt)", () => {
+  for (const [name, what, f, args, caps] of PASS_PROGRAMS)
+    it(`${name}: ${what}`, () => {
+      const ks = kernelsOf(f, args);
+      expect(ks.length).toBeGreaterThan(0);
+      const parts = ks.map((k) => {
+        expect(wgslSupport(k, caps)).toBeNull();
+        const call = generateWgslPasses(k, caps);
+        expect(passStructure(k, call), call.passes.map((p) => p.code).join("\n")).toEqual([]);
+        const head = [`=== kernel ${k.name} ===`, "--- IR ---", printKernel(k), `--- ${call.note}; temps: [${call.temps.map((t) => `${t.dtype.short}[${t.elements}]`)}] ---`];
+        return [...head, ...call.passes.flatMap((p, i) => [`--- pass ${i} (dispatch ${p.dispatch.join("x")}, bit-exact: ${p.bitExact}) ---`, p.code.trimEnd()]), ""].join("\n");
+      });
+      checkGolden(name, `# ${what}\n# inputs: ${args.map((a) => a.aval.str()).join(", ")}\n\n${parts.join("\n")}\n`);
+    });
+});
+
+describe("generateWgslPasses: plans", () => {
+  const one = (f: (x: NDArray) => unknown, shape: number[], dtype = "float32") => kernelsOf(f, [arr(shape, dtype)])[0];
+  const sum = (shape: number[], axis?: number[]) => one((x) => np.sum(x, axis ? { axis } : {}), shape);
+
+  it("splits big folds with few kept points; the thresholds are those documented", () => {
+    // A 16M sum: the most chunks, vec4 loads interleaved.
+    expect(reducePlan(sum([1 << 24]))).toMatchObject({ chunks: MAX_CHUNKS, vec4: true, interleaved: true, keptFastest: false, outer: (1 << 24) / 4, outerAxes: 1 });
+    // Below 2 * MIN_CHUNK folded points: one pass.
+    expect(reducePlan(sum([2 * MIN_CHUNK - 1]))).toBeNull();
+    expect(reducePlan(sum([2 * MIN_CHUNK]))).toMatchObject({ chunks: 2 });
+    // Row sums: chunks enough for TARGET_INVOCATIONS invocations in all, at least MIN_CHUNK points each.
+    expect(reducePlan(sum([1024, 1024], [1]))).toMatchObject({ chunks: 1024 / MIN_CHUNK, vec4: true, keptFastest: false });
+    expect(reducePlan(sum([16, 1 << 16], [1]))).toMatchObject({ chunks: Math.min(TARGET_INVOCATIONS / 16, (1 << 16) / MIN_CHUNK) });
+    expect(reducePlan(sum([4, 1 << 20], [1]))).toMatchObject({ chunks: TARGET_INVOCATIONS / 4 });
+    expect(reducePlan(sum([2, 1 << 20], [1]))).toMatchObject({ chunks: MAX_CHUNKS });
+    // Column sums: the kept axis is innermost, so kept points run fastest over contiguous chunks.
+    expect(reducePlan(sum([1024, 1024], [0]))).toMatchObject({ chunks: 4, vec4: false, interleaved: false, keptFastest: true, span: 256 });
+    // As many kept points as the target: one pass.
+    expect(reducePlan(sum([TARGET_INVOCATIONS, 1024], [1]))).toBeNull();
+    expect(generateWgslPasses(sum([TARGET_INVOCATIONS, 1024], [1])).passes).toHaveLength(1);
+    // Forced: one chunk is one pass; more chunks than points is capped.
+    expect(reducePlan(sum([1 << 24]), { chunks: 1 })).toBeNull();
+    expect(reducePlan(sum([16]), { chunks: 64, vectorize: false })).toMatchObject({ chunks: 16 });
+  });
+
+  it("float max/min keep contiguous chunks (order matters for NaN and +-0); other folds may interleave", () => {
+    const mx = one((x) => np.max(x), [1 << 20]);
+    expect(reducePlan(mx)).toMatchObject({ interleaved: false, vec4: true });
+    expect(reducePlan(mx, { layout: "interleaved" })).toMatchObject({ interleaved: false });
+    const isum = one((x) => np.sum(x), [1 << 20], "int32");
+    expect(reducePlan(isum, { layout: "interleaved", vectorize: false })).toMatchObject({ interleaved: true, vec4: false });
+    expect(isum.ops.some((o) => o.op === "reduce" && o.dtype === int32)).toBe(true);
+  });
+
+  it("a two-pass call declares its temp, sized kept points x chunks, and numbers it after the kernel's buffers", () => {
+    const k = sum([4, 4096], [1]);
+    const call = generateWgslPasses(k);
+    expect(call.passes).toHaveLength(2);
+    expect(call.temps).toEqual([{ dtype: float32, elements: 4 * 16 }]);
+    expect(call.passes[0].bindings.map((b) => [b.buf, b.role, b.access])).toEqual([[1, "in", "read"], [2, "temp", "read_write"]]);
+    expect(call.passes[1].bindings.map((b) => [b.buf, b.role, b.access])).toEqual([[0, "out", "read_write"], [2, "temp", "read"]]);
+    expect(call.passes[0].invocations).toBe(64);
+    expect(call.passes[1].invocations).toBe(4);
+  });
+
+  it("vec4 elementwise: only flat kernels of 4-byte elements with aligned contiguous or broadcast accesses", () => {
+    const tanh = kernelsOf(PROGRAMS[0][2], PROGRAMS[0][3])[0];
+    expect(vec4Why(tanh)).toBeNull();
+    const w = generateWgslVec4(tanh);
+    expect(w.invocations).toBe(256);
+    expect(w.code).toContain("var<storage, read> b1: array<vec4<f32>>;");
+    expect(generateWgslPasses(tanh).passes[0].code).toBe(w.code);
+    expect(generateWgslPasses(tanh, DEFAULT_CAPS, { vectorize: false }).passes[0].code).toBe(generateWgsl(tanh).code);
+    expect(vec4Why(one((x) => np.flip(x, 0).add(1), [8]))).toMatch(/stride -1, offset 7/);
+    expect(vec4Why(one((x) => x.add(1), [3, 5]))).toMatch(/multiple of 4/);
+    expect(vec4Why(one((x) => x.add(1), [8], "float16"))).toMatch(/float16 buffer/);
+    expect(vec4Why(one((x) => np.sum(x), [8]))).toMatch(/reduction/);
+    // A broadcast scalar stays a scalar binding.
+    const bk = kernelsOf((x, y) => x.mul(y), [arr([8]), arr([])])[0];
+    expect(vec4Why(bk)).toBeNull();
+    expect(generateWgslVec4(bk).code).toMatch(/var<storage, read> b2: array<f32>;/);
+  });
+});
+
+describe("float16 rendering", () => {
+  const k = kernelsOf((x, y) => x.mul(2).add(1).mul(x).sub(y).neg(), [arr([6], "float16"), arr([6], "float16")])[0];
+
+  it("enables f16, stores array<f16>, and sizes buffers at 2 bytes per element", () => {
+    const w = generateWgsl(k, F16_CAPS);
+    expect(w.code).toMatch(/^enable f16;$/m);
+    expect(w.code).toContain("var<storage, read_write> b0: array<f16>;");
+    expect(w.bindings.map((b) => b.bytesPerElement)).toEqual([2, 2, 2]);
+    expect(storageBytes(float16, 3)).toBe(8);
+    expect(storageBytes(float16, 4)).toBe(8);
+    expect(storageBytes(float32, 3)).toBe(12);
+    expect(storageBytes(boolDT, 0)).toBe(4);
+    expect(w.bitExact).toBe(true);
+  });
+
+  it("rounds each arithmetic result to float16 (not neg, whose result is exact)", () => {
+    const w = generateWgsl(k, F16_CAPS);
+    const lines = w.code.split("\n").filter((l) => /^  let v\d+: f32 = /.test(l));
+    expect(lines.filter((l) => l.includes("p_f16r(")).length).toBe(4); // mul, add, mul, sub
+    expect(lines.find((l) => l.includes("(-v"))).not.toContain("p_f16r(");
+    expect(() => generateWgsl(k)).toThrow(/shader-f16/);
   });
 });
 

@@ -14,16 +14,17 @@
 
 import { ShapedArray } from "../../core/aval";
 import { Storage } from "../../core/dtype";
-import { DeviceError, PrimalError } from "../../core/errors";
+import { DeviceError, NotAvailableError, PrimalError, ValueError } from "../../core/errors";
 import { NDArray } from "../../core/ndarray";
 import { bind } from "../../core/trace";
 import { fromLiteral } from "../../ir/literal";
 import { CompiledRecord } from "../../lower/inspect";
 import { LibraryStep, LoweredProgram } from "../../lower/program";
 import { kernelFunction } from "../cpu/compiled";
-import { WgslKernel, generateWgsl, wgslSupport } from "./codegen-wgsl";
+import { WgslKernel, wgslSupport } from "./codegen-wgsl";
 import type { GpuClient, GpuHandle } from "./gpu-client";
 import { AdapterCaps, WgslCall, wgslRule } from "./wgsl-library";
+import { generateWgslPasses } from "./wgsl-reduce";
 
 /** What the runner needs from the backend: buffers of its arrays, and arrays of its buffers. */
 export interface GpuHost {
@@ -58,18 +59,18 @@ export function planSteps(p: LoweredProgram, host: GpuHost, record: CompiledReco
     let prep: Prepared;
     if (s.kind === "alias") prep = { kind: "alias" };
     else if (s.kind === "kernel") {
-      const why = wgslSupport(s.kernel);
+      const why = wgslSupport(s.kernel, host.caps);
       // A kernel with an empty output writes nothing: no shader needed. (An empty reduced axis
       // is not that: its outputs get the reduction's initial value.)
       if (p.buffers[s.out].aval.size === 0) prep = { kind: "gpu", call: { passes: [], temps: [] }, sids: [], outAvals: [p.buffers[s.out].aval] };
-      else prep = why ? { kind: "host-kernel", why } : gpuCall({ passes: [generateWgsl(s.kernel)], temps: [] }, host, s.name, [p.buffers[s.out].aval]);
+      else prep = why ? { kind: "host-kernel", why: fallback(s.name, why) } : gpuCall(generateWgslPasses(s.kernel, host.caps), host, s.name, [p.buffers[s.out].aval]);
     } else if (s.prim.impl) prep = { kind: "bind" };
     else {
       const rule = wgslRule(s.prim.name);
       const ins = s.ins.map((x) => (typeof x === "number" ? p.buffers[x].aval : x.aval));
       const outs = s.prim.abstractEval(ins, s.params as never);
       const r = rule ? rule(ins, outs, s.params, host.caps) : { why: `${s.prim.name} has no WGSL lowering yet` };
-      prep = "why" in r ? { kind: "host-library", why: r.why, outAvals: outs } : gpuCall(r, host, s.name, outs);
+      prep = "why" in r ? { kind: "host-library", why: fallback(s.prim.name, r.why), outAvals: outs } : gpuCall(r, host, s.name, outs);
     }
     if (record) {
       const k = record.kernels[si];
@@ -94,6 +95,27 @@ function gpuCall(call: WgslCall, host: GpuHost, label: string, outAvals: ShapedA
     ),
   );
   return { kind: "gpu", call, sids, outAvals };
+}
+
+type FallbackPolicy = "warn" | "error" | "allow";
+const policy = (process.env.PRIMAL_WEBGPU_FALLBACK ?? "warn") as FallbackPolicy;
+if (!["warn", "error", "allow"].includes(policy)) throw new ValueError(`PRIMAL_WEBGPU_FALLBACK: expected warn, error or allow, got "${policy}"`);
+const warned = new Set<string>();
+
+/**
+ * What happens when a step has no WGSL form: it runs on the host (its CPU implementation, the
+ * data copied down and back), with a warning once per operation and reason
+ * (PRIMAL_WEBGPU_FALLBACK=warn, the default), silently (allow), or not at all (error).
+ * Returns the reason, for the inspection record.
+ */
+export function fallback(op: string, why: string): string {
+  if (policy === "error") throw new NotAvailableError(`${op}: cannot run on WebGPU (${why}), got PRIMAL_WEBGPU_FALLBACK=error`);
+  const key = `${op}: ${why}`;
+  if (policy === "warn" && !warned.has(key)) {
+    warned.add(key);
+    process.emitWarning(`${op} runs on the host, not on the GPU: ${why} (PRIMAL_WEBGPU_FALLBACK=allow silences this, =error refuses)`, { code: "PRIMAL_WEBGPU_FALLBACK" });
+  }
+  return why;
 }
 
 /** Raises the error for a buffer bigger than one binding may be. */
@@ -159,6 +181,7 @@ export function runSteps(p: LoweredProgram, plan: Prepared[], host: GpuHost, inp
           const outBufs = s.kind === "kernel" ? [s.out] : (s as LibraryStep).outs;
           const inBufs = s.kind === "kernel" ? s.ins : (s as LibraryStep).ins;
           const outs = outBufs.map((b, i) => (b === null ? host.alloc(prep.outAvals[i].dtype, prep.outAvals[i].size) : fresh(b)));
+          outs.forEach((h, i) => checkBinding(host, h, s.name, prep.outAvals[i]));
           const ins = inBufs.map((x) => {
             if (typeof x === "number") {
               const h = handle(x, s.name);

@@ -33,7 +33,7 @@ import { Executable, installCompiler } from "../../lower/jit-runner";
 import { classify } from "../../lower/fusion";
 import { LoweredProgram, lowerProgram } from "../../lower/program";
 import { GpuClient, GpuHandle, dawnPath } from "./gpu-client";
-import { GpuHost, hostFallback, planSteps, runSteps } from "./gpu-program";
+import { GpuHost, fallback, hostFallback, planSteps, runSteps } from "./gpu-program";
 import { Reclaimer } from "./reclaim";
 import { AdapterCaps, wgslRule } from "./wgsl-library";
 // The WGSL rules of library primitives register themselves.
@@ -268,6 +268,7 @@ class WebGpuBackend implements Backend {
     const args = inputs.map((x) => new NDArray(x.aval, x.buffer));
     // Library primitives without a WGSL rule run on the host directly (no program needed).
     const direct = classify({ primitive: prim, outVars: outAvals, params } as unknown as JaxprEqn) === "library" && !wgslRule(prim.name);
+    if (direct) fallback(prim.name, `${prim.name} has no WGSL lowering yet`);
     const outs = direct ? hostFallback(d.host, prim, args, params, outAvals, false) : this.eager(d, prim, args, params, outAvals);
     return outs.map((o) => o._buf(prim.name));
   }
