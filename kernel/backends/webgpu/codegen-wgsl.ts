@@ -315,9 +315,13 @@ export class WgslRenderer {
     return lines;
   }
 
-  /** The accumulated value: a Kahan sum ends with its last compensation applied (comp holds the lost low part, negated). */
+  /**
+   * The accumulated value: a Kahan sum ends with its last compensation applied (comp holds the
+   * lost low part, negated). Applied only when there is one: lavapipe folds `0.0 - comp` into
+   * `-comp`, which made the sum of an empty axis -0 instead of the CPU's +0.
+   */
   get accValue(): string {
-    return this.kahan ? "acc - comp" : "acc";
+    return this.kahan ? "select(acc - comp, acc, comp == 0.0f)" : "acc";
   }
 
   /** One fold step of `v` into `acc` (and `comp`, the Kahan compensation of float sums). */
