@@ -39,6 +39,8 @@ import { AdapterCaps, wgslRule } from "./wgsl-library";
 // The WGSL rules of library primitives register themselves.
 import "./wgsl-indexing";
 import "./wgsl-random";
+import "./wgsl-scan";
+import "./wgsl-sort";
 
 /** Bytes per element on the device: bool is a u32, the rest as on the host. */
 export function deviceItemBytes(d: DType): number {

@@ -14,7 +14,9 @@
 //   path. cumlogsumexp: the CPU computes max + log(exp(a - max) + exp(v - max)) in float64 and
 //   rounds; the GPU computes max + log1p(exp(-|a - v|)) in float32 with the CPU's float32
 //   exp/log1p algorithms (f32-math.ts): a few ulp of the result's magnitude apart, with the
-//   same NaN and infinity cases (inf + inf -> NaN as the CPU's inf - inf, -inf + -inf -> -inf).
+//   CPU's NaN and infinity cases: -inf with -inf gives -inf, -inf with v gives v, and +inf
+//   with anything gives NaN (the CPU's exp(inf - inf); JAX's logaddexp would give +inf there, so
+//   a leading +inf turns the rest of the CPU's scan into NaN, and the GPU's the same way).
 //
 // Long rows. A serial scan per row has one invocation per row; when rows are few and long
 // that leaves the GPU idle, so the row is cut into chunks of C elements and scanned in three
@@ -31,7 +33,6 @@
 import { ShapedArray } from "../../core/aval";
 import { DType, uint32 } from "../../core/dtype";
 import { sizeOf } from "../../core/shape";
-import { WgslKernel } from "./codegen-wgsl";
 import { AdapterCaps, WgslCall, registerWgslRule } from "./wgsl-library";
 import { HELPERS, useHelper, wgslStorageType } from "./wgsl-scalar";
 import { PassBuf, WGSL_LIBRARY_DTYPES, itemPass, orderKeyWgsl, splitAround } from "./wgsl-sort";
@@ -103,12 +104,13 @@ function combineFn(name: CumName, d: DType): { fns: string[]; exact: boolean } |
       return {
         fns: [
           key.fn,
+          HELPERS.get("f32bits")!,
           [
             "// Math.max/min after a NaN check (the CPU's combine): NaN sticks; +-0 tie -> max +0, min -0.",
             "fn p_comb(a: f32, v: f32) -> f32 {",
             "  let ua = bitcast<u32>(a);",
             "  let uv = bitcast<u32>(v);",
-            "  if ((ua & 0x7fffffffu) > 0x7f800000u || (uv & 0x7fffffffu) > 0x7f800000u) { return bitcast<f32>(0x7fc00000u); }",
+            "  if ((ua & 0x7fffffffu) > 0x7f800000u || (uv & 0x7fffffffu) > 0x7f800000u) { return p_f32bits(0x7fc00000u); }",
             `  let ka = ${key.call("a")};`,
             `  let kv = ${key.call("v")};`,
             `  if (ka ${gt} kv) { return a; }`,
@@ -125,6 +127,8 @@ function combineFn(name: CumName, d: DType): { fns: string[]; exact: boolean } |
       const helpers = new Set<string>();
       useHelper(helpers, "exp");
       useHelper(helpers, "log1p");
+      // Non-finite values through a function: a constant NaN or inf is a shader-creation error.
+      useHelper(helpers, "f32bits");
       const fns = [...HELPERS.keys()].filter((h) => helpers.has(h)).map((h) => HELPERS.get(h)!);
       fns.push(
         [
@@ -133,9 +137,10 @@ function combineFn(name: CumName, d: DType): { fns: string[]; exact: boolean } |
           "fn p_comb(a: f32, v: f32) -> f32 {",
           "  let ua = bitcast<u32>(a);",
           "  let uv = bitcast<u32>(v);",
-          "  let nan = bitcast<f32>(0x7fc00000u);",
+          "  let nan = p_f32bits(0x7fc00000u);",
           "  if ((ua & 0x7fffffffu) > 0x7f800000u || (uv & 0x7fffffffu) > 0x7f800000u) { return nan; }",
-          "  if (ua == 0x7f800000u || uv == 0x7f800000u) { return select(bitcast<f32>(0x7f800000u), nan, ua == uv); }",
+          // As the CPU: with m = +inf, a - m or v - m is inf - inf = NaN, so any +inf operand gives NaN.
+          "  if (ua == 0x7f800000u || uv == 0x7f800000u) { return nan; }",
           "  if (ua == 0xff800000u) { return v; }",
           "  if (uv == 0xff800000u) { return a; }",
           "  let m = max(a, v);",
@@ -176,6 +181,7 @@ function cumRule(name: CumName) {
         "  y[i] = acc;",
         "}",
       ];
+      // Serial: float cumsum/cumprod are the CPU's float32 partials bit for bit; only cumlogsumexp is not exact.
       const pass = itemPass(`${name} ${x.dtype.name}: serial scan of ${pl.rows} rows of ${n}${dir}`, [out, inp], pl.rows, body, comb.fns, comb.exact || name !== "cumlogsumexp");
       return { passes: [pass], temps: [], note: `${name}: one serial scan per row (${pl.rows} rows of ${n})` };
     }

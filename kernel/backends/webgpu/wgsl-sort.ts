@@ -13,19 +13,28 @@
 //    so the sort is stable whatever the network does, and the result is the one stable order,
 //    the CPU's. Padding records carry all-ones keys and positions >= n: they sort last (a real
 //    record with all-ones keys still has a smaller position).
-// 2. A bitonic sorting network over each row of P records. Compare-exchange steps at distance
-//    j >= B (the block of one workgroup) are one pass each over global memory; the steps below B
-//    run inside a workgroup on a block of B records held in workgroup memory, with a barrier
-//    between steps: one pass sorts every block (all stages up to min(B, P)), and each later
-//    stage k > B ends with one such pass for its distances < B. A row of P = 2^m records takes
-//    m(m+1)/2 steps; with B = 2^b that is (m-b)(m-b+1)/2 global passes plus m-b+1 block passes.
-//    When P < B a block holds several whole rows (directions come from the position in the row).
+// 2. A bitonic sorting network over each row of P records, without workgroup memory: each
+//    invocation loads 2^S records into registers (8 records while they fit in 64 words), runs
+//    up to S compare-exchange steps among them as straight-line branchless code, and stores them
+//    back. The first pass runs every stage up to 2^S on contiguous groups; each later stage k
+//    runs its log2(k) steps (distances k/2 .. 1) S at a time, on the groups those distances
+//    close. A row of P = 2^m records takes m(m+1)/2 steps in 1 + sum_{k=S+1..m} ceil(k/S)
+//    passes over the records (75 for 2^20 with one key). Why not workgroup memory and barriers:
+//    on llvmpipe a barrier costs far more than a pass (measured: a workgroup pass of 45 barrier
+//    steps over 2^20 records took 1.5 s, a pass of 3 register steps about 8 ms). Why 8 records
+//    and not 16: the same run time on lavapipe (2^20 records: ~0.6 s of passes either way) for a
+//    third of the code to compile; a real GPU would do a few more passes over memory.
 // 3. Gather: each output element reads the position at its place in the sorted records and
 //    copies the operand's element from there (bits: any dtype, every operand together).
 //
-// Stage constants (k, j, P, sizes) are baked into each pass's text, so a row length gives its
-// own set of shaders (the runtime caches them by text). Passes bind at most 7 storage buffers
-// (WebGPU's default limit is 8 per stage): the gather is split into groups of 3 operands.
+// The network passes' text depends only on the record width and the steps per pass: the stage,
+// the distance, P and N are read from a control temp of 4 words, which the first record pass
+// initialises and a one-invocation pass advances between network passes. So one set of about ten
+// pipelines serves sorts of every length (the runtime caches pipelines by text; on lavapipe a
+// 4-step pass takes 20-150 ms to compile, which a baked-constant network would pay for each of
+// its passes at each new row length). Record and gather passes have their sizes baked in (cheap
+// to compile). Passes bind at most 7 storage buffers (WebGPU's default limit is 8 per stage): the
+// gather is split into groups of 3 operands.
 
 import { ShapedArray } from "../../core/aval";
 import { DType, uint32 } from "../../core/dtype";
@@ -39,8 +48,6 @@ import { wgslStorageType } from "./wgsl-scalar";
 export const WGSL_LIBRARY_DTYPES: ReadonlySet<string> = new Set(["float32", "int32", "uint32", "bool"]);
 /** Invocations per workgroup of the simple (one invocation per item) passes. */
 const WG = 64;
-/** The largest workgroup a block pass uses (llvmpipe and most GPUs run 256 well). */
-const MAX_BLOCK_THREADS = 256;
 /** Operands per gather pass: 2 * 3 + 1 bindings stay within WebGPU's default of 8 storage buffers per stage. */
 const GATHER_GROUP = 3;
 
@@ -89,9 +96,11 @@ export function passBindings(bufs: readonly PassBuf[]): { bindings: WgslBinding[
 
 /**
  * A pass of one invocation per item in [0, items): `body` runs with `p` (u32) the item, after
- * the bounds check. Workgroups beyond 65535 go to a 2-D grid recombined into `p`.
+ * the bounds check (`p >= bound`, default the constant `items`; `bound` may read a buffer, so
+ * that the text need not depend on the size). Workgroups beyond 65535 go to a 2-D grid
+ * recombined into `p`.
  */
-export function itemPass(title: string, bufs: readonly PassBuf[], items: number, body: string[], fns: string[] = [], bitExact = true): WgslKernel {
+export function itemPass(title: string, bufs: readonly PassBuf[], items: number, body: string[], fns: string[] = [], bitExact = true, bound = `${items}u`): WgslKernel {
   const { bindings, decls } = passBindings(bufs);
   const code = [
     `// ${title}`,
@@ -102,7 +111,7 @@ export function itemPass(title: string, bufs: readonly PassBuf[], items: number,
     `@compute @workgroup_size(${WG})`,
     "fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {",
     `  let p = gid.x + gid.y * (nwg.x * ${WG}u);`,
-    `  if (p >= ${items}u) { return; }`,
+    `  if (p >= ${bound}) { return; }`,
     ...body.map((l) => "  " + l),
     "}",
     "",
@@ -117,7 +126,6 @@ export function splitAround(shape: readonly number[], axis: number): [number, nu
 
 const log2 = (x: number) => Math.round(Math.log2(x));
 const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(x));
-const floorPow2 = (x: number) => 2 ** Math.floor(Math.log2(x));
 
 /** The shape of a sort's network, exported for the tests. */
 export interface SortPlan {
@@ -131,9 +139,13 @@ export interface SortPlan {
   R: number;
   /** Records in the temp: rows * P. */
   N: number;
-  /** Records per block pass (a power of two, min(B, P) the largest stage a block sorts). */
-  B: number;
+  /** Steps per pass: an invocation holds 2^S records in registers (2^S <= GROUP_RECORDS, 2^S * R <= GROUP_WORDS). */
+  S: number;
 }
+
+/** The most records one invocation holds, and the most words (registers on a GPU). */
+const GROUP_RECORDS = 8;
+const GROUP_WORDS = 64;
 
 /** The network's sizes for `shape`, or why it does not fit the adapter. */
 export function sortPlan(shape: readonly number[], p: SortParams, caps: AdapterCaps): SortPlan | { why: string } {
@@ -142,18 +154,29 @@ export function sortPlan(shape: readonly number[], p: SortParams, caps: AdapterC
   const P = nextPow2(Math.max(n, 1));
   const R = p.num_keys + 1;
   const N = rows * P;
-  const words = N * R;
-  if (words > Math.min(caps.maxStorageBinding / 4, 2 ** 31 - 1))
+  if (N * R > Math.min(caps.maxStorageBinding / 4, 2 ** 31 - 1))
     return { why: `sort: the padded records (${rows} rows x ${P} x ${R} words) exceed one storage binding (${caps.maxStorageBinding} bytes)` };
-  const byStorage = floorPow2(caps.maxWorkgroupStorage / (4 * R));
-  const B = Math.min(2 * floorPow2(Math.min(caps.maxInvocations, MAX_BLOCK_THREADS)), byStorage, nextPow2(N));
-  if (B < 2) return { why: `sort: ${R} words per record leave no room in ${caps.maxWorkgroupStorage} bytes of workgroup memory` };
-  return { outer, n, inner, rows, P, R, N, B };
+  const S = Math.max(1, Math.min(log2(P), log2(GROUP_RECORDS), Math.floor(Math.log2(GROUP_WORDS / R))));
+  return { outer, n, inner, rows, P, R, N, S };
 }
 
-/** Pass 1: the records of key operand q (and, with the first key, the positions). */
-function recordPass(pl: SortPlan, q: number, x: ShapedArray, inBuf: number, recBuf: number): WgslKernel {
-  const { n, inner, P, R, N } = pl;
+/** The passes of the network: each runs the steps `dists` (descending powers of two) of stage k; stage 0 = all stages up to 2^S. */
+export function sortStages(pl: SortPlan): { k: number; dists: number[] }[] {
+  const out: { k: number; dists: number[] }[] = [{ k: 0, dists: [] }];
+  for (let k = 2 ** (pl.S + 1); k <= pl.P; k *= 2) {
+    const all: number[] = [];
+    for (let j = k / 2; j >= 1; j /= 2) all.push(j);
+    for (let i = 0; i < all.length; i += pl.S) out.push({ k, dists: all.slice(i, i + pl.S) });
+  }
+  return out;
+}
+
+/** The control words (a temp of 4 u32) the network passes read: stage k, top distance j of the next pass, P, N. */
+const CTL = { k: 0, j: 1, P: 2, N: 3 };
+
+/** Pass 1: the records of key operand q (with the first key, the positions and the control words). */
+function recordPass(pl: SortPlan, q: number, x: ShapedArray, inBuf: number, recBuf: number, ctlBuf: number): WgslKernel {
+  const { n, inner, P, R, N, S } = pl;
   const key = orderKeyWgsl(x.dtype);
   const lp = log2(P);
   const body = [
@@ -162,102 +185,79 @@ function recordPass(pl: SortPlan, q: number, x: ShapedArray, inBuf: number, recB
     `var v = 0xffffffffu;`,
     `if (t < ${n}u) { v = ${key.call(`x[((r / ${inner}u) * ${n}u + t) * ${inner}u + r % ${inner}u]`)}; }`,
     `rec[p * ${R}u + ${q}u] = v;`,
-    ...(q === 0 ? [`rec[p * ${R}u + ${R - 1}u] = t;`] : []),
+    ...(q === 0
+      ? [
+          `rec[p * ${R}u + ${R - 1}u] = t;`,
+          `if (p == 0u) { ctl[${CTL.k}] = ${2 ** (S + 1)}u; ctl[${CTL.j}] = ${2 ** S}u; ctl[${CTL.P}] = ${P}u; ctl[${CTL.N}] = ${N}u; }`,
+        ]
+      : []),
   ];
-  return itemPass(
-    `sort: records of key ${q} (${x.dtype.name}), ${pl.rows} rows of ${n} padded to ${P}`,
-    [{ buf: recBuf, dtype: uint32, elements: N * R, write: true, name: "rec" }, { buf: inBuf, dtype: x.dtype, elements: sizeOf(x.shape), write: false, name: "x" }],
-    N, body, [key.fn],
-  );
+  const bufs: PassBuf[] = [{ buf: recBuf, dtype: uint32, elements: N * R, write: true, name: "rec" }, { buf: inBuf, dtype: x.dtype, elements: sizeOf(x.shape), write: false, name: "x" }];
+  if (q === 0) bufs.push({ buf: ctlBuf, dtype: uint32, elements: 4, write: true, name: "ctl" });
+  return itemPass(`sort: records of key ${q} (${x.dtype.name}), ${pl.rows} rows of ${n} padded to ${P}`, bufs, N, body, [key.fn]);
 }
 
 /**
- * A block pass: workgroups of B/2 invocations sort-merge B consecutive records in workgroup
- * memory, for the stages k in [kLo, kHi] (each from distance min(k/2, B/2) down to 1).
+ * A network pass on groups of 2^s records, its text independent of the row length (stage,
+ * distances, P and N come from the control words), so that one pipeline serves every sort with
+ * the same record width. Each invocation loads the records i0 + m * low (m < 2^s; i0 has zero
+ * bits where m * low has its) into scalar variables, runs compare-exchanges among them as
+ * straight-line branchless code, and stores them back.
+ * - first (stage 0): every stage k <= 2^s on 2^s contiguous records; for k < 2^s the direction
+ *   depends only on m, a constant of each exchange; for k = 2^s it is bit k of i0's position.
+ * - otherwise: s steps of stage k from distance j down to low = j / 2^(s-1); the direction, bit
+ *   k of the position in the row, is the group's (k > every distance).
+ * (Measured on lavapipe: records as arrays passed to a compare function took seconds to compile
+ * per pipeline; scalars and selects take 10-150 ms and run a 10-step pass over 2^20 records in ~8 ms.)
  */
-function blockPass(pl: SortPlan, kLo: number, kHi: number, recBuf: number): WgslKernel {
-  const { P, R, N, B } = pl;
-  const W = B / 2;
-  const blocks = Math.ceil(N / B);
-  const { bindings, decls } = passBindings([{ buf: recBuf, dtype: uint32, elements: N * R, write: true, name: "rec" }]);
-  const code = [
-    `// sort: bitonic stages k = ${kLo}..${kHi}, distances below ${B} in workgroup memory; ${blocks} blocks of ${B} records (${R} words each), rows of ${P}`,
-    "",
-    decls,
-    `var<workgroup> sh: array<u32, ${B * R}>;`,
-    "",
-    "// Whether record x orders after record y (records are distinct: the position is the last word).",
-    "fn after(x: u32, y: u32) -> bool {",
-    `  for (var q = 0u; q < ${R}u; q++) {`,
-    `    let a = sh[x * ${R}u + q];`,
-    `    let b = sh[y * ${R}u + q];`,
-    "    if (a != b) { return a > b; }",
-    "  }",
-    "  return false;",
-    "}",
-    "",
-    `@compute @workgroup_size(${W})`,
-    "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lt: u32) {",
-    `  let base = (wid.x + wid.y * nwg.x) * ${B}u;`,
-    "  for (var s = 0u; s < 2u; s++) {",
-    `    let i = lt + s * ${W}u;`,
-    `    if (base + i < ${N}u) {`,
-    `      for (var q = 0u; q < ${R}u; q++) { sh[i * ${R}u + q] = rec[(base + i) * ${R}u + q]; }`,
-    "    }",
-    "  }",
-    "  workgroupBarrier();",
-    `  for (var k = ${kLo}u; k <= ${kHi}u; k <<= 1u) {`,
-    `    for (var j = min(k >> 1u, ${W}u); j > 0u; j >>= 1u) {`,
-    "      let i = 2u * lt - (lt & (j - 1u));",
-    // Rows are whole within a block (P <= B, N a multiple of P; or P > B and blocks full), so a
-    // record inside the array has its partner inside too.
-    `      if (base + i < ${N}u) {`,
-    `        let desc = (((base + i) & ${P - 1}u) & k) != 0u;`,
-    "        if (after(i, i + j) != desc) {",
-    `          for (var q = 0u; q < ${R}u; q++) {`,
-    `            let a = sh[i * ${R}u + q];`,
-    `            sh[i * ${R}u + q] = sh[(i + j) * ${R}u + q];`,
-    `            sh[(i + j) * ${R}u + q] = a;`,
-    "          }",
-    "        }",
-    "      }",
-    "      workgroupBarrier();",
-    "    }",
-    "  }",
-    "  for (var s = 0u; s < 2u; s++) {",
-    `    let i = lt + s * ${W}u;`,
-    `    if (base + i < ${N}u) {`,
-    `      for (var q = 0u; q < ${R}u; q++) { rec[(base + i) * ${R}u + q] = sh[i * ${R}u + q]; }`,
-    "    }",
-    "  }",
-    "}",
-    "",
-  ].join("\n");
-  return { code, entryPoint: "main", bindings, workgroupSize: W, invocations: blocks * W, dispatch: dispatchSize(blocks * W, W), bitExact: true };
+function networkPass(pl: SortPlan, s: number, first: boolean, recBuf: number, ctlBuf: number): WgslKernel {
+  const { R, N } = pl;
+  const G = 2 ** s;
+  const words = Array.from({ length: R }, (_, q) => q);
+  const body: string[] = [
+    `let P = ctl[${CTL.P}];`,
+    ...(first
+      ? ["let i0 = p * " + `${G}u;`, "let low = 1u;", `let descG = ((i0 & (P - 1u)) & ${G}u) != 0u;`]
+      : [
+          `let k = ctl[${CTL.k}];`,
+          `let low = ctl[${CTL.j}] >> ${s - 1}u;`,
+          "let lb = countTrailingZeros(low);",
+          `let i0 = ((p >> lb) << (lb + ${s}u)) | (p & (low - 1u));`,
+          "let desc = ((i0 & (P - 1u)) & k) != 0u;",
+        ]),
+  ];
+  const at = (m: number) => (m === 0 ? "i0" : `(i0 + ${m}u * low)`);
+  for (let m = 0; m < G; m++) body.push(words.map((q) => `var r${m}_${q} = rec[${at(m)} * ${R}u + ${q}u];`).join(" "));
+  const exchange = (a: number, b: number, desc: string): void => {
+    // Record a after record b, lexicographically (records are distinct: the position is the last word).
+    let after = `r${a}_${R - 1} > r${b}_${R - 1}`;
+    for (let q = R - 2; q >= 0; q--) after = `r${a}_${q} > r${b}_${q} || (r${a}_${q} == r${b}_${q} && (${after}))`;
+    const sw = desc === "false" ? `(${after})` : desc === "true" ? `!(${after})` : `(${after}) != ${desc}`;
+    body.push(`{ let sw = ${sw};` + words.map((q) => ` let x${q} = r${a}_${q}; r${a}_${q} = select(x${q}, r${b}_${q}, sw); r${b}_${q} = select(r${b}_${q}, x${q}, sw);`).join("") + " }");
+  };
+  const stepAt = (d: number, desc: (m: number) => string): void => {
+    for (let m = 0; m < G; m++) if ((m & d) === 0) exchange(m, m + d, desc(m));
+  };
+  if (first) {
+    for (let kk = 2; kk <= G; kk *= 2) for (let d = kk / 2; d >= 1; d /= 2) stepAt(d, (m) => (kk < G ? String((m & kk) !== 0) : "descG"));
+  } else {
+    for (let d = G / 2; d >= 1; d /= 2) stepAt(d, () => "desc");
+  }
+  for (let m = 0; m < G; m++) body.push(words.map((q) => `rec[${at(m)} * ${R}u + ${q}u] = r${m}_${q};`).join(" "));
+  const title = first ? `sort: bitonic stages 2..${G} on groups of ${G} records` : `sort: ${s} bitonic steps (stage and distance from ctl) on groups of ${G} records`;
+  return itemPass(
+    `${title}, ${R} words each`,
+    [{ buf: recBuf, dtype: uint32, elements: N * R, write: true, name: "rec" }, { buf: ctlBuf, dtype: uint32, elements: 4, write: false, name: "ctl" }],
+    N / G, body, [], true, `(ctl[${CTL.N}] >> ${s}u)`,
+  );
 }
 
-/** A global pass: one compare-exchange step of stage k at distance j (j >= B) over all rows. */
-function stepPass(pl: SortPlan, k: number, j: number, recBuf: number): WgslKernel {
-  const { P, R, N } = pl;
-  const body = [
-    `let i = 2u * p - (p & ${j - 1}u);`,
-    `let l = i + ${j}u;`,
-    `let desc = ((i & ${P - 1}u) & ${k}u) != 0u;`,
-    "var after = false;",
-    `for (var q = 0u; q < ${R}u; q++) {`,
-    `  let a = rec[i * ${R}u + q];`,
-    `  let b = rec[l * ${R}u + q];`,
-    "  if (a != b) { after = a > b; break; }",
-    "}",
-    "if (after != desc) {",
-    `  for (var q = 0u; q < ${R}u; q++) {`,
-    `    let a = rec[i * ${R}u + q];`,
-    `    rec[i * ${R}u + q] = rec[l * ${R}u + q];`,
-    `    rec[l * ${R}u + q] = a;`,
-    "  }",
-    "}",
-  ];
-  return itemPass(`sort: bitonic stage ${k}, distance ${j}, rows of ${P}`, [{ buf: recBuf, dtype: uint32, elements: N * R, write: true, name: "rec" }], N / 2, body);
+/** One invocation moving the control words past a pass of s steps: the next distance, or the next stage. */
+function advancePass(s: number, ctlBuf: number): WgslKernel {
+  return itemPass(`sort: control words past ${s} bitonic steps`, [{ buf: ctlBuf, dtype: uint32, elements: 4, write: true, name: "ctl" }], 1, [
+    `let j = ctl[${CTL.j}] >> ${s}u;`,
+    `if (j == 0u) { ctl[${CTL.k}] = ctl[${CTL.k}] << 1u; ctl[${CTL.j}] = ctl[${CTL.k}] >> 1u; } else { ctl[${CTL.j}] = j; }`,
+  ]);
 }
 
 /** The last pass(es): every operand's elements permuted by the sorted positions. */
@@ -293,26 +293,27 @@ function gatherPasses(pl: SortPlan, ins: readonly ShapedArray[], recBuf: number 
 export function sortRule(ins: readonly ShapedArray[], _outs: readonly ShapedArray[], p: SortParams, caps: AdapterCaps): WgslCall | { why: string } {
   for (const x of ins) if (!WGSL_LIBRARY_DTYPES.has(x.dtype.name)) return { why: `sort: operand of ${x.dtype.name} (WGSL stores float32, int32, uint32, bool)` };
   if (ins.length === 0 || p.num_keys < 1 || p.num_keys > ins.length) return { why: `sort: num_keys must be between 1 and ${ins.length}, got ${p.num_keys}` };
+  const total = sizeOf(ins[0].shape);
+  if (total === 0) return { passes: [], temps: [], note: "sort: empty operands" };
   const pl = sortPlan(ins[0].shape, p, caps);
   if ("why" in pl) return pl;
-  const total = pl.outer * pl.n * pl.inner;
-  if (total === 0) return { passes: [], temps: [], note: "sort: empty operands" };
   if (total > 2 ** 31 - 1) return { why: `sort: ${total} elements (indices are u32 below 2^31)` };
   if (pl.n === 1) return { passes: gatherPasses(pl, ins, null), temps: [], note: "sort: rows of one element (a copy)" };
   const recBuf = 2 * ins.length;
-  const temps: WgslTemp[] = [{ dtype: uint32, elements: pl.N * pl.R }];
+  const ctlBuf = recBuf + 1;
+  const temps: WgslTemp[] = [{ dtype: uint32, elements: pl.N * pl.R }, { dtype: uint32, elements: 4 }];
   const passes: WgslKernel[] = [];
-  for (let q = 0; q < p.num_keys; q++) passes.push(recordPass(pl, q, ins[q], ins.length + q, recBuf));
-  const { P, B } = pl;
-  passes.push(blockPass(pl, 2, Math.min(B, P), recBuf));
-  for (let k = 2 * B; k <= P; k *= 2) {
-    for (let j = k / 2; j >= B; j /= 2) passes.push(stepPass(pl, k, j, recBuf));
-    passes.push(blockPass(pl, k, k, recBuf));
-  }
+  for (let q = 0; q < p.num_keys; q++) passes.push(recordPass(pl, q, ins[q], ins.length + q, recBuf, ctlBuf));
+  const stages = sortStages(pl);
+  stages.forEach((st, i) => {
+    if (st.k === 0) return passes.push(networkPass(pl, pl.S, true, recBuf, ctlBuf));
+    passes.push(networkPass(pl, st.dists.length, false, recBuf, ctlBuf));
+    if (i < stages.length - 1) passes.push(advancePass(st.dists.length, ctlBuf));
+  });
   passes.push(...gatherPasses(pl, ins, recBuf));
   return {
     passes, temps,
-    note: `sort: bitonic network, ${pl.rows} row(s) of ${pl.n} padded to ${P}, ${p.num_keys} key(s) + position, blocks of ${B} records in workgroup memory, ${passes.length} passes`,
+    note: `sort: bitonic network, ${pl.rows} row(s) of ${pl.n} padded to ${pl.P}, ${p.num_keys} key(s) + position, ${2 ** pl.S} records per invocation, ${passes.length} passes`,
   };
 }
 
