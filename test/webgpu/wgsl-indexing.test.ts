@@ -57,7 +57,7 @@ function ints(shape: number[], dtype: DType, seed: number, lo: number, hi: numbe
   return { data, shape, dtype };
 }
 
-const host = (dtype: DType, shape: number[], values: number[]): Host => ({ data: dtype.storage.from(values) as Storage, shape, dtype });
+const host = (dtype: DType, shape: number[], values: number[]): Host => ({ data: (dtype.storage as unknown as { from(v: number[]): Storage }).from(values), shape, dtype });
 
 /** Raw 32-bit words of storage (bool as its 0/1 values). */
 function words(s: Storage): Uint32Array {
@@ -276,7 +276,7 @@ describe("wgsl indexing rules, generated text", () => {
     expect(exact.passes[0].code).toMatch(/for \(var g = 0i; g < 6i; g\+\+\)/);
     const cas = scatterCall("add", ins, outs, ROW_DN, DEFAULT_CAPS, 8 * 6 - 1) as WgslCall;
     expect(cas.passes[1].code).toContain("atomicCompareExchangeWeak");
-    const int = scatterCall("add", ins.map((a) => A(a.shape, int32)), [A([8, 3], int32)], ROW_DN, DEFAULT_CAPS) as WgslCall;
+    const int = scatterCall("add", ins.map((a) => A([...a.shape], int32)), [A([8, 3], int32)], ROW_DN, DEFAULT_CAPS) as WgslCall;
     expect(int.passes[1].code).toContain("atomicAdd(&b0[pos], v)");
     expect(int.passes[1].code).toContain("array<atomic<i32>>");
   });
