@@ -5,8 +5,8 @@
 // XLA's saturating float -> int, the integer division/remainder/power/shifts with the JS rules'
 // results for division by zero, INT_MIN / -1 and out-of-range shifts, the float32 transcendental
 // algorithms of kernel/primitives/f32-math.ts rendered through an F32Ops implementation that
-// writes WGSL statements, and the other float32 functions (wgsl-math.ts). Pure: strings in,
-// strings out.
+// writes WGSL statements, and the other float32 functions (wgsl-math.ts, wgsl-special.ts).
+// Pure: strings in, strings out.
 //
 // Every elementwise primitive of unary.ts and binary.ts renders for float32/int32/uint32/bool
 // wherever its JS rule accepts the dtype. Measured accuracy of the float32 functions is in
@@ -15,6 +15,7 @@
 import { DType } from "../../core/dtype";
 import { F32_MATH, F32Ops } from "../../primitives/f32-math";
 import { MATH_HELPERS } from "./wgsl-math";
+import { SPECIAL_HELPERS } from "./wgsl-special";
 
 /** The WGSL type of a kernel value of dtype `d` (bool values are WGSL bools). */
 export function wgslValueType(d: DType): "f32" | "i32" | "u32" | "bool" {
@@ -97,6 +98,7 @@ const BASE: [string, string, string[]][] = [
   ["shrl_u", "fn p_shrl_u(a: u32, b: u32) -> u32 { if (b >= 32u) { return 0u; } return a >> b; }", []],
   ["shra_i", "fn p_shra_i(a: i32, b: i32) -> i32 { return a >> min(u32(b), 31u); }", []],
   ...MATH_HELPERS,
+  ...SPECIAL_HELPERS,
 ];
 
 /**
@@ -215,8 +217,10 @@ const INT_CMP: Record<string, string> = { eq: "==", ne: "!=", lt: "<", le: "<=",
 
 /**
  * The WGSL expression of an ALU op with operand expressions `a`, computing what the
- * primitive's JS rule computes followed by rounding to `dtype` (see the header of
- * codegen-wgsl.ts for what is exact); `{ why }` when there is no such rendering.
+ * primitive's JS rule computes followed by rounding to `dtype` (exactly where wgslAluBitExact
+ * says so, else within a few float32 ulps); `{ why }` when there is no such rendering. Three
+ * knowing departures from the CPU rule, where it is not the mathematical function
+ * (wgsl-special.ts): erfc for x > 4.5, lgamma at the negative integers (+inf) and erf(-0) (-0).
  */
 export function aluRender(prim: string, params: unknown, inDtypes: readonly DType[], dtype: DType, a: readonly string[], helpers?: Set<string>): string | { why: string } {
   const t = wgslValueType(dtype);
