@@ -6,7 +6,7 @@ import { NDArray, NestedList, fromStorage } from "../core/ndarray";
 import { treeLeaves, treeMap } from "../core/tree";
 import { ArrayLike, asArray } from "./convert";
 
-/** Every device of every available backend, or of one platform (`devices("cpu")`). */
+/** JAX's `jax.devices()`: the default backend's devices, or one platform's (`devices("webgpu")`). */
 export function devices(backend?: string): Device[] {
   return allDevices(backend);
 }

@@ -70,11 +70,18 @@ function allDevices(): Device[] {
   return [...backends.values()].flatMap((b) => b.devices());
 }
 
-/** Every device of every registered backend, or of one platform: JAX's `jax.devices()`. */
+/**
+ * JAX's `jax.devices()`: the devices of the default backend, or of one platform
+ * (`devices("webgpu")`).
+ */
 export function devices(platform?: string): Device[] {
   if (platform !== undefined && typeof platform !== "string")
     throw new ArgumentError(`devices: platform must be a string such as "cpu", got ${describeValue(platform)}`);
-  if (platform !== undefined) return getBackend(platform).devices();
+  return getBackend(platform ?? defaultPlatformName()).devices();
+}
+
+/** Every device of every registered backend (opening them if needed). */
+export function allDevicesOfAllBackends(): Device[] {
   return allDevices();
 }
 

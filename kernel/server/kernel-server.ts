@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { MessageConnection, ResponseError, ErrorCodes } from "vscode-jsonrpc/node";
-import { devices, defaultDevice } from "../core/device";
+import { allDevicesOfAllBackends, defaultDevice } from "../core/device";
 import { setOutputSink } from "../api/output";
 import {
   CellErrorInfo, CellOutput, CellOutputParams, InitializeParams, InitializeResult, Methods, Notifications, PROTOCOL_VERSION,
@@ -56,7 +56,8 @@ export class KernelServer {
     if (p?.protocolVersion !== PROTOCOL_VERSION)
       throw new ResponseError(ErrorCodes.InvalidRequest, `kernel/initialize: protocol version mismatch, got ${p?.protocolVersion} (kernel speaks ${PROTOCOL_VERSION})`);
     this.initialized = true;
-    const devs = devices();
+    // Every backend's devices, so that the editor can offer them all.
+    const devs = allDevicesOfAllBackends();
     return {
       protocolVersion: PROTOCOL_VERSION,
       kernelVersion: this.version,
