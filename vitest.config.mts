@@ -6,5 +6,7 @@ export default defineConfig({
     exclude: ["test/bench/**", "node_modules/**"],
     testTimeout: 30000,
     pool: "forks",
+    // The CPU suites run on the CPU even on a machine with a GPU (the automatic default).
+    env: { PRIMAL_BACKEND: "cpu" },
   },
 });

@@ -77,5 +77,7 @@ export default defineConfig({
     testNamePattern: new RegExp(`^(?!.*(?:${EXCLUDED.map((e) => escape(e.test)).join("|")})$)`),
     testTimeout: 30000,
     pool: "forks",
+    // The CPU suites run on the CPU even on a machine with a GPU (the automatic default).
+    env: { PRIMAL_BACKEND: "cpu" },
   },
 });
