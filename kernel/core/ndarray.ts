@@ -101,6 +101,11 @@ export class NDArray {
   _host(op: string): HostData {
     return decodeStorage(this._buf(op).readSync(), this.dtype);
   }
+  /** @internal Whether reading the data now would not wait for a device (host arrays, values already read). */
+  _hostReady(): boolean {
+    const b = this._buffer;
+    return b === null || b.peek === undefined || b.peek() !== null;
+  }
   /** The data as a typed array, once pending device work is done. */
   async data(): Promise<HostData> {
     return decodeStorage(await this._buf("data").read(), this.dtype);

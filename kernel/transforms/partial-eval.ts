@@ -94,7 +94,7 @@ function tracersToJaxpr(ins: PartialEvalTracer[], outs: PartialEvalTracer[]): Cl
       return;
     }
     if (r.kind === "const") {
-      if (r.value.ndim === 0 && !(r.value instanceof Tracer)) literals.set(t, toLiteral(r.value));
+      if (r.value.ndim === 0 && !(r.value instanceof Tracer) && r.value._hostReady()) literals.set(t, toLiteral(r.value));
       else (constvars.push(varOf(t)), consts.push(r.value));
       return;
     }

@@ -67,8 +67,9 @@ export class JaxprBuilder {
     const constvars: Var[] = [];
     const consts: NDArray[] = [];
     for (const [t, x] of this.constVals) {
-      // Scalar constants are written inline; tracers of outer transformations stay constvars.
-      if (x.ndim === 0 && !(x instanceof Tracer)) literals.set(t, toLiteral(x));
+      // Scalar constants are written inline (when their value is on the host: reading one still
+      // being computed on a GPU would wait for it); tracers of outer transformations stay constvars.
+      if (x.ndim === 0 && !(x instanceof Tracer) && x._hostReady()) literals.set(t, toLiteral(x));
       else {
         constvars.push(this.varOf(t));
         consts.push(x);

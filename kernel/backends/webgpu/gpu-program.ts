@@ -17,7 +17,7 @@ import { Storage } from "../../core/dtype";
 import { DeviceError, NotAvailableError, PrimalError, ValueError } from "../../core/errors";
 import { NDArray } from "../../core/ndarray";
 import { bind } from "../../core/trace";
-import { fromLiteral } from "../../ir/literal";
+import { fromLiteral, literalStorage } from "../../ir/literal";
 import { CompiledRecord } from "../../lower/inspect";
 import { LibraryStep, LoweredProgram } from "../../lower/program";
 import { kernelFunction } from "../cpu/compiled";
@@ -188,7 +188,7 @@ export function runSteps(p: LoweredProgram, plan: Prepared[], host: GpuHost, inp
               checkBinding(host, h, s.name, p.buffers[x].aval);
               return h;
             }
-            return host.upload(fromLiteral(x)._buf(s.name).readSync(), x.aval);
+            return host.upload(literalStorage(x), x.aval);
           });
           const temps = prep.call.temps.map((t) => host.alloc(t.dtype, t.elements));
           const all = [...outs, ...ins, ...temps];

@@ -20,13 +20,18 @@
 //   workgroup memory and no barriers. Best on llvmpipe/lavapipe, where a barrier is very
 //   expensive and each SIMD lane is one invocation (shared/webgpu-node.md section 4d). Rows of A
 //   and columns of B past the edge are read clamped (finite, never stored); B is read as vec4
-//   when its rows are contiguous and 16-byte aligned, A as vec4 along k likewise.
+//   when its rows are contiguous and 16-byte aligned, A as vec4 along m likewise (x.T @ y); when
+//   both are contiguous along k instead (x @ y.T), both are read as vec4 along k into dot products.
 // - "smem": the classic tiled kernel for GPUs: 256 invocations cooperatively stage a 64x16
 //   slab of A and a 16x64 slab of B in workgroup memory (8 KiB), each invocation accumulates a
 //   4x4 strided sub-tile (conflict-free reads, coalesced stores). Zero-filled at the edges.
-// Choice (chooseVariant): outputs < 4096 or min(M, N) < 8 -> simple; else a known hardware
+// Choice (chooseDotVariant): outputs < 4096 or min(M, N) < 8 -> simple; else a known hardware
 // adapter (caps.software === false) -> smem when it fits the caps; else reg8x8 (reg4x4 when
 // M or N < 32, where 8x8 tiles would be mostly edge). The note of the call says which and why.
+// Measured on lavapipe (ad hoc, f32 square matmuls, best of 2-6 interleaved runs on the 2-core
+// VM while other jobs kept its load average at 6-9, so absolute numbers are low and noisy):
+// reg8x8 1.8-3.9 / 1.9-2.8 (5.6 once, quieter) / 2.2-2.7 GFLOP/s at 256 / 512 / 1024 (x.T @ y
+// 2.2-6.3, x @ y.T 1.4-3.9), reg4x4 1.4-4.2, smem 0.5-0.9, simple 0.3-0.5 (5-8x below reg8x8).
 //
 // Numerics: float32 accumulates in f32 in k order (the CPU accumulates in float64 and rounds
 // once, so results differ by a few ulps times sqrt(K); a compiler may also contract into FMA).
@@ -170,14 +175,14 @@ function offsetExpr(runs: readonly Run[], i: string): string {
   return terms.join(" + ");
 }
 
-/** `p` split row-major over `dims` (names and sizes), as `let` lines; size-1 axes are 0u. */
+/** `p` split row-major over `dims` (names and sizes), as `let` lines; size-1 axes are 0u (size 0: never reached). */
 function decompose(p: string, dims: [string, number][]): string[] {
   const lines: string[] = [];
   let inner = 1;
   for (let j = dims.length - 1; j >= 0; j--) {
     const [name, size] = dims[j];
     const q = inner === 1 ? p : `(${p} / ${u(inner)})`;
-    lines.unshift(`  let ${name} = ${size === 1 ? "0u" : j === 0 ? q : `${q} % ${u(size)}`};`);
+    lines.unshift(`  let ${name} = ${size <= 1 ? "0u" : j === 0 ? q : `${q} % ${u(size)}`};`);
     inner *= size;
   }
   return lines;
@@ -186,38 +191,33 @@ function decompose(p: string, dims: [string, number][]): string[] {
 /** Whether every stride of the runs is a multiple of 4 (a vec4 view stays aligned). */
 const aligned4 = (runs: readonly Run[]): boolean => runs.every((r) => r.stride % 4 === 0);
 
-/** Whether lhs can be read as vec4 along k: contiguous k, K % 4 == 0, rows and batches 16-byte aligned. */
-function lhsVec4(p: DotPlan): boolean {
-  return p.K % 4 === 0 && p.K > 0 && p.a.k.length === 1 && p.a.k[0].stride === 1 && aligned4(p.a.outer) && aligned4(p.a.batch);
+/** Whether the operand's outer axis (M of lhs, N of rhs) is contiguous, a multiple of 4, and 16-byte aligned in every row and batch. */
+function outerVec4(v: OperandView, size: number): boolean {
+  return size % 4 === 0 && v.outer.length === 1 && v.outer[0].stride === 1 && aligned4(v.k) && aligned4(v.batch);
 }
 
-/** Whether rhs can be read as vec4 along n: contiguous n, N % 4 == 0, k rows and batches aligned. */
-function rhsVec4(p: DotPlan): boolean {
-  return p.N % 4 === 0 && p.b.outer.length === 1 && p.b.outer[0].stride === 1 && aligned4(p.b.k) && aligned4(p.b.batch);
-}
-
-interface Text {
-  p: DotPlan;
-  acc: string;
-  vacc: string;
+/** Whether the operand is contiguous along k with K % 4 == 0 and every row and batch 16-byte aligned. */
+function kVec4(v: OperandView, K: number): boolean {
+  return K % 4 === 0 && K > 0 && v.k.length === 1 && v.k[0].stride === 1 && aligned4(v.outer) && aligned4(v.batch);
 }
 
 /** Converts a loaded operand value (scalar or vec4) to the accumulation type. */
-function conv(t: Text, x: string, vec: boolean): string {
-  const { inType, accType } = t.p;
+function conv(p: DotPlan, x: string, vec: boolean): string {
+  const { inType, accType } = p;
   if (inType === accType) return x;
   const ty = vec ? `vec4<${accType}>` : accType;
   return accType === "f32" ? `${ty}(${x})` : `bitcast<${ty}>(${x})`;
 }
 
 /** acc <- acc (+) a (*) b, where `b` may be a vec4 and `a` a scalar. */
-function mac(t: Text, acc: string, a: string, b: string, bVec: boolean): string {
-  if (t.p.mode === "or") return `${acc} = ${acc} | (${b} & ${bVec ? `vec4<u32>(${a})` : a});`;
+function mac(p: DotPlan, acc: string, a: string, b: string, bVec: boolean): string {
+  if (p.mode === "or") return `${acc} = ${acc} | (${b} & ${bVec ? `vec4<u32>(${a})` : a});`;
   return `${acc} = ${acc} + ${b} * ${a};`;
 }
 
-function zero(t: Text, vec: boolean): string {
-  return vec ? `${t.vacc}()` : t.p.accType === "f32" ? "0.0f" : t.p.accType === "i32" ? "0i" : "0u";
+/** The accumulation type's zero, scalar or vec4. */
+function zero(p: DotPlan, vec: boolean): string {
+  return vec ? `vec4<${p.accType}>()` : p.accType === "f32" ? "0.0f" : p.accType === "i32" ? "0i" : "0u";
 }
 
 function bindings(p: DotPlan, outElems: number): WgslBinding[] {
@@ -266,7 +266,6 @@ function kernel(p: DotPlan, code: string[], wg: number, invocations: number, gro
 
 /** One output per invocation; p -> (b, m, n) row-major. */
 export function simpleKernel(p: DotPlan): WgslKernel {
-  const t: Text = { p, acc: p.accType, vacc: `vec4<${p.accType}>` };
   const total = p.batch * p.M * p.N;
   const kA = offsetExpr(p.a.k, "k");
   const kB = offsetExpr(p.b.k, "k");
@@ -276,9 +275,9 @@ export function simpleKernel(p: DotPlan): WgslKernel {
     ...decompose("p", [["bi", p.batch], ["m", p.M], ["n", p.N]]),
     `  let ao = ${offsetExpr(p.a.batch, "bi")} + ${offsetExpr(p.a.outer, "m")};`,
     `  let bo = ${offsetExpr(p.b.batch, "bi")} + ${offsetExpr(p.b.outer, "n")};`,
-    `  var acc: ${p.accType} = ${zero(t, false)};`,
+    `  var acc: ${p.accType} = ${zero(p, false)};`,
     `  for (var k = 0u; k < ${u(p.K)}; k++) {`,
-    `    ${mac(t, "acc", conv(t, `b1[ao + ${kA}]`, false), conv(t, `b2[bo + ${kB}]`, false), false)}`,
+    `    ${mac(p, "acc", conv(p, `b1[ao + ${kA}]`, false), conv(p, `b2[bo + ${kB}]`, false), false)}`,
     `  }`,
     `  b0[p] = acc;`,
   ];
@@ -295,16 +294,78 @@ export function simpleKernel(p: DotPlan): WgslKernel {
   return kernel(p, code, 64, total);
 }
 
+/** Clamped row/column start offsets (`let ${name}${i}`): element offsets, or vec4 units when `vec4`. */
+function clampedStarts(body: string[], name: string, base: string, runs: readonly Run[], first: string, count: number, size: number, vec4: boolean): void {
+  for (let i = 0; i < count; i++) {
+    const off = `${base} + ${offsetExpr(runs, `min(${first} + ${u(i)}, ${u(size - 1)})`)}`;
+    body.push(`  let ${name}${i} = ${vec4 ? `(${off}) / 4u` : off};`);
+  }
+}
+
 /**
- * TM x TN outputs per invocation (TN a multiple of 4, held as TN/4 vec4 accumulators per row),
- * no workgroup memory. Invocations are numbered over tiles with n fastest (neighbouring lanes
- * share A's rows); edges read clamped rows/columns and guard the stores.
+ * The k loop of the register tile as outer products: per k, B's row k (TN values as TN/4 vec4,
+ * one vec4 load each when rhs is contiguous along n) times each of A's TM values of column k
+ * (vec4 loads of 4 rows when lhs is contiguous along m). Returns the accumulator of (r, col).
+ */
+function outerProductLoop(body: string[], p: DotPlan, TM: number, TN: number, aVec: boolean, bVec: boolean): (r: number, col: number) => string {
+  // Vec4 groups start at m0 + 4g (n0 + 4g), clamped to the last group: M (N) is a multiple of 4 there.
+  if (aVec) for (let g = 0; g < TM / 4; g++) body.push(`  let ar${g} = (ab + min(m0 + ${u(4 * g)}, ${u(p.M - 4)})) / 4u;`);
+  else clampedStarts(body, "ar", "ab", p.a.outer, "m0", TM, p.M, false);
+  if (bVec) for (let g = 0; g < TN / 4; g++) body.push(`  let bc${g} = (bb + min(n0 + ${u(4 * g)}, ${u(p.N - 4)})) / 4u;`);
+  else clampedStarts(body, "bc", "bb", p.b.outer, "n0", TN, p.N, false);
+  for (let r = 0; r < TM; r++) for (let c = 0; c < TN / 4; c++) body.push(`  var c${r}_${c} = ${zero(p, true)};`);
+  const kA = offsetExpr(p.a.k, "k");
+  const kB = offsetExpr(p.b.k, "k");
+  body.push(`  for (var k = 0u; k < ${u(p.K)}; k++) {`, `    let ka = ${aVec ? `(${kA}) / 4u` : kA};`, `    let kb = ${bVec ? `(${kB}) / 4u` : kB};`);
+  for (let c = 0; c < TN / 4; c++) {
+    const v = bVec ? `b2[bc${c} + kb]` : `vec4<${p.inType}>(${[0, 1, 2, 3].map((j) => `b2[bc${4 * c + j} + kb]`).join(", ")})`;
+    body.push(`    let x${c} = ${conv(p, v, true)};`);
+  }
+  if (aVec) for (let g = 0; g < TM / 4; g++) body.push(`    let y${g} = ${conv(p, `b1[ar${g} + ka]`, true)};`);
+  for (let r = 0; r < TM; r++) {
+    if (!aVec) body.push(`    let a${r} = ${conv(p, `b1[ar${r} + ka]`, false)};`);
+    const a = aVec ? `y${r >> 2}.${"xyzw"[r & 3]}` : `a${r}`;
+    for (let c = 0; c < TN / 4; c++) body.push(`    ${mac(p, `c${r}_${c}`, a, `x${c}`, true)}`);
+  }
+  body.push(`  }`);
+  return (r, col) => `c${r}_${col >> 2}.${"xyzw"[col & 3]}`;
+}
+
+/**
+ * The k loop of the register tile as dot products, for operands both contiguous along k (x @ y.T,
+ * where B's columns are rows of memory): per 4 k, one vec4 of each of A's TM rows and B's TN
+ * columns, and TM x TN scalar accumulators.
+ */
+function dotProductLoop(body: string[], p: DotPlan, TM: number, TN: number): (r: number, col: number) => string {
+  clampedStarts(body, "ar", "ab", p.a.outer, "m0", TM, p.M, true);
+  clampedStarts(body, "bc", "bb", p.b.outer, "n0", TN, p.N, true);
+  for (let r = 0; r < TM; r++) for (let c = 0; c < TN; c++) body.push(`  var c${r}_${c} = ${zero(p, false)};`);
+  body.push(`  for (var kq = 0u; kq < ${u(p.K / 4)}; kq++) {`);
+  for (let r = 0; r < TM; r++) body.push(`    let y${r} = ${conv(p, `b1[ar${r} + kq]`, true)};`);
+  for (let c = 0; c < TN; c++) {
+    body.push(`    let x${c} = ${conv(p, `b2[bc${c} + kq]`, true)};`);
+    for (let r = 0; r < TM; r++) {
+      const acc = `c${r}_${c}`;
+      body.push(p.mode === "or" ? `    ${acc} = ${acc} | u32(any((y${r} & x${c}) != vec4<u32>()));` : `    ${acc} = ${acc} + dot(y${r}, x${c});`);
+    }
+  }
+  body.push(`  }`);
+  return (r, col) => `c${r}_${col}`;
+}
+
+/**
+ * TM x TN outputs per invocation (multiples of 4), no workgroup memory. Invocations are numbered
+ * over tiles with n fastest (neighbouring lanes share A's rows; m fastest measured the same on
+ * lavapipe). Rows and columns past the edges are read clamped (finite, never stored) and the
+ * stores are guarded. Loads: outer products with vec4 rows of B (and vec4 columns of A when lhs
+ * is contiguous along m), or dot products when both operands are contiguous along k and rhs is
+ * not along n. (A vec4-along-k read of A beside vec4 rows of B, k unrolled by 4, measured about
+ * 2x slower on lavapipe at 256 and 512 and was dropped.)
  */
 export function regKernel(p: DotPlan, TM: number, TN: number): WgslKernel {
-  const t: Text = { p, acc: p.accType, vacc: `vec4<${p.accType}>` };
-  const aVec = lhsVec4(p) && !process.env.NOAVEC;
-  const bVec = rhsVec4(p) && !process.env.NOBVEC;
-  const TC = TN / 4;
+  const bVec = outerVec4(p.b, p.N);
+  const dotK = !bVec && kVec4(p.a, p.K) && kVec4(p.b, p.K);
+  const aVec = !dotK && outerVec4(p.a, p.M);
   const tilesM = Math.ceil(p.M / TM);
   const tilesN = Math.ceil(p.N / TN);
   const total = p.batch * tilesM * tilesN;
@@ -317,72 +378,23 @@ export function regKernel(p: DotPlan, TM: number, TN: number): WgslKernel {
     `  let ab = ${offsetExpr(p.a.batch, "bi")};`,
     `  let bb = ${offsetExpr(p.b.batch, "bi")};`,
   ];
-  // Row offsets of A (clamped rows), in vec4 units when A is read as vec4.
-  for (let r = 0; r < TM; r++) {
-    const off = `ab + ${offsetExpr(p.a.outer, `min(m0 + ${u(r)}, ${u(p.M - 1)})`)}`;
-    body.push(`  let ar${r} = ${aVec ? `(${off}) / 4u` : off};`);
-  }
-  // Column offsets of B: one per vec4 column group (aligned) or one per column (clamped).
-  if (bVec) for (let c = 0; c < TC; c++) body.push(`  let bc${c} = (bb + min(n0 + ${u(4 * c)}, ${u(p.N - 4)})) / 4u;`);
-  else for (let c = 0; c < TN; c++) body.push(`  let bc${c} = bb + ${offsetExpr(p.b.outer, `min(n0 + ${u(c)}, ${u(p.N - 1)})`)};`);
-  for (let r = 0; r < TM; r++) for (let c = 0; c < TC; c++) body.push(`  var c${r}_${c} = ${zero(t, true)};`);
-
-  // B's row of TN values at k-offset `kb` as TC vec4 (names x{c}{suffix}).
-  const loadB = (kb: string, sfx: string, ind: string): string[] => {
-    const out: string[] = [];
-    for (let c = 0; c < TC; c++) {
-      const v = bVec ? `b2[bc${c} + ${kb}]` : `vec4<${p.inType}>(${[0, 1, 2, 3].map((j) => `b2[bc${4 * c + j} + ${kb}]`).join(", ")})`;
-      out.push(`${ind}let x${c}${sfx} = ${conv(t, v, true)};`);
-    }
-    return out;
-  };
-  if (aVec) {
-    // k in steps of 4: A as one vec4 per row, B as 4 rows.
-    const sB = p.b.k[0]?.stride ?? 0;
-    body.push(`  for (var kq = 0u; kq < ${u(p.K / 4)}; kq++) {`);
-    for (let j = 0; j < 4; j++) {
-      const kb = offsetExpr(p.b.k, `(kq * 4u + ${u(j)})`);
-      body.push(...loadB(bVec ? (p.b.k.length === 1 ? `(kq * ${u(sB)} + ${u((j * sB) / 4)})` : `(${kb}) / 4u`) : kb, `_${j}`, "    "));
-    }
-    for (let r = 0; r < TM; r++) {
-      body.push(`    let a${r} = ${conv(t, `b1[ar${r} + kq]`, true)};`);
-      for (let c = 0; c < TC; c++)
-        for (let j = 0; j < 4; j++) body.push(`    ${mac(t, `c${r}_${c}`, `a${r}.${"xyzw"[j]}`, `x${c}_${j}`, true)}`);
-    }
-    body.push(`  }`);
-  } else {
-    const kA = offsetExpr(p.a.k, "k");
-    const kB = offsetExpr(p.b.k, "k");
-    body.push(`  for (var k = 0u; k < ${u(p.K)}; k++) {`);
-    body.push(`    let ka = ${kA};`);
-    body.push(`    let kb = ${bVec ? `(${kB}) / 4u` : kB};`);
-    body.push(...loadB("kb", "", "    "));
-    for (let r = 0; r < TM; r++) {
-      body.push(`    let a${r} = ${conv(t, `b1[ar${r} + ka]`, false)};`);
-      for (let c = 0; c < TC; c++) body.push(`    ${mac(t, `c${r}_${c}`, `a${r}`, `x${c}`, true)}`);
-    }
-    body.push(`  }`);
-  }
+  const acc = dotK ? dotProductLoop(body, p, TM, TN) : outerProductLoop(body, p, TM, TN, aVec, bVec);
   // Stores, guarded at the edges (C is contiguous [b, m, n]).
   body.push(`  let o = bi * ${u(p.M * p.N)} + m0 * ${u(p.N)} + n0;`);
-  const fullCols = p.N % TN === 0;
   for (let r = 0; r < TM; r++) {
-    const rowStores: string[] = [];
-    for (let c = 0; c < TC; c++)
-      for (let j = 0; j < 4; j++) {
-        const col = 4 * c + j;
-        const st = `b0[o + ${u(r * p.N + col)}] = c${r}_${c}.${"xyzw"[j]};`;
-        rowStores.push(fullCols || col === 0 ? st : `if (n0 + ${u(col)} < ${u(p.N)}) { ${st} }`);
-      }
-    const guard = p.M % TM === 0 || r === 0 ? null : `m0 + ${u(r)} < ${u(p.M)}`;
-    if (guard) body.push(`  if (${guard}) {`, ...rowStores.map((s) => "    " + s), `  }`);
-    else body.push(...rowStores.map((s) => "  " + s));
+    const row: string[] = [];
+    for (let col = 0; col < TN; col++) {
+      const st = `b0[o + ${u(r * p.N + col)}] = ${acc(r, col)};`;
+      row.push(p.N % TN === 0 || col === 0 ? st : `if (n0 + ${u(col)} < ${u(p.N)}) { ${st} }`);
+    }
+    if (p.M % TM === 0 || r === 0) body.push(...row.map((s) => "  " + s));
+    else body.push(`  if (m0 + ${u(r)} < ${u(p.M)}) {`, ...row.map((s) => "    " + s), `  }`);
   }
-  const what = `${TM}x${TN} register tile per invocation, ${total} invocations, no workgroup memory; lhs ${aVec ? "vec4 along k" : "scalar"}, rhs ${bVec ? "vec4 along n" : "scalar"}`;
+  const loads = dotK ? "lhs and rhs vec4 along k (dot products)" : `lhs ${aVec ? "vec4 along m" : "scalar"}, rhs ${bVec ? "vec4 along n" : "scalar"}`;
   const code = [
-    ...header(`reg${TM}x${TN}`, p, what),
+    ...header(`reg${TM}x${TN}`, p, `${TM}x${TN} register tile per invocation, ${total} invocations, no workgroup memory; ${loads}`),
     "",
-    ...decls(p, aVec, bVec),
+    ...decls(p, aVec || dotK, bVec || dotK),
     "",
     `@compute @workgroup_size(64)`,
     `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
@@ -403,7 +415,6 @@ const SMEM_BYTES = 2 * 16 * 64 * 4;
  * columns tx + 16j (i, j < 4). Staging reads follow whichever of each operand's strides is 1.
  */
 export function smemKernel(p: DotPlan): WgslKernel {
-  const t: Text = { p, acc: p.accType, vacc: `vec4<${p.accType}>` };
   const blocksM = Math.ceil(p.M / 64);
   const blocksN = Math.ceil(p.N / 64);
   const groups = p.batch * blocksM * blocksN;
@@ -431,18 +442,18 @@ export function smemKernel(p: DotPlan): WgslKernel {
     body.push(`  let cb${i} = ${c};`, `  let kb${i} = ${kb};`, `  let vb${i} = n0 + cb${i} < ${u(p.N)};`);
     body.push(`  let bo${i} = bb + ${offsetExpr(p.b.outer, `min(n0 + cb${i}, ${u(p.N - 1)})`)};`);
   }
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) body.push(`  var c${i}_${j} = ${zero(t, false)};`);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) body.push(`  var c${i}_${j} = ${zero(p, false)};`);
   body.push(`  for (var k0 = 0u; k0 < ${u(p.K)}; k0 += 16u) {`);
   for (let i = 0; i < 4; i++) {
     body.push(`    let kx${i} = k0 + ka${i};`);
-    body.push(`    sa[ka${i} * 64u + ra${i}] = select(${zero(t, false)}, ${conv(t, `b1[ao${i} + ${kA(`min(kx${i}, ${u(p.K - 1)})`)}]`, false)}, va${i} && kx${i} < ${u(p.K)});`);
+    body.push(`    sa[ka${i} * 64u + ra${i}] = select(${zero(p, false)}, ${conv(p, `b1[ao${i} + ${kA(`min(kx${i}, ${u(p.K - 1)})`)}]`, false)}, va${i} && kx${i} < ${u(p.K)});`);
     body.push(`    let ky${i} = k0 + kb${i};`);
-    body.push(`    sb[kb${i} * 64u + cb${i}] = select(${zero(t, false)}, ${conv(t, `b2[bo${i} + ${kB(`min(ky${i}, ${u(p.K - 1)})`)}]`, false)}, vb${i} && ky${i} < ${u(p.K)});`);
+    body.push(`    sb[kb${i} * 64u + cb${i}] = select(${zero(p, false)}, ${conv(p, `b2[bo${i} + ${kB(`min(ky${i}, ${u(p.K - 1)})`)}]`, false)}, vb${i} && ky${i} < ${u(p.K)});`);
   }
   body.push(`    workgroupBarrier();`, `    for (var kk = 0u; kk < 16u; kk++) {`);
   for (let i = 0; i < 4; i++) body.push(`      let a${i} = sa[kk * 64u + ty + ${u(16 * i)}];`);
   for (let j = 0; j < 4; j++) body.push(`      let x${j} = sb[kk * 64u + tx + ${u(16 * j)}];`);
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) body.push(`      ${mac(t, `c${i}_${j}`, `a${i}`, `x${j}`, false)}`);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) body.push(`      ${mac(p, `c${i}_${j}`, `a${i}`, `x${j}`, false)}`);
   body.push(`    }`, `    workgroupBarrier();`, `  }`);
   body.push(`  let o = bi * ${u(p.M * p.N)};`);
   for (let i = 0; i < 4; i++)
@@ -466,14 +477,12 @@ export function smemKernel(p: DotPlan): WgslKernel {
 // ---------------------------------------------------------------------------------------------
 // Choice and registration.
 
-const VARIANTS: Record<string, { make: (p: DotPlan) => WgslKernel; tiled: boolean; fits?: (c: AdapterCaps) => boolean }> = {
-  simple: { make: simpleKernel, tiled: false },
-  reg8x8: { make: (p) => regKernel(p, 8, 8), tiled: true },
-  reg4x4: { make: (p) => regKernel(p, 4, 4), tiled: true },
-  reg8x16: { make: (p) => regKernel(p, 8, 16), tiled: true },
-  reg4x8: { make: (p) => regKernel(p, 4, 8), tiled: true },
-  reg16x8: { make: (p) => regKernel(p, 16, 8), tiled: true },
-  smem: { make: smemKernel, tiled: true, fits: (c) => c.maxInvocations >= SMEM_WG && c.maxWorkgroupStorage >= SMEM_BYTES },
+/** The variants: how to generate each, and whether an adapter can run it (all can run simple and reg). */
+const VARIANTS: Record<string, { make: (p: DotPlan) => WgslKernel; fits?: (c: AdapterCaps) => boolean }> = {
+  simple: { make: simpleKernel },
+  reg8x8: { make: (p) => regKernel(p, 8, 8) },
+  reg4x4: { make: (p) => regKernel(p, 4, 4) },
+  smem: { make: smemKernel, fits: (c) => c.maxInvocations >= SMEM_WG && c.maxWorkgroupStorage >= SMEM_BYTES },
 };
 
 /** Outputs below which the tiled variants would leave most of a GPU idle (fewer than 64 8x8 tiles). */
@@ -499,25 +508,31 @@ function note(p: DotPlan, name: string, why: string): string {
   return `dot_general as batched matmul [batch ${p.batch}] ${p.M}x${p.K} @ ${p.K}x${p.N} (${p.inDtype.name} -> ${p.outDtype.name}): ${name}, ${why}`;
 }
 
+/** Names of the variants dotVariants may return. */
+export const DOT_VARIANT_NAMES: readonly string[] = Object.keys(VARIANTS);
+
+const callOf = (p: DotPlan, name: string, why: string): WgslCall => ({ passes: [VARIANTS[name].make(p)], temps: [], note: note(p, name, why) });
+
 /**
- * Every lowering that can run these operands on an adapter with `caps`, named (the chosen one
- * first), for a runtime that times them per adapter; `{ why }` when WGSL cannot do it at all.
+ * Every lowering that can run these operands on an adapter with `caps`, named, the rule's
+ * choice first, for a runtime that times them per adapter; `{ why }` when WGSL cannot do it at
+ * all. Tiled variants are offered only when M, N, K >= 1 and the output is not empty.
  */
 export function dotVariants(ins: readonly ShapedArray[], outs: readonly ShapedArray[], params: DotGeneralParams, caps: DotCaps): DotVariant[] | { why: string } {
   const p = planDot(ins, outs, params, caps);
   if ("why" in p) return p;
   const chosen = chooseDotVariant(p, caps);
-  const names = [chosen.name, ...Object.keys(VARIANTS).filter((n) => n !== chosen.name)];
   const degenerate = p.batch * p.M * p.N === 0 || p.K === 0;
-  return names
-    .filter((n) => n === chosen.name || (!degenerate && (VARIANTS[n].fits?.(caps) ?? true)))
-    .map((name) => ({ name, call: { passes: [VARIANTS[name].make(p)], temps: [], note: note(p, name, name === chosen.name ? chosen.why : "candidate") } }));
+  const others = degenerate ? [] : DOT_VARIANT_NAMES.filter((n) => n !== chosen.name && (VARIANTS[n].fits?.(caps) ?? true));
+  return [{ name: chosen.name, call: callOf(p, chosen.name, chosen.why) }, ...others.map((name) => ({ name, call: callOf(p, name, "candidate") }))];
 }
 
-/** The dot_general rule: the chosen variant of dotVariants. */
+/** The dot_general rule (registered): the variant chooseDotVariant picks. */
 export function dotGeneralWgsl(ins: readonly ShapedArray[], outs: readonly ShapedArray[], params: DotGeneralParams, caps: AdapterCaps): WgslCall | { why: string } {
-  const v = dotVariants(ins, outs, params, caps);
-  return "why" in v ? v : v[0].call;
+  const p = planDot(ins, outs, params, caps);
+  if ("why" in p) return p;
+  const chosen = chooseDotVariant(p, caps);
+  return callOf(p, chosen.name, chosen.why);
 }
 
 registerWgslRule<DotGeneralParams>("dot_general", dotGeneralWgsl);

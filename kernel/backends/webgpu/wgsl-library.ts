@@ -23,6 +23,8 @@ export interface AdapterCaps {
   maxStorageBinding: number;
   subgroups: boolean;
   f16: boolean;
+  /** A software adapter (lavapipe, SwiftShader, WARP): rules may prefer other variants; undefined when unknown. */
+  software?: boolean;
 }
 
 /** WebGPU's guaranteed minimums: what rules may assume when no adapter is known (snapshot tests). */
