@@ -44,6 +44,12 @@ export interface Backend {
   preferred?(): boolean;
   /** Why the backend has no devices, when it has none. */
   unavailableReason?(): string | null;
+  /**
+   * Where a higher-order primitive's body should run instead of this backend's devices (the
+   * CPU for per-element rejection loops on a GPU, where each iteration would wait for the
+   * device), or null to run it here.
+   */
+  implDevice?(prim: Primitive): Device | null;
   /** Finishes pending device work and releases the devices (before the process exits). */
   shutdown?(): Promise<void>;
 }

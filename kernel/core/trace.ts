@@ -6,6 +6,7 @@
 
 import { ShapedArray } from "./aval";
 import { DeviceBuffer, Device, defaultDevice } from "./device";
+import { withConfig } from "./config";
 import { debugLevel, debugLog } from "./debug";
 import { ArgumentError, ConcretizationError, PrimalError, ValueError } from "./errors";
 import { NDArray } from "./ndarray";
@@ -165,7 +166,7 @@ export function bind1(prim: Primitive, args: NDArray[], params: unknown = {}): N
 
 /** Runs a primitive on concrete arrays: shape rule, device choice, backend execution. */
 export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
-  if (prim.impl) return prim.impl(args, params);
+  if (prim.impl) return evalImpl(prim, args, params);
   const avals = args.map((a) => a.aval);
   const outAvals = prim.abstractEval(avals, params);
   const device = chooseDevice(prim, args);
@@ -175,6 +176,17 @@ export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown)
   if (t0) debugLog(4, "eval", `${prim.name} ${avals.map((a) => a.str()).join(" ")} -> ${outAvals.map((a) => a.str()).join(" ")} on ${device} in ${(performance.now() - t0).toFixed(3)} ms`);
   const committed = args.some((a) => a._committed);
   return outs.map((b, i) => new NDArray(outAvals[i], b, committed));
+}
+
+/** A higher-order primitive on concrete arrays: here, or where the device's backend sends it (implDevice). */
+function evalImpl(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
+  const device = args.length ? chooseDevice(prim, args) : defaultDevice();
+  const there = device.backend.implDevice?.(prim);
+  if (!there || there === device) return prim.impl!(args, params);
+  const moved = args.map((a) => new NDArray(a.aval, there.backend.fromHost(a._buf(prim.name).readSync(), a.aval, there)));
+  const outs = withConfig("jax_platform_name", there.platform, () => prim.impl!(moved, params));
+  const committed = args.some((a) => a._committed);
+  return outs.map((o) => new NDArray(o.aval, device.backend.fromHost(o._buf(prim.name).readSync(), o.aval, device), committed));
 }
 
 /** Backend execution; a failed allocation (out of memory) becomes an error naming the primitive. */

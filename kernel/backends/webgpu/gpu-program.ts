@@ -110,10 +110,11 @@ const warned = new Set<string>();
  */
 export function fallback(op: string, why: string): string {
   if (policy === "error") throw new NotAvailableError(`${op}: cannot run on WebGPU (${why}), got PRIMAL_WEBGPU_FALLBACK=error`);
-  const key = `${op}: ${why}`;
-  if (policy === "warn" && !warned.has(key)) {
-    warned.add(key);
-    process.emitWarning(`${op} runs on the host, not on the GPU: ${why} (PRIMAL_WEBGPU_FALLBACK=allow silences this, =error refuses)`, { code: "PRIMAL_WEBGPU_FALLBACK" });
+  // Once per reason (a dtype the GPU lacks would otherwise warn for every kernel using it), on
+  // stderr: the process 'warning' event is left to the user's own warnings.
+  if (policy === "warn" && !warned.has(why)) {
+    warned.add(why);
+    process.stderr.write(`primal: warning: ${op} runs on the host, not on the GPU: ${why} (PRIMAL_WEBGPU_FALLBACK=allow silences this, =error refuses)\n`);
   }
   return why;
 }

@@ -21,7 +21,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { ShapedArray } from "../../core/aval";
 import { debugLog } from "../../core/debug";
-import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
+import { Backend, Device, DeviceBuffer, checkStorage, getBackend, registerBackend } from "../../core/device";
 import { DType, Storage } from "../../core/dtype";
 import { DeviceError, DisposedError } from "../../core/errors";
 import { NDArray } from "../../core/ndarray";
@@ -56,6 +56,9 @@ function decode(bytes: ArrayBuffer, d: DType, n: number): Storage {
   if (d.isBool) return Uint8Array.from(new Uint32Array(bytes, 0, n));
   return new d.storage(bytes, 0, n) as Storage;
 }
+
+/** Higher-order primitives whose bodies run on the CPU (implDevice). */
+const HOST_IMPLS = new Set(["random_gamma"]);
 
 /** Uploads of at most this many elements keep their host data (read back without waiting). */
 const HOST_CACHE_MAX = 4096;
@@ -252,6 +255,15 @@ class WebGpuBackend implements Backend {
     }
     if (this.devs.length) debugLog(1, "webgpu", `${this.devs.length} device(s) on ${this.devs[0].deviceKind} opened in ${(performance.now() - t0).toFixed(0)} ms`);
     else debugLog(1, "webgpu", `no device: ${this.unavailable}`);
+  }
+
+  /**
+   * random_gamma's rejection loops run on the CPU: each element loops until accepted, and on
+   * the GPU every iteration's predicate would wait for the device (measured: the gamma tests
+   * took 40x longer on lavapipe). The samples are the same bits either way.
+   */
+  implDevice(prim: Primitive): Device | null {
+    return HOST_IMPLS.has(prim.name) ? getBackend("cpu").devices()[0] : null;
   }
 
   async shutdown(): Promise<void> {
