@@ -28,6 +28,8 @@ export interface DeviceBuffer {
   readSync(): Storage;
   /** Releases the device memory now (the array is then unusable). */
   dispose(): void;
+  /** Resolves when the work writing this buffer is done, without copying it (default: a read). */
+  ready?(): Promise<void>;
   /** The host copy if it is there without waiting; null when reading would wait for the device. Absent: always there. */
   peek?(): Storage | null;
 }

@@ -112,7 +112,8 @@ export class NDArray {
   }
   /** Waits for pending work without copying to the host. */
   async blockUntilReady(): Promise<this> {
-    await this._buf("blockUntilReady").read();
+    const b = this._buf("blockUntilReady");
+    await (b.ready ? b.ready() : b.read());
     return this;
   }
   /** Nested JS arrays (bool arrays give booleans), like NumPy's `tolist`. */

@@ -5,6 +5,10 @@
 // the eager per-op rows. Prints the tables and writes test/bench/RESULTS.md. A benchmark, not a
 // test: nothing here asserts a time.
 //
+// `npm run bench -- --backend webgpu [--sizes 1024,4096]` runs the WebGPU comparison instead
+// (webgpu-bench.ts: Primal's webgpu:0 beside jax-js's webgpu device) and writes
+// test/bench/RESULTS-webgpu.md; RESULTS.md stays the CPU run's. `--backend cpu` is the default.
+//
 // `node dist/bench.js --child <mode>` is the same script measuring one thing in a process of
 // its own (child.ts), for cold starts and other thread counts.
 
@@ -18,6 +22,7 @@ import { loadPeers } from "./peers";
 import { BenchResults, renderConsole, renderResults } from "./report";
 import { gemmAlone, matmul1024Child, matmulRows, matmulScaling, numpyMatmul } from "./matmul";
 import { eagerOpRows, fusedRows, reductionRows } from "./workloads";
+import { parseSizes, webgpuBench } from "./webgpu-bench";
 
 async function child(mode: ChildMode): Promise<void> {
   if (mode === "first-call-primal") childReply(await coldFirstCallPrimal());
@@ -68,9 +73,26 @@ async function main(): Promise<void> {
   console.log(`bench: wrote ${out}`);
 }
 
-const at = process.argv.indexOf("--child");
+/** `--backend cpu|webgpu` (or `--backend=...`); cpu when absent. */
+function backendArg(argv: string[]): "cpu" | "webgpu" {
+  const i = argv.findIndex((a) => a === "--backend" || a.startsWith("--backend="));
+  if (i < 0) return "cpu";
+  const b = argv[i].includes("=") ? argv[i].slice(argv[i].indexOf("=") + 1) : argv[i + 1];
+  if (b !== "cpu" && b !== "webgpu") throw new Error(`bench: --backend expects cpu or webgpu, got ${JSON.stringify(b)}`);
+  return b;
+}
+
+function start(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf("--child");
+  if (at >= 0) return child(argv[at + 1] as ChildMode);
+  if (backendArg(argv) === "webgpu") return webgpuBench({ sizes: parseSizes(argv), machine: machine() });
+  if (parseSizes(argv)) throw new Error("bench: --sizes applies to --backend webgpu only");
+  return main();
+}
+
 // Exit explicitly: a peer's workers or timers must not keep a finished run (or child) alive.
-(at >= 0 ? child(process.argv[at + 1] as ChildMode) : main()).then(
+Promise.resolve().then(start).then(
   () => process.exit(0),
   (e: unknown) => {
     console.error(e);

@@ -16,6 +16,8 @@ export interface CompileInfo {
   compileMs: number;
   /** Runs of those programs so far (read again after timing). */
   calls(): number;
+  /** The inspection records themselves (the WebGPU bench reads which steps ran on the host). */
+  records: CompiledRecord[];
 }
 
 /** Runs `fn` (the first call of a fresh jitted function) and collects the programs it compiled. */
@@ -37,6 +39,7 @@ export async function probeCompile<T>(fn: () => Promise<T>): Promise<{ value: T;
       library: sum((r) => r.counts.library),
       compileMs: sum((r) => r.compileMs),
       calls: () => sum((r) => r.calls),
+      records: seen,
     },
   };
 }

@@ -108,10 +108,11 @@ const TIMING = { warmup: 5, minSamples: 20, maxSamples: 400, budgetMs: 1500 };
 
 // ---------------------------------------------------------------- Primal
 
-type PP = { w1: NDArray; b1: NDArray; w2: NDArray; b2: NDArray };
+/** The MLP's parameters in Primal. */
+export type PP = { w1: NDArray; b1: NDArray; w2: NDArray; b2: NDArray };
 
 /** A fresh step function (new closures, so a new jit traces and compiles it from scratch). */
-function primalStep(): (p: PP, x: NDArray, y: NDArray) => [PP, NDArray] {
+export function primalStep(): (p: PP, x: NDArray, y: NDArray) => [PP, NDArray] {
   const loss = (p: PP, x: NDArray, y: NDArray) => {
     const h = nn.relu(np.matmul(x, p.w1).add(p.b1));
     const logits = np.matmul(h, p.w2).add(p.b2);
@@ -123,13 +124,14 @@ function primalStep(): (p: PP, x: NDArray, y: NDArray) => [PP, NDArray] {
   };
 }
 
-function primalParams(d: MlpData): PP {
+/** The shared initial parameters as Primal arrays (on the default device). */
+export function primalParams(d: MlpData): PP {
   const { input, hidden, classes } = MLP;
   return { w1: np.array(d.w1).reshape([input, hidden]), b1: np.array(d.b1), w2: np.array(d.w2).reshape([hidden, classes]), b2: np.array(d.b2) };
 }
 
 /** Frees the old parameters, except any the step handed back unchanged. */
-function disposeOld(old: PP, fresh: PP): void {
+export function disposeOld(old: PP, fresh: PP): void {
   const keep = new Set(Object.values(fresh));
   for (const a of Object.values(old)) if (!keep.has(a)) a.dispose();
 }
@@ -185,10 +187,11 @@ async function preparePrimal(d: MlpData): Promise<Prepared> {
 // ---------------------------------------------------------------- jax-js
 
 type JArr = InstanceType<JaxJs["Array"]>;
-type JP = { w1: JArr; b1: JArr; w2: JArr; b2: JArr };
+/** The MLP's parameters in jax-js. */
+export type JP = { w1: JArr; b1: JArr; w2: JArr; b2: JArr };
 
 /** The same step in jax-js, which takes ownership of every argument: `tree.ref(p)` keeps p for the update. */
-function jaxStep(jx: JaxJs): (p: JP, x: JArr, y: JArr) => [JP, JArr] {
+export function jaxStep(jx: JaxJs): (p: JP, x: JArr, y: JArr) => [JP, JArr] {
   const { numpy: jnp, nn: jnn } = jx;
   const loss = (p: JP, x: JArr, y: JArr): JArr => {
     const h = jnn.relu(jnp.matmul(x, p.w1).add(p.b1));
@@ -202,7 +205,8 @@ function jaxStep(jx: JaxJs): (p: JP, x: JArr, y: JArr) => [JP, JArr] {
   };
 }
 
-function jaxParams(jx: JaxJs, d: MlpData): JP {
+/** The shared initial parameters as jax-js arrays (on its default device). */
+export function jaxParams(jx: JaxJs, d: MlpData): JP {
   const { input, hidden, classes } = MLP;
   const a = (v: Float32Array) => jx.numpy.array(v);
   return { w1: a(d.w1).reshape([input, hidden]), b1: a(d.b1), w2: a(d.w2).reshape([hidden, classes]), b2: a(d.b2) };

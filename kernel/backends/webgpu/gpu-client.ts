@@ -329,6 +329,8 @@ export class GpuClient {
     } catch {
       // Errors of the last work were the caller's to see at its last read; closing goes on.
     }
+    // An unref'd worker would let the process end in the middle of this await.
+    this.worker.ref();
     await this.worker.terminate();
   }
 }

@@ -13,6 +13,7 @@
 // program's `free` lists); outputs become arrays whose buffers return when they are unreachable.
 
 import { ShapedArray } from "../../core/aval";
+import { getBackend } from "../../core/device";
 import { Storage } from "../../core/dtype";
 import { DeviceError, NotAvailableError, PrimalError, ValueError } from "../../core/errors";
 import { NDArray } from "../../core/ndarray";
@@ -238,9 +239,18 @@ export function runSteps(p: LoweredProgram, plan: Prepared[], host: GpuHost, inp
   return p.outputs.map((o) => ("literal" in o ? fromLiteral(o.literal) : array(o.buffer)));
 }
 
-/** A primitive on the host: inputs copied down, its CPU implementation, results uploaded. */
+/**
+ * A primitive on the host: inputs copied down, run by the CPU backend (its GEMM, its wasm
+ * kernels, or the record's CPU implementation), results uploaded.
+ */
 export function hostFallback(host: GpuHost, prim: LibraryStep["prim"], ins: NDArray[], params: unknown, outAvals: ShapedArray[], committed: boolean): NDArray[] {
-  const hostIns = ins.map((a) => ({ data: a._buf(prim.name).device.platform === "webgpu" ? host.download(host.handleOf(a, prim.name), a.aval) : a._buf(prim.name).readSync(), shape: a.aval.shape, dtype: a.aval.dtype }));
-  const outs = prim.cpu(hostIns, params, outAvals);
-  return outs.map((o, i) => host.wrap(host.upload(o, outAvals[i]), outAvals[i], committed));
+  const cpu = getBackend("cpu");
+  const cpuDev = cpu.devices()[0];
+  const inputs = ins.map((a) => {
+    const b = a._buf(prim.name);
+    const data = b.device.platform === "webgpu" ? host.download(host.handleOf(a, prim.name), a.aval) : b.readSync();
+    return { buffer: cpu.fromHost(data, a.aval, cpuDev), aval: a.aval };
+  });
+  const outs = cpu.execute(prim, inputs, params, outAvals, cpuDev);
+  return outs.map((o, i) => host.wrap(host.upload(o.readSync(), outAvals[i]), outAvals[i], committed));
 }

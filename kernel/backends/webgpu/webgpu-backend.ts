@@ -186,6 +186,11 @@ class WebGpuBuffer implements DeviceBuffer {
   peek(): Storage | null {
     return this.cached;
   }
+  /** Waits for the device's queue (everything enqueued before), not copying the data. */
+  async ready(): Promise<void> {
+    this.handle("blockUntilReady");
+    await this.device.client.sync();
+  }
   /** Keeps the host data an upload came from (arrays are immutable), so small uploads read back without waiting. */
   setCached(data: Storage): this {
     this.cached = data;

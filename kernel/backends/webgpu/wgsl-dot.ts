@@ -497,7 +497,11 @@ export function chooseDotVariant(p: DotPlan, caps: DotCaps): { name: string; why
   if (total === 0) return { name: "simple", why: "empty output (no pass is dispatched)" };
   if (p.K === 0) return { name: "simple", why: "K = 0 (writes zeros)" };
   if (Math.min(p.M, p.N) < 8) return { name: "simple", why: `matrix-vector shaped (min(M, N) = ${Math.min(p.M, p.N)} < 8)` };
-  if (total < SMALL_OUTPUT) return { name: "simple", why: `small output (${total} < ${SMALL_OUTPUT} elements)` };
+  // A software adapter has a few dozen lanes, not thousands: a small output with a long K
+  // (an MLP's 32x728 @ 728x100) still fills it with 4x4 tiles, and each tile reuses its loads.
+  const fewLanes = caps.software === true && total >= 1024 && p.K >= 64;
+  if (total < SMALL_OUTPUT && !fewLanes) return { name: "simple", why: `small output (${total} < ${SMALL_OUTPUT} elements)` };
+  if (total < SMALL_OUTPUT) return { name: "reg4x4", why: `software adapter: small output (${total} elements) with K = ${p.K}, 4x4 register tiles` };
   if (caps.software === false && VARIANTS.smem.fits!(caps)) return { name: "smem", why: "hardware adapter: shared-memory tiles" };
   const why = caps.software === undefined ? "adapter kind unknown: register tiles (measured best on lavapipe)" : "software adapter: register tiles, no barriers";
   if (Math.min(p.M, p.N) < 32) return { name: "reg4x4", why: `${why}; 4x4 since min(M, N) < 32` };
