@@ -14,6 +14,7 @@ import * as M from "../../kernel/primitives/movement";
 import { WgslCall, DEFAULT_CAPS, wgslRule } from "../../kernel/backends/webgpu/wgsl-library";
 import { scatterCall } from "../../kernel/backends/webgpu/wgsl-indexing";
 import { gpuRequired, rawDevice, runCall } from "./helpers/raw-device";
+import { rng } from "../kernel/helpers/rng";
 
 interface Host {
   data: Storage;
@@ -23,16 +24,6 @@ interface Host {
 
 // ------------------------------------------------------------------------------- data
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Special float32 words: NaN with payloads (both signs), +-0, +-inf, subnormals. */
 const SPECIAL = [0x7fc12345, 0xffc00001, 0x7fc00000, 0x80000000, 0, 0x7f800000, 0xff800000, 0x00000123, 0x80400000];

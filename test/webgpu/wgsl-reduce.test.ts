@@ -19,20 +19,10 @@ import { WgslCall } from "../../kernel/backends/webgpu/wgsl-library";
 import { generateWgslPasses, reducePlan } from "../../kernel/backends/webgpu/wgsl-reduce";
 import { lowerPure } from "../kernel/helpers/golden";
 import { RawDevice, gpuRequired, rawDevice, runCall } from "./helpers/raw-device";
+import { rng } from "../kernel/helpers/rng";
 
 const U = 2 ** -24;
 
-/** A deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Float32 values of both signs spread over 8 decades. */
 function mixed(n: number, seed: number): Float32Array {

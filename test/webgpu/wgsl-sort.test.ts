@@ -12,18 +12,8 @@ import { sort, SortParams } from "../../kernel/primitives/sort";
 import { DEFAULT_CAPS, WgslCall, wgslRule } from "../../kernel/backends/webgpu/wgsl-library";
 import { SortPlan, sortPlan, sortRule, sortStages } from "../../kernel/backends/webgpu/wgsl-sort";
 import { gpuRequired, rawDevice, runCall } from "./helpers/raw-device";
+import { rng } from "../kernel/helpers/rng";
 
-/** A deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Arr {
   data: Storage;

@@ -247,6 +247,13 @@ function header(name: string, p: DotPlan, what: string): string[] {
   ];
 }
 
+const GLOBAL_ID = "@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>";
+
+/** A variant's shader text: header comments, declarations, and the entry point around `body`. */
+function shader(head: string[], decl: string[], wg: number, builtins: string, body: string[]): string[] {
+  return [...head, "", ...decl, "", `@compute @workgroup_size(${wg})`, `fn main(${builtins}) {`, ...body, "}"];
+}
+
 function kernel(p: DotPlan, code: string[], wg: number, invocations: number, groups?: number): WgslKernel {
   const total = p.batch * p.M * p.N;
   return {
@@ -281,16 +288,7 @@ export function simpleKernel(p: DotPlan): WgslKernel {
     `  }`,
     `  b0[p] = acc;`,
   ];
-  const code = [
-    ...header("simple", p, `one output per invocation, ${total} invocations`),
-    "",
-    ...decls(p, false, false),
-    "",
-    `@compute @workgroup_size(64)`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
-    ...body,
-    "}",
-  ];
+  const code = shader(header("simple", p, `one output per invocation, ${total} invocations`), decls(p, false, false), 64, GLOBAL_ID, body);
   return kernel(p, code, 64, total);
 }
 
@@ -391,16 +389,8 @@ export function regKernel(p: DotPlan, TM: number, TN: number): WgslKernel {
     else body.push(`  if (m0 + ${u(r)} < ${u(p.M)}) {`, ...row.map((s) => "    " + s), `  }`);
   }
   const loads = dotK ? "lhs and rhs vec4 along k (dot products)" : `lhs ${aVec ? "vec4 along m" : "scalar"}, rhs ${bVec ? "vec4 along n" : "scalar"}`;
-  const code = [
-    ...header(`reg${TM}x${TN}`, p, `${TM}x${TN} register tile per invocation, ${total} invocations, no workgroup memory; ${loads}`),
-    "",
-    ...decls(p, aVec || dotK, bVec || dotK),
-    "",
-    `@compute @workgroup_size(64)`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`,
-    ...body,
-    "}",
-  ];
+  const what = `${TM}x${TN} register tile per invocation, ${total} invocations, no workgroup memory; ${loads}`;
+  const code = shader(header(`reg${TM}x${TN}`, p, what), decls(p, aVec || dotK, bVec || dotK), 64, GLOBAL_ID, body);
   return kernel(p, code, 64, total);
 }
 
@@ -459,18 +449,9 @@ export function smemKernel(p: DotPlan): WgslKernel {
   for (let i = 0; i < 4; i++)
     for (let j = 0; j < 4; j++)
       body.push(`  if (m0 + ty + ${u(16 * i)} < ${u(p.M)} && n0 + tx + ${u(16 * j)} < ${u(p.N)}) { b0[o + (m0 + ty + ${u(16 * i)}) * ${u(p.N)} + n0 + tx + ${u(16 * j)}] = c${i}_${j}; }`);
-  const code = [
-    ...header("smem", p, `64x64 block per workgroup of 16x16 invocations (4x4 each), k slabs of 16 in workgroup memory (${SMEM_BYTES} bytes), ${groups} workgroups`),
-    "",
-    ...decls(p, false, false),
-    `var<workgroup> sa: array<${p.accType}, 1024>;`,
-    `var<workgroup> sb: array<${p.accType}, 1024>;`,
-    "",
-    `@compute @workgroup_size(${SMEM_WG})`,
-    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3<u32>) {`,
-    ...body,
-    "}",
-  ];
+  const what = `64x64 block per workgroup of 16x16 invocations (4x4 each), k slabs of 16 in workgroup memory (${SMEM_BYTES} bytes), ${groups} workgroups`;
+  const decl = [...decls(p, false, false), `var<workgroup> sa: array<${p.accType}, 1024>;`, `var<workgroup> sb: array<${p.accType}, 1024>;`];
+  const code = shader(header("smem", p, what), decl, SMEM_WG, "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3<u32>", body);
   return kernel(p, code, SMEM_WG, groups * SMEM_WG, groups);
 }
 
