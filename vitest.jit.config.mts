@@ -73,11 +73,10 @@ export default defineConfig({
     include: ["test/kernel/**/*.test.ts", "test/reference/**/*.test.ts", "test/jit-all/**/*.test.ts"],
     exclude: ["test/bench/**", "node_modules/**", ...EXCLUDED_FILES.map((e) => e.file)],
     setupFiles: ["test/jit-all/setup.ts"],
-    env: { PRIMAL_JIT_ALL: "1" },
+    // PRIMAL_BACKEND: the CPU suites run on the CPU even on a machine with a GPU (the automatic default).
+    env: { PRIMAL_JIT_ALL: "1", PRIMAL_BACKEND: "cpu" },
     testNamePattern: new RegExp(`^(?!.*(?:${EXCLUDED.map((e) => escape(e.test)).join("|")})$)`),
     testTimeout: 30000,
     pool: "forks",
-    // The CPU suites run on the CPU even on a machine with a GPU (the automatic default).
-    env: { PRIMAL_BACKEND: "cpu" },
   },
 });
