@@ -11,7 +11,7 @@ import { defineConfig } from "vitest/config";
  * Tests that cannot hold in this mode, by full name ("describe test"), each with why. They
  * are skipped here and still run in the ordinary suites.
  */
-const EXCLUDED: { test: string; why: string }[] = [
+export const EXCLUDED: { test: string; why: string }[] = [
   {
     test: "registry every registered primitive has a row in this table",
     why: "the file loads only kernel/primitives; the jit-all setup loads the whole API, which registers jit, cond, while, scan, custom_* and debug_* primitives that this table leaves to their own tests",

@@ -3,7 +3,11 @@
 // WebGPU backend (on Mesa's lavapipe in CI) and is checked by the same references as on the
 // CPU. `npm test` runs it as the suite "kernel+reference (webgpu-all)"; by hand:
 //   npx vitest run -c vitest.webgpu.config.mts [files]
+// With PRIMAL_JIT_ALL=1 (the suite "primitives (webgpu, jit-all)") it runs the per-primitive and
+// NumPy-API files with every public call jitted and compiled (test/jit-all/), so every primitive
+// is checked on the GPU both eager and compiled.
 import { defineConfig } from "vitest/config";
+import { EXCLUDED as JIT_EXCLUDED } from "./vitest.jit.config.mts";
 
 /**
  * Tests that cannot hold on this backend, by full name ("describe test"), each with why. They
@@ -64,14 +68,22 @@ const CPU_ONLY = [
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** The files of the jitted variant: every primitive's table, and the NumPy API over them. */
+const JIT_FILES = [
+  "test/kernel/primitives.test.ts", "test/kernel/ufuncs.test.ts", "test/kernel/reductions.test.ts", "test/kernel/shape-ops.test.ts",
+  "test/kernel/indexing.test.ts", "test/kernel/sorting.test.ts", "test/kernel/contractions.test.ts", "test/kernel/creation.test.ts",
+];
+const jitAll = process.env.PRIMAL_JIT_ALL === "1";
+
 export default defineConfig({
   test: {
-    include: ["test/kernel/**/*.test.ts", "test/reference/**/*.test.ts"],
+    include: jitAll ? JIT_FILES : ["test/kernel/**/*.test.ts", "test/reference/**/*.test.ts"],
     exclude: ["node_modules/**", ...CPU_ONLY],
-    setupFiles: ["test/webgpu-all/setup.ts"],
-    env: { PRIMAL_BACKEND: "webgpu" },
+    setupFiles: jitAll ? ["test/webgpu-all/setup.ts", "test/jit-all/setup.ts"] : ["test/webgpu-all/setup.ts"],
+    env: { PRIMAL_BACKEND: "webgpu", PRIMAL_JIT_ALL: jitAll ? "1" : "0" },
     testTimeout: 60000,
     pool: "forks",
-    testNamePattern: new RegExp(`^(?!.*(?:${EXCLUDED.map((e) => escape(e.test)).join("|")})$)`),
+    // The jitted variant also skips what the jit-all run skips (vitest.jit.config.mts says why).
+    testNamePattern: new RegExp(`^(?!.*(?:${[...EXCLUDED, ...(jitAll ? JIT_EXCLUDED : [])].map((e) => escape(e.test)).join("|")})$)`),
   },
 });

@@ -77,6 +77,9 @@ const BASE: [string, string, string[]][] = [
   // Math.max/min: NaN wins; equal values (+-0) combine their bits: max(-0, +0) = +0, min = -0.
   ["max", "fn p_max(a: f32, b: f32) -> f32 {\n  if (p_isnan(a)) { return a; }\n  if (p_isnan(b)) { return b; }\n  if (a > b) { return a; }\n  if (b > a) { return b; }\n  return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b));\n}", ["isnan"]],
   ["min", "fn p_min(a: f32, b: f32) -> f32 {\n  if (p_isnan(a)) { return a; }\n  if (p_isnan(b)) { return b; }\n  if (a < b) { return a; }\n  if (b < a) { return b; }\n  return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b));\n}", ["isnan"]],
+  // x / 0 is +-inf (NaN for 0/0 and NaN/0) as in IEEE and JS; WGSL leaves a division by zero
+  // indeterminate, and a divisor baked into the shader as 0.0 was folded to 0 (measured on lavapipe).
+  ["div", "fn p_div(a: f32, b: f32) -> f32 {\n  if ((bitcast<u32>(b) & 0x7fffffffu) == 0u) {\n    if (p_isnan(a) || (bitcast<u32>(a) & 0x7fffffffu) == 0u) { return p_f32bits(0x7fc00000u); }\n    return bitcast<f32>(((bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u) | 0x7f800000u);\n  }\n  return a / b;\n}", ["isnan", "f32bits"]],
   ["sign", "fn p_sign(x: f32) -> f32 {\n  if (p_isnan(x)) { return x; }\n  if (x > 0.0f) { return 1.0f; }\n  if (x < 0.0f) { return -1.0f; }\n  return x;\n}", ["isnan"]],
   // XLA's float -> int: truncate, NaN -> 0, saturate at the type's range.
   ["f2i", "fn p_f2i(x: f32) -> i32 {\n  if (p_isnan(x)) { return 0i; }\n  if (x >= 2147483648.0f) { return 2147483647i; }\n  if (x <= -2147483648.0f) { return bitcast<i32>(0x80000000u); }\n  return i32(x);\n}", ["isnan"]],
@@ -242,7 +245,7 @@ export function aluRender(prim: string, params: unknown, inDtypes: readonly DTyp
     case "mul":
       return b ? `(${a[0]} && ${a[1]})` : `(${a[0]} * ${a[1]})`;
     case "div":
-      return f ? `(${a[0]} / ${a[1]})` : b ? no : `${h(t === "i32" ? "idiv_i" : "idiv_u")}(${a[0]}, ${a[1]})`;
+      return f ? `${h("div")}(${a[0]}, ${a[1]})` : b ? no : `${h(t === "i32" ? "idiv_i" : "idiv_u")}(${a[0]}, ${a[1]})`;
     case "rem":
       // float: JS's % is C's fmod (exact); integer: x % 0 = x
       return b ? no : `${h(f ? "fmod" : t === "i32" ? "irem_i" : "irem_u")}(${a[0]}, ${a[1]})`;
