@@ -325,7 +325,8 @@ export class GpuClient {
   async close(): Promise<void> {
     if (Atomics.load(this.ctl, CTL_DEAD)) return;
     try {
-      await this.sync();
+      const token = this.nextToken++;
+      await this.request({ c: "close", token });
     } catch {
       // Errors of the last work were the caller's to see at its last read; closing goes on.
     }

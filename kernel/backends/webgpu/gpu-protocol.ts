@@ -34,7 +34,8 @@ export type Command =
   | { c: "sync"; token: number }
   | { c: "stats"; token: number }
   | { c: "timing"; on: boolean }
-  | { c: "lose"; token: number };
+  | { c: "lose"; token: number }
+  | { c: "close"; token: number };
 
 export interface Reply {
   token: number;

@@ -322,6 +322,22 @@ async function execute(cmd: Command): Promise<void> {
       timing = cmd.on && info!.features.includes("timestamp-query");
       if (timing && !querySet) querySet = device.createQuerySet({ type: "timestamp", count: MAX_QUERIES * 2 });
       return;
+    case "close": {
+      // An orderly end: the work done, buffers released, the device destroyed and its `lost`
+      // settled, so that terminating the thread tears down nothing in flight.
+      submit();
+      await device.queue.onSubmittedWorkDone();
+      await Promise.all(timingReads.splice(0));
+      const dev = device;
+      device = null;
+      drainPool();
+      for (const b of buffers.values()) b.gpu.destroy();
+      buffers.clear();
+      dev.destroy();
+      await Promise.race([dev.lost, new Promise((r) => setTimeout(r, 1000))]);
+      closed = true;
+      return reply({ token: cmd.token });
+    }
     case "lose":
       submit();
       drainPool();
@@ -376,6 +392,8 @@ async function openDevice(): Promise<void> {
 }
 
 let chain: Promise<void> = Promise.resolve();
+/** After "close": no device is opened again. */
+let closed = false;
 
 async function start(): Promise<void> {
   const mod = require(opts.dawnPath);
@@ -392,7 +410,7 @@ async function start(): Promise<void> {
   parentPort!.on("message", (batch: Command[]) => {
     chain = chain.then(async () => {
       for (const cmd of batch) {
-        if (!device) {
+        if (!device && !closed) {
           try {
             await openDevice();
           } catch (e) {
