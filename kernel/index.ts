@@ -16,7 +16,7 @@ export * as random from "./api/random";
 export * as nn from "./api/nn";
 export { PRNGKeyArray } from "./api/random";
 export { devices, devicePut, deviceGet, blockUntilReady } from "./api/devices";
-export { print, display } from "./api/output";
+export { print, display, plot } from "./api/output";
 export { grad, valueAndGrad, jvp, vjp, linearize, jacfwd, jacrev, hessian } from "./transforms/autodiff";
 export { jacrev as jacobian } from "./transforms/autodiff";
 export { vmap } from "./transforms/vmap";

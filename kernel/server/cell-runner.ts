@@ -32,7 +32,10 @@
 // - Imports are snapshots, not live bindings, and a missing named import is `undefined`
 //   rather than a SyntaxError (a type imported without `type` must not fail at run time).
 // - `breakOnSigint` interrupts only the synchronous part of a cell: code after its first
-//   `await` runs from the microtask queue, outside `runInContext`.
+//   `await` runs from the microtask queue, outside `runInContext`. `interrupt()` covers a cell
+//   that is awaiting: its run ends at once as interrupted (the timers the run started are
+//   cleared; a promise it awaits can still settle later, unseen). A synchronous loop after
+//   an `await` blocks the event loop and can only be stopped by restarting the process.
 // - Promise rejections nobody handles reach the process; its owner (kernel, CLI) routes
 //   them to `reportUncaught`.
 
@@ -45,7 +48,7 @@ import { Writable } from "node:stream";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { TraceMap, originalPositionFor, LEAST_UPPER_BOUND } from "@jridgewell/trace-mapping";
+import { TraceMap, originalPositionFor, encodedMappings, LEAST_UPPER_BOUND } from "@jridgewell/trace-mapping";
 import { PrimalError } from "../core/errors";
 import { SourceInfo } from "../ir/jaxpr";
 import { setSourceLocator } from "../ir/source";
@@ -55,7 +58,8 @@ import { transformCell, CellSyntaxError, IMPORT_FN, IMPORT_META } from "./cell-t
 /** Output a cell produces while it runs (its value comes back in the {@link CellResult}). */
 export type CellOutput =
   | { kind: "text"; stream: "stdout" | "stderr"; text: string }
-  | { kind: "display"; text: string };
+  /** `display(v)`; with `richDisplay`, `value` is the value itself and `text` is empty (the owner formats it). */
+  | { kind: "display"; text: string; value?: unknown };
 
 /** One stack frame after source mapping. Lines and columns are 1-based. */
 export interface StackFrame {
@@ -95,7 +99,16 @@ export interface CellErrorInfo {
 /** The outcome of running one cell. */
 export type CellResult =
   | { ok: true; value?: unknown; display?: string }
-  | { ok: false; error: CellErrorInfo };
+  /** `interrupted`: stopped by SIGINT (synchronous code) or {@link CellRunner.interrupt}; the error is named "Interrupted". */
+  | { ok: false; error: CellErrorInfo; interrupted?: boolean };
+
+/** How to run one cell (see {@link CellRunner.runCell}). */
+export interface RunOptions {
+  /** Attach a source map to the cell's script so that a debugger binds breakpoints in the cell file. */
+  debug?: boolean;
+  /** With `debug`: a `debugger` statement before the cell's first line. */
+  stopOnEntry?: boolean;
+}
 
 /** Options of {@link CellRunner}. */
 export interface CellRunnerOptions {
@@ -105,6 +118,10 @@ export interface CellRunnerOptions {
   filePath: string;
   /** Receives printed text and `display()` output as it happens. */
   onOutput: (o: CellOutput) => void;
+  /** `display(v)` hands `v` itself to onOutput (the kernel builds array/table/plot records from it). */
+  richDisplay?: boolean;
+  /** Extra globals of the cells' scope (and names of the "primal" namespace), e.g. `plot`. */
+  extraGlobals?: Record<string, unknown>;
 }
 
 /** An error the runner itself raises (an import it cannot resolve). */
@@ -159,12 +176,18 @@ export class CellRunner {
   private libraryNamespace: Record<string, unknown> | undefined;
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly richDisplay: boolean;
+  private readonly extraGlobals: Record<string, unknown>;
+  /** The run in progress: how to end it early, and the timers it started. */
+  private current: { stop: (e: Error) => void; timers: Set<NodeJS.Timeout> } | null = null;
 
   constructor(opts: CellRunnerOptions) {
     this.filePath = path.resolve(opts.filePath);
     this.dir = path.dirname(this.filePath);
     this.library = opts.library;
     this.onOutput = opts.onOutput;
+    this.richDisplay = opts.richDisplay ?? false;
+    this.extraGlobals = opts.extraGlobals ?? {};
     this.requireFromFile = createRequire(this.filePath);
     this.context = vm.createContext(this.makeGlobals(), { name: `primal: ${path.basename(this.filePath)}` });
     this.scope = vm.runInContext("globalThis", this.context) as Record<string, unknown>;
@@ -173,10 +196,29 @@ export class CellRunner {
   }
 
   /** Runs one cell and reports its value or its error; never rejects. */
-  runCell(cell: Cell): Promise<CellResult> {
-    const run = this.queue.then(() => this.runNow(cell));
+  runCell(cell: Cell, opts: RunOptions = {}): Promise<CellResult> {
+    const run = this.queue.then(() => this.runNow(cell, opts));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whether a cell is running now. */
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  /**
+   * Ends the running cell now, as interrupted, and clears the timers it started; the scope
+   * keeps everything the cell assigned so far. For a cell that is awaiting (synchronous code
+   * is stopped by SIGINT through breakOnSigint, since this cannot run while it does). Returns
+   * false when no cell is running.
+   */
+  interrupt(): boolean {
+    const c = this.current;
+    if (!c) return false;
+    for (const t of c.timers) clearTimeout(t);
+    c.stop(interruptedError("kernel/interrupt"));
+    return true;
   }
 
   /** The repr form of a value, as the last value of a cell and `display()` show it. */
@@ -191,7 +233,7 @@ export class CellRunner {
     return util.inspect(value, inspectOptions);
   }
 
-  private async runNow(cell: Cell): Promise<CellResult> {
+  private async runNow(cell: Cell, opts: RunOptions): Promise<CellResult> {
     const vname = `${this.filePath}#cell${cell.index}-run${++this.seq}`;
     let transformed;
     try {
@@ -214,16 +256,53 @@ export class CellRunner {
       dir: this.dir,
     });
     const prevLocator = setSourceLocator((stack) => this.locate(stack) ?? prevLocator(stack));
+    let stop: (e: Error) => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    stopped.catch(() => undefined);
+    const current = { stop, timers: new Set<NodeJS.Timeout>() };
+    this.current = current;
     try {
-      const script = new vm.Script(`(async () => {\n${transformed.body}\n})()`, { filename: vname });
-      const value: unknown = await script.runInContext(this.context, { breakOnSigint: true });
+      // Line 1 of the wrapper holds no cell code (the maps rely on it), so `debugger` fits there.
+      let src = `(async () => {${opts.debug && opts.stopOnEntry ? " debugger;" : ""}\n${transformed.body}\n})()`;
+      if (opts.debug) src += `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(this.debugMap(transformed, cell.startLine)).toString("base64")}`;
+      const script = new vm.Script(src, { filename: vname });
+      const value: unknown = await Promise.race([script.runInContext(this.context, { breakOnSigint: true }), stopped]);
       if (value === undefined) return { ok: true };
-      return { ok: true, value, display: this.reprOf(value) };
+      return { ok: true, value, display: this.richDisplay ? undefined : this.reprOf(value) };
     } catch (e) {
+      if (isInterruption(e)) {
+        const error = this.describeError(interruptedError("SIGINT"), cell);
+        return { ok: false, interrupted: true, error: { ...error, stack: `${error.name}: ${error.message}` } };
+      }
+      if (e instanceof InterruptedError) return { ok: false, interrupted: true, error: { ...this.describeError(e, cell), stack: `${e.name}: ${e.message}` } };
       return { ok: false, error: this.describeError(e, cell) };
     } finally {
+      if (this.current === current) this.current = null;
       setSourceLocator(prevLocator);
     }
+  }
+
+  /**
+   * One source map from the cell's script to the cell file (the body map composed with
+   * esbuild's, shifted to the cell's start line and below the wrapper's first line), for a
+   * debugger: breakpoints set in the .ts file then bind to the running cell.
+   */
+  private debugMap(t: ReturnType<typeof transformCell>, startLine: number): string {
+    const js = new TraceMap(t.jsMap);
+    const lines: number[][][] = [[]];
+    for (const segs of t.bodyMap.mappings) {
+      const out: number[][] = [];
+      for (const s of segs) {
+        if (s.length < 4) continue;
+        const [, , srcLine, srcCol] = s as [number, number, number, number];
+        const o = originalPositionFor(js, { line: srcLine + 1, column: srcCol });
+        if (o.line === null) continue;
+        out.push([s[0], 0, startLine - 1 + o.line - 1, o.column]);
+      }
+      lines.push(out);
+    }
+    const tm = new TraceMap({ version: 3, file: "", sources: [this.filePath], names: [], mappings: lines as never });
+    return JSON.stringify({ version: 3, sources: [this.filePath], names: [], mappings: encodedMappings(tm) });
   }
 
   // ---- globals -------------------------------------------------------------------------
@@ -247,7 +326,12 @@ export class CellRunner {
     }
     const print = (...args: unknown[]): void => c.log(...args);
     const display = (...values: unknown[]): void => {
-      for (const v of values) this.onOutput({ kind: "display", text: this.reprOf(v) });
+      for (const v of values) this.onOutput(this.richDisplay ? { kind: "display", text: "", value: v } : { kind: "display", text: this.reprOf(v) });
+    };
+    // Timers are recorded with the run that started them, so that interrupting it clears them.
+    const track = <T extends NodeJS.Timeout>(t: T): T => {
+      this.current?.timers.add(t);
+      return t;
     };
 
     // Callbacks scheduled by cells run outside runCell; their errors are reported (mapped)
@@ -275,8 +359,8 @@ export class CellRunner {
       require: this.requireFromFile,
       __filename: this.filePath,
       __dirname: this.dir,
-      setTimeout: (fn: unknown, ms?: number, ...a: unknown[]) => setTimeout(guard(fn), ms, ...a),
-      setInterval: (fn: unknown, ms?: number, ...a: unknown[]) => setInterval(guard(fn), ms, ...a),
+      setTimeout: (fn: unknown, ms?: number, ...a: unknown[]) => track(setTimeout(guard(fn), ms, ...a)),
+      setInterval: (fn: unknown, ms?: number, ...a: unknown[]) => track(setInterval(guard(fn), ms, ...a)),
       setImmediate: (fn: unknown, ...a: unknown[]) => setImmediate(guard(fn), ...a),
       queueMicrotask: (fn: unknown) => queueMicrotask(guard(fn)),
       clearTimeout,
@@ -284,6 +368,7 @@ export class CellRunner {
       clearImmediate,
       process,
       Buffer,
+      ...this.extraGlobals,
     };
     // Web-platform globals Node provides, where this Node has them; plus the host's binary
     // data classes (see the realm note at the top of the file).
@@ -339,7 +424,7 @@ export class CellRunner {
   /** The library as seen from cells: its own `print`/`display` are replaced by the captured ones. */
   private primalNamespace(): Record<string, unknown> {
     if (!this.libraryNamespace) {
-      const ns: Record<string, unknown> = { ...this.library, print: this.scope.print, display: this.scope.display };
+      const ns: Record<string, unknown> = { ...this.extraGlobals, ...this.library, print: this.scope.print, display: this.scope.display };
       if (!("default" in ns)) ns.default = ns;
       this.libraryNamespace = ns;
     }
@@ -481,6 +566,20 @@ export class CellRunner {
     const inNodeModules = file.split(path.sep).includes("node_modules");
     return { file, line: pos.line, column: pos.column + 1, inCellFile: file === this.filePath, isUserCode: !inNodeModules };
   }
+}
+
+/** The error an interrupted cell ends with. */
+export class InterruptedError extends PrimalError {
+  override name = "Interrupted";
+}
+
+function interruptedError(by: string): InterruptedError {
+  return new InterruptedError(`cell: interrupted (${by}); the kernel keeps its state`);
+}
+
+/** vm's error for a script stopped by SIGINT under breakOnSigint. */
+function isInterruption(e: unknown): boolean {
+  return e !== null && typeof e === "object" && (e as { code?: unknown }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
 }
 
 /** A V8 stack frame line: `    at [async ]fn (file:line:col)` or `    at file:line:col`. */

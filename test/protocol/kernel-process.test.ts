@@ -4,12 +4,12 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageConnection, StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
 import { CellOutputParams, InitializeResult, Methods, Notifications, PROTOCOL_VERSION, RunCellResult } from "../../kernel/protocol";
+import { kernelJs } from "./kernel-client";
 
-const kernelJs = resolve(__dirname, "../../dist/kernel.js");
 let proc: ChildProcess;
 let conn: MessageConnection;
 let stderr = "";
@@ -20,7 +20,7 @@ writeFileSync(file, "// %%\nconst a = 1;\n");
 
 beforeAll(() => {
   if (!existsSync(kernelJs)) throw new Error(`${kernelJs} is missing: run npm run build first`);
-  proc = spawn(process.execPath, [kernelJs], { stdio: ["pipe", "pipe", "pipe"] });
+  proc = spawn(process.execPath, [kernelJs], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, PRIMAL_BACKEND: "cpu" } });
   proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
   conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   conn.onNotification(Notifications.cellOutput, (p: CellOutputParams) => void outputs.push(p));
@@ -45,7 +45,7 @@ describe("kernel process over JSON-RPC", () => {
     const r: InitializeResult = await conn.sendRequest(Methods.initialize, { protocolVersion: PROTOCOL_VERSION });
     expect(r.protocolVersion).toBe(PROTOCOL_VERSION);
     expect(r.backends).toContain("cpu");
-    expect(r.devices[0]).toEqual({ id: "cpu:0", platform: "cpu", kind: "cpu" });
+    expect(r.devices[0]).toMatchObject({ id: "cpu:0", platform: "cpu", kind: "cpu" });
     expect(r.defaultDevice).toBe("cpu:0");
   });
   it("runs cells in one scope, streams printed output and returns the repr of the last value", async () => {
