@@ -41,7 +41,6 @@
 
 import * as vm from "node:vm";
 import * as path from "node:path";
-import * as fs from "node:fs";
 import * as util from "node:util";
 import { Console } from "node:console";
 import { Writable } from "node:stream";
@@ -54,6 +53,7 @@ import { SourceInfo } from "../ir/jaxpr";
 import { setSourceLocator } from "../ir/source";
 import type { Cell } from "./cell-parser";
 import { transformCell, CellSyntaxError, IMPORT_FN, IMPORT_META } from "./cell-transform";
+import { cjsNamespace, fileMtime, nativeImport, resolveEsmEntry } from "./cell-modules";
 
 /** Output a cell produces while it runs (its value comes back in the {@link CellResult}). */
 export type CellOutput =
@@ -589,77 +589,4 @@ function formatFrame(f: StackFrame): string {
   if (f.raw !== undefined) return f.raw;
   const loc = `${f.file}:${f.line}:${f.column}`;
   return f.functionName ? `    at ${f.functionName} (${loc})` : `    at ${loc}`;
-}
-
-/** What `import * as ns` gives for a CommonJS module: its exports plus `default`, as Node's ESM does. */
-function cjsNamespace(exports: unknown): unknown {
-  if (exports !== null && (typeof exports === "object" || typeof exports === "function")) {
-    if ((exports as { __esModule?: boolean }).__esModule) return exports;
-    return { ...(exports as object), default: exports };
-  }
-  return { default: exports };
-}
-
-function fileMtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
-
-/**
- * A real dynamic import() in the kernel's realm. esbuild keeps a non-literal `import(x)` as
- * is in its CommonJS output, and Node supports import() in CommonJS modules; under vitest
- * the module transform routes it through its own loader, which also works. (`new Function`
- * would hide it from both, but fails under vitest: eval'd code has no import callback.)
- */
-function nativeImport(url: string): Promise<unknown> {
-  return import(url) as Promise<unknown>;
-}
-
-/**
- * Finds the ESM entry file of a bare specifier (`pkg` or `pkg/sub`) by walking up the
- * `node_modules` folders from `fromDir` and reading the package's `exports` with the
- * "import"/"node"/"default" conditions, then `module`/`main`. Only needed for packages that
- * `require` cannot load; returns undefined when nothing fits.
- */
-function resolveEsmEntry(spec: string, fromDir: string): string | undefined {
-  const parts = spec.split("/");
-  const nameLen = spec.startsWith("@") ? 2 : 1;
-  const pkgName = parts.slice(0, nameLen).join("/");
-  const subpath = parts.length > nameLen ? "./" + parts.slice(nameLen).join("/") : ".";
-  for (let dir = fromDir; ; dir = path.dirname(dir)) {
-    const pkgDir = path.join(dir, "node_modules", pkgName);
-    const pkgJson = path.join(pkgDir, "package.json");
-    if (fs.existsSync(pkgJson)) {
-      const pkg = JSON.parse(fs.readFileSync(pkgJson, "utf8")) as { exports?: unknown; module?: string; main?: string };
-      let target: string | undefined;
-      if (pkg.exports !== undefined) {
-        const ex = pkg.exports;
-        const isMap = ex !== null && typeof ex === "object" && !Array.isArray(ex) && Object.keys(ex).some((k) => k.startsWith("."));
-        target = pickCondition(isMap ? (ex as Record<string, unknown>)[subpath] : subpath === "." ? ex : undefined);
-      } else {
-        target = subpath === "." ? (pkg.module ?? pkg.main ?? "index.js") : subpath;
-      }
-      return target ? path.join(pkgDir, target) : undefined;
-    }
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-function pickCondition(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (Array.isArray(v)) {
-    for (const item of v) {
-      const r = pickCondition(item);
-      if (r) return r;
-    }
-    return undefined;
-  }
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    for (const cond of ["import", "node", "module", "default"]) if (cond in o) return pickCondition(o[cond]);
-  }
-  return undefined;
 }
