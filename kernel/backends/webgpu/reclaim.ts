@@ -1,64 +1,94 @@
 // Reclaiming device memory of unreachable arrays, synchronously when it matters. Users never
 // count references: an NDArray's device buffer goes back to the pool when the array becomes
-// unreachable (a FinalizationRegistry). But V8 runs finalization callbacks only between tasks,
-// and a cell's training loop is one long synchronous task: its thousands of dead intermediates
-// would not be returned until the loop ends. So the registry here is made in a private context
-// created with V8's `--harmony-weak-refs-with-cleanup-some`, whose `cleanupSome()` runs the
-// callbacks of already-collected arrays on demand; the backend calls it on every allocation
-// (cheap when there is nothing to do) and, when the device memory budget is reached, forces a
-// full collection first (`gc`, exposed the same way). Where the flags are not available (a
-// future V8 without them), the registry is a plain one and memory is reclaimed between tasks.
+// unreachable. A FinalizationRegistry does that between tasks. But a cell's training loop is
+// one long synchronous task, and V8 neither runs finalization callbacks inside it nor lets a
+// WeakRef's target die during the task that created or read the WeakRef (the "kept objects"
+// of the WeakRef spec, cleared at the end of a job): thousands of dead intermediates would
+// stay allocated until the loop ends.
+//
+// So `collect()` does what the end of a job does, on demand: it evaluates a no-op in a vm
+// context with `microtaskMode: "afterEvaluate"`, whose microtask checkpoint clears V8's kept
+// objects (measured on Node 20 and 24: WeakRefs made earlier in the same synchronous task are
+// cleared by the next full collection only after it), runs a full collection (`gc`, exposed
+// through V8's --expose-gc flag set at run time), and releases every entry whose WeakRef is now
+// empty. The device backend calls it when live device memory or buffer count has doubled since
+// the last one, and before reporting out-of-memory. (V8's `cleanupSome()` would be simpler, but
+// its flag is gone from Node 24.)
 
 import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { createContext, runInContext, runInNewContext } from "node:vm";
 
-type Registry<T> = FinalizationRegistry<T> & { cleanupSome?: (cb?: (held: T) => void) => void };
-
-let ctor: (new <T>(cb: (held: T) => void) => Registry<T>) | null = null;
 let gcFn: (() => void) | null | undefined;
+let checkpointCtx: object | null = null;
 
-function privateContext(): void {
-  if (ctor) return;
+function gcFunction(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
   try {
-    setFlagsFromString("--harmony-weak-refs-with-cleanup-some");
     setFlagsFromString("--expose-gc");
-    const ctx = runInNewContext("({ FR: FinalizationRegistry, gc: typeof gc === 'function' ? gc : null })");
-    ctor = typeof ctx.FR.prototype.cleanupSome === "function" ? ctx.FR : FinalizationRegistry;
-    gcFn = ctx.gc;
+    gcFn = runInNewContext("typeof gc === 'function' ? gc : null") as (() => void) | null;
+    checkpointCtx = createContext({}, { microtaskMode: "afterEvaluate" });
   } catch {
-    ctor = FinalizationRegistry as never;
     gcFn = null;
   }
+  return gcFn;
 }
 
-/** A FinalizationRegistry whose pending callbacks can be run synchronously (when V8 allows). */
+interface Entry<T> {
+  ref: WeakRef<object>;
+  held: T;
+}
+
+/** Calls `release(held)` once for each registered target that has become unreachable. */
 export class Reclaimer<T> {
-  private readonly registry: Registry<T>;
-  constructor(release: (held: T) => void) {
-    privateContext();
-    this.registry = new ctor!<T>(release);
+  private readonly entries = new Set<Entry<T>>();
+  private readonly byToken = new WeakMap<object, Entry<T>>();
+  private readonly registry: FinalizationRegistry<Entry<T>>;
+
+  constructor(private readonly release: (held: T) => void) {
+    this.registry = new FinalizationRegistry((e) => this.drop(e));
   }
-  register(target: object, held: T, token?: object): void {
-    this.registry.register(target, held, token);
+
+  private drop(e: Entry<T>): void {
+    if (!this.entries.delete(e)) return;
+    this.release(e.held);
   }
+
+  /** Watches `target`; `token` lets `unregister` stop watching it (when released explicitly). */
+  register(target: object, held: T, token: object): void {
+    const e: Entry<T> = { ref: new WeakRef(target), held };
+    this.entries.add(e);
+    this.byToken.set(token, e);
+    this.registry.register(target, e, e);
+  }
+
   unregister(token: object): void {
-    this.registry.unregister(token);
+    const e = this.byToken.get(token);
+    if (!e) return;
+    this.byToken.delete(token);
+    this.entries.delete(e);
+    this.registry.unregister(e);
   }
-  /** Runs the callbacks of targets already collected; false when V8 cannot do that synchronously. */
-  cleanup(): boolean {
-    if (!this.registry.cleanupSome) return false;
-    this.registry.cleanupSome();
-    return true;
+
+  /** Entries still watched (live or not yet found dead). */
+  get size(): number {
+    return this.entries.size;
   }
-  /** A full garbage collection, then the callbacks; false when neither is available. */
+
+  /**
+   * Ends V8's current "kept objects" epoch, runs a full collection and releases what it freed;
+   * false when no collection can be forced here (then memory returns between tasks only).
+   */
   collect(): boolean {
-    if (!gcFn) return false;
-    gcFn();
-    return this.cleanup();
-  }
-  /** Whether memory of unreachable arrays can be reclaimed inside a synchronous loop. */
-  static synchronous(): boolean {
-    privateContext();
-    return ctor !== (FinalizationRegistry as unknown) && gcFn !== null;
+    const gc = gcFunction();
+    if (!gc) return false;
+    runInContext("0", checkpointCtx!);
+    gc();
+    for (const e of this.entries) {
+      if (e.ref.deref() !== undefined) continue;
+      this.entries.delete(e);
+      this.registry.unregister(e);
+      this.release(e.held);
+    }
+    return true;
   }
 }

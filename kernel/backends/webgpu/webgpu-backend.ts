@@ -148,7 +148,6 @@ class WebGpuDevice implements Device {
   allocate(bytes: number, data: ArrayBufferView | null): GpuHandle {
     const b = this.backend;
     const c = this.client;
-    b.reclaimer.cleanup();
     // V8 clears finalization targets only in full collections, which a loop of small JS objects
     // rarely triggers: collect when device memory or buffer count has doubled since the last one.
     if (c.liveBytes + bytes > this.softBytes || c.liveCount > this.softCount) {
