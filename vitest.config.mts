@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/bench/**", "node_modules/**"],
+    exclude: ["test/bench/**", "test/extension/**", "node_modules/**"],
     testTimeout: 30000,
     pool: "forks",
     // The CPU suites run on the CPU even on a machine with a GPU (the automatic default).

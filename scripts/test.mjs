@@ -1,9 +1,10 @@
 // `npm test`: builds, typechecks, then runs each suite and prints one `N passed, N failed` line
 // per suite and a total. A suite whose requirements are missing is skipped with a message
 // naming what is missing; under CI (PRIMAL_CI=1) a skipped suite counts as a failure.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { provisionVscode } from "./provision-vscode.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const ci = process.env.PRIMAL_CI === "1";
@@ -48,6 +49,46 @@ function vitestSuite(name, patterns, env = {}) {
   results.push({ name, passed, failed, skipped: false });
 }
 
+/**
+ * Runs a test runner that prints a plain `N passed, N failed` line (the extension suites'
+ * stand-in VS Code does), showing its output as it comes and reading the counts from it.
+ */
+async function linesSuite(name, args, env = {}) {
+  console.log(`\n=== ${name} ===`);
+  const t0 = Date.now();
+  let text = "";
+  const status = await new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    child.stdout.on("data", (b) => {
+      text += b;
+      process.stdout.write(b);
+    });
+    child.on("error", () => resolve(1));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  const counts = [...text.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+  let passed = counts ? Number(counts[1]) : 0;
+  let failed = counts ? Number(counts[2]) : 0;
+  if (status !== 0 && failed === 0) failed = 1;
+  console.log(`(${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s)\n${name}: ${passed} passed, ${failed} failed`);
+  results.push({ name, passed, failed, skipped: false });
+}
+
+/**
+ * Node 24, code-server and Debian's Chromium for the extension suites: installed into the
+ * cache folder when missing (the Debian packages only as root), else the suites are skipped.
+ */
+async function vscodeTools() {
+  const t0 = Date.now();
+  try {
+    const r = await provisionVscode({ install: true });
+    if (r.ok) console.log(`\nVS Code test tools ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${r.dir})`);
+    return r.ok ? { ok: true } : { ok: false, why: `missing ${r.missing.join(", ")} (scripts/provision-vscode.mjs installs them)` };
+  } catch (e) {
+    return { ok: false, why: `provisioning failed: ${e instanceof Error ? e.message : e}` };
+  }
+}
+
 function skip(name, why) {
   console.log(`\n=== ${name} ===\nSKIPPED: ${why}`);
   results.push({ name, passed: 0, failed: ci ? 1 : 0, skipped: true, why });
@@ -71,6 +112,19 @@ if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("
     if (adapter) console.log(`\nWebGPU adapter: ${adapter}`);
     if (want("webgpu")) adapter ? vitestSuite("webgpu", ["test/webgpu"]) : skip("webgpu", probe.stdout.trim() || "no WebGPU adapter");
     if (want("webgpu-all")) adapter ? vitestSuite("kernel+reference (webgpu-all)", ["-c", "vitest.webgpu.config.mts"]) : skip("webgpu-all", probe.stdout.trim() || "no WebGPU adapter");
+    if (want("webgpu-all")) adapter ? vitestSuite("primitives (webgpu, jit-all)", ["-c", "vitest.webgpu.config.mts"], { PRIMAL_JIT_ALL: "1" }) : skip("webgpu jit-all", probe.stdout.trim() || "no WebGPU adapter");
+  }
+  // The extension in a real VS Code: code-server under Node 24 through a stand-in executable
+  // for @vscode/test-electron (test/extension/run-tests.mjs; shared/vscode-testing.md).
+  // The browser suite drives the same workbench as a user would, in headless Chromium
+  // (test/extension/browser/: Shift+Enter in the editor, inline results, the results panel).
+  if (want("extension") || want("browser")) {
+    const tools = await vscodeTools();
+    for (const [suite, runner] of [["extension", "test/extension/run-tests.mjs"], ["browser", "test/extension/browser/run-browser-tests.mjs"]]) {
+      if (!want(suite)) continue;
+      if (tools.ok) await linesSuite(suite, [join(root, runner)]);
+      else skip(suite, tools.why);
+    }
   }
 }
 

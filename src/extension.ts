@@ -1,40 +1,74 @@
-// The VS Code extension's entry point. Until the extension issue lands Run Cell and the
-// panels, it offers one command, "Primal: Run File", which runs the active cell file through
-// the kernel's CLI with VS Code's own Node runtime and shows the output in an output channel.
+// The VS Code extension's entry point: wires the cell model, CodeLens and boundaries, the
+// kernel manager, results (inline, panel, diagnostics), the status bar, Debug Cell and the
+// commands together. `activate` returns a small API of read-only views into that state; the
+// extension-host tests (test/extension/suite) use it to check what the user would see
+// (inline text, panel HTML, diagnostics, status-bar texts) without scraping the DOM.
 
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { CellBoundaries, CellCodeLensProvider } from "./cell-lens";
+import { CellModel } from "./cell-model";
+import { Commands } from "./commands";
+import { DebugCell } from "./debug-cell";
+import { InspectViews } from "./inspect-views";
+import { KernelManager } from "./kernel-manager";
+import { ResultsPanel } from "./results-panel";
+import { ResultsStore } from "./results";
+import { readKernelConfig } from "./settings";
+import { StatusBar } from "./status-bar";
+
+/** What `activate` returns: views into the extension's state for tests and other extensions. */
+export interface PrimalApi {
+  kernel: KernelManager;
+  results: ResultsStore;
+  panel: ResultsPanel;
+  statusBar: StatusBar;
+  commands: Commands;
+  boundaries: CellBoundaries;
+  debug: DebugCell;
+  model: CellModel;
+  /** The recent text of the "Primal" output channel. */
+  logText(): string;
+}
 
 /** Called by VS Code when a TypeScript file is opened or a Primal command runs. */
-export function activate(context: vscode.ExtensionContext): void {
-  const channel = vscode.window.createOutputChannel("Primal");
+export function activate(context: vscode.ExtensionContext): PrimalApi {
+  const log = vscode.window.createOutputChannel("Primal");
+  // Keep the recent log in memory too: tests (and bug reports) read it through the API.
+  const logLines: string[] = [];
+  const keep = (text: string): void => {
+    logLines.push(text);
+    if (logLines.length > 2000) logLines.splice(0, logLines.length - 2000);
+  };
+  const append = log.append.bind(log);
+  const appendLine = log.appendLine.bind(log);
+  log.append = (t: string) => (keep(t), append(t));
+  log.appendLine = (t: string) => (keep(t + "\n"), appendLine(t));
+  const model = new CellModel();
+  const folder = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const kernel = new KernelManager(path.join(context.extensionPath, "dist", "kernel.js"), log, readKernelConfig, folder);
+  const results = new ResultsStore(model);
+  const panel = new ResultsPanel(results);
+  const lens = new CellCodeLensProvider(model);
+  const boundaries = new CellBoundaries(model);
+  const statusBar = new StatusBar(kernel, model);
+  const debug = new DebugCell(kernel, log);
+  const inspect = new InspectViews(kernel);
+  const commands = new Commands({ model, kernel, results, panel, debug, inspect, log });
+  commands.register(context);
   context.subscriptions.push(
-    channel,
-    vscode.commands.registerCommand("primal.runFile", async () => {
-      const doc = vscode.window.activeTextEditor?.document;
-      if (!doc || doc.languageId !== "typescript") {
-        void vscode.window.showWarningMessage("Primal: open a TypeScript cell file first.");
-        return;
-      }
-      if (!vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage("Primal: running code needs a trusted workspace.");
-        return;
-      }
-      await doc.save();
-      channel.clear();
-      channel.show(true);
-      const cli = path.join(context.extensionPath, "dist", "cli.js");
-      // VS Code's Node (Electron in Node mode), as language servers are started.
-      const child = spawn(process.execPath, [cli, "run", doc.fileName], {
-        cwd: path.dirname(doc.fileName),
-        env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
-      });
-      child.stdout.on("data", (b: Buffer) => channel.append(b.toString()));
-      child.stderr.on("data", (b: Buffer) => channel.append(b.toString()));
-      child.on("close", (code) => channel.appendLine(code === 0 ? "" : `[primal exited with status ${code}]`));
+    log, model, kernel, results, panel, lens, boundaries, statusBar, debug, inspect,
+    vscode.languages.registerCodeLensProvider([{ language: "typescript" }, { language: "typescriptreact" }], lens),
+    kernel.onOutput((p) => results.addOutput(p.runId, p.output)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("primal.jit.enabled") || e.affectsConfiguration("primal.backend") || e.affectsConfiguration("primal.prng.partitionable"))
+        void kernel.applyConfig();
+      if (e.affectsConfiguration("primal.kernel.env")) log.appendLine("[kernel] primal.kernel.env changed: variables read at startup need Restart Kernel");
     }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => log.appendLine("[trust] workspace trusted: running cells is enabled")),
   );
+  log.appendLine(`[extension] Primal activated (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? "trusted" : "untrusted"} workspace)`);
+  return { kernel, results, panel, statusBar, commands, boundaries, debug, model, logText: () => logLines.join("") };
 }
 
 export function deactivate(): void {}
