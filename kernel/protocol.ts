@@ -42,7 +42,11 @@ export const Methods = {
   setConfig: "config/set",
   /** {@link DebugStartParams} -> {@link DebugStartResult}: opens the kernel's inspector for VS Code's JS debugger. */
   debugStart: "debug/start",
-  /** Panels of the next issue (IR, gradients, kernels); answered with MethodNotFound until then. */
+  /**
+   * {@link InspectParams} -> {@link InspectResult}: the inspection records as text (jaxprs of
+   * jitted functions, grad's linear programs, compiled kernels), until the panels of the next
+   * issue render them.
+   */
   inspectJaxprs: "inspect/jaxprs",
   inspectGradients: "inspect/gradients",
   inspectKernels: "inspect/kernels",
@@ -411,4 +415,18 @@ export interface DebugStartResult {
   /** ws://127.0.0.1:PORT/UUID */
   url: string;
   port: number;
+}
+
+/** Parameters of the inspect/* requests. */
+export interface InspectParams {
+  /** Only records whose source is this file (absolute path); all when absent. */
+  file?: string;
+}
+
+/** Answer of the inspect/* requests. */
+export interface InspectResult {
+  /** Records shown. */
+  count: number;
+  /** The records as `primal run --ir` / `--kernels` print them, newest first. */
+  text: string;
 }

@@ -1,9 +1,10 @@
 // Show IR / Show Gradients / Show Kernels, until the inspector panels of the next issue land:
-// each asks the kernel for its inspection records (`inspect/jaxprs`, `inspect/gradients`,
-// `inspect/kernels`) and opens them as a read-only text document beside the editor. A kernel
-// that does not answer these methods yet gets a document saying so, rather than nothing.
+// each asks the kernel for its inspection records of the active file (`inspect/jaxprs`,
+// `inspect/gradients`, `inspect/kernels`: the text `primal run --ir` / `--kernels` prints) and
+// opens them as a read-only text document beside the editor.
 
 import * as vscode from "vscode";
+import { InspectParams, InspectResult } from "../kernel/protocol";
 import { KernelManager } from "./kernel-manager";
 
 const SCHEME = "primal-inspect";
@@ -32,8 +33,8 @@ export class InspectViews implements vscode.TextDocumentContentProvider, vscode.
       text = `Primal ${label}: no kernel is running. Run a cell first; this view shows what the kernel traced and compiled.`;
     } else {
       try {
-        const r = await this.kernel.send<unknown>(method, { file });
-        text = typeof r === "string" ? r : JSON.stringify(r, null, 2);
+        const r = await this.kernel.send<InspectResult>(method, { file } satisfies InspectParams);
+        text = r.text;
       } catch (e) {
         text = `Primal ${label}: the kernel did not answer ${method}:\n  ${(e as Error).message}\n\n(The ${label} panel is part of the next issue; this kernel does not provide it yet.)`;
       }

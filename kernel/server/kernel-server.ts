@@ -15,11 +15,12 @@ import { config } from "../core/config";
 import { plot, setOutputSink } from "../api/output";
 import {
   CellErrorInfo, CellOutput, CellOutputParams, CellProgressParams, ConfigState, DebugStartParams, DebugStartResult, DeviceInfo,
-  InitializeParams, InitializeResult, InterruptParams, InterruptResult, KernelErrorCodes, KernelStatus, Methods, Notifications,
+  InitializeParams, InspectParams, InitializeResult, InterruptParams, InterruptResult, KernelErrorCodes, KernelStatus, Methods, Notifications,
   PROTOCOL_VERSION, RunCellParams, RunCellResult, SetConfigParams, UnavailableBackend,
 } from "../protocol";
 import { CellRunner, CellErrorInfo as RunnerError, CellOutput as RunnerOutput } from "./cell-runner";
 import { OutputThrottle } from "./output-throttle";
+import { inspectText, keepTraceRecords } from "./inspect-text";
 import { DEFAULT_LIMITS, richOutput } from "./output-summary";
 
 /** Converts the runner's error record to the protocol's. */
@@ -72,10 +73,10 @@ export class KernelServer {
       this.exit(0); // the process leaves once this response is written
       return null;
     });
-    for (const m of [Methods.inspectJaxprs, Methods.inspectGradients, Methods.inspectKernels])
-      conn.onRequest(m, () => {
-        throw new ResponseError(ErrorCodes.MethodNotFound, `${m}: not available yet in this kernel version`);
-      });
+    keepTraceRecords();
+    conn.onRequest(Methods.inspectJaxprs, (p?: InspectParams) => inspectText("jaxprs", p ?? {}));
+    conn.onRequest(Methods.inspectGradients, (p?: InspectParams) => inspectText("gradients", p ?? {}));
+    conn.onRequest(Methods.inspectKernels, (p?: InspectParams) => inspectText("kernels", p ?? {}));
     process.on("unhandledRejection", (e) => this.runnerFor(this.current?.file ?? this.lastFile ?? "").reportUncaught(e));
   }
 

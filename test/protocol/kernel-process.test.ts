@@ -70,8 +70,19 @@ describe("kernel process over JSON-RPC", () => {
     expect(r.error?.location).toMatchObject({ file, cell: 2, line: 21 });
     expect((await run("1 + 1")).value).toBe("2");
   });
-  it("answers methods of later issues with a clear error", async () => {
-    await expect(conn.sendRequest(Methods.inspectJaxprs, {})).rejects.toThrow(/inspect\/jaxprs: not available yet/);
+  it("answers inspect/* with the jaxprs, gradients and kernels as text", async () => {
+    const r1 = await run(`import { jit, grad } from "primal";\nconst sq = jit(function square(v) { return v.mul(v).add(1); });\nsq(np.arange(3)).tolist()`);
+    expect(r1.ok).toBe(true);
+    const r2 = await run("grad((v) => v.mul(v).sum())(np.arange(3).astype('float32')).tolist()");
+    expect(r2.ok).toBe(true);
+    const ir = await conn.sendRequest<{ count: number; text: string }>(Methods.inspectJaxprs, {});
+    expect(ir.count).toBeGreaterThan(0);
+    expect(ir.text).toMatch(/--- jaxpr of jit\(square\)/);
+    expect(ir.text).toMatch(/mul a a/);
+    const g = await conn.sendRequest<{ count: number; text: string }>(Methods.inspectGradients, {});
+    expect(g.text).toMatch(/--- linear program of grad/);
+    const k = await conn.sendRequest<{ count: number; text: string }>(Methods.inspectKernels, {});
+    expect(k.text).toMatch(/--- kernels of jit\(square\)/);
   });
   it("shuts down on request", async () => {
     const exited = new Promise<number | null>((res) => proc.on("exit", (c) => res(c)));

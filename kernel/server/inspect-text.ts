@@ -1,0 +1,51 @@
+// The kernel's answers to inspect/jaxprs, inspect/gradients and inspect/kernels as text, until
+// the inspector panels (issue 7) render the same records: every function traced by jit and the
+// linear program behind every grad (newest first, with the jaxpr after the compiler's passes
+// for jitted ones), and every compiled program's kernels, as `primal run --ir` / `--kernels`
+// print them. The records are kept from the moment the kernel starts, the latest MAX_RECORDS.
+
+import { TraceRecord, onTrace } from "../ir/trace-log";
+import { formatCompiled, inspectCompiled } from "../lower/inspect";
+import { InspectParams, InspectResult } from "../protocol";
+
+const MAX_RECORDS = 200;
+const traces: TraceRecord[] = [];
+let started = false;
+
+/** Starts keeping trace records (once per process). */
+export function keepTraceRecords(): void {
+  if (started) return;
+  started = true;
+  onTrace((r) => {
+    traces.push(r);
+    if (traces.length > MAX_RECORDS) traces.shift();
+  });
+}
+
+const where = (s: { file: string; line: number } | null, file?: string): string => {
+  if (!s) return "";
+  const f = file && s.file === file ? s.file.split(/[\\/]/).pop() : s.file;
+  return ` (${f}:${s.line})`;
+};
+
+/** The records of one kind as text; `file` narrows to what that file's cells traced or compiled. */
+export function inspectText(kind: "jaxprs" | "gradients" | "kernels", p: InspectParams = {}): InspectResult {
+  const inFile = (s: { file: string } | null) => !p.file || (s !== null && s.file === p.file);
+  if (kind === "kernels") {
+    const recs = inspectCompiled().filter((r) => inFile(r.source)).slice().reverse();
+    const text = recs.map((r) => formatCompiled(r, where(r.source, p.file))).join("\n");
+    return { count: recs.length, text: text || "No program has been compiled yet: call a jitted function in a cell (and turn JIT on)." };
+  }
+  const want = kind === "jaxprs" ? "jit" : "grad";
+  const recs = traces.filter((r) => r.kind === want && inFile(r.source)).slice().reverse();
+  const compiled = new Map(inspectCompiled().map((c) => [c.before, c]));
+  const text = recs
+    .map((r) => {
+      const head = `--- ${kind === "jaxprs" ? "jaxpr of jit" : "linear program of grad"}(${r.name})${where(r.source, p.file)} ---\n${String(r.jaxpr)}`;
+      const c = compiled.get(r.jaxpr);
+      return c ? `${head}\n--- after the compiler's passes ---\n${String(c.after)}\n` : `${head}\n`;
+    })
+    .join("\n");
+  const none = kind === "jaxprs" ? "No function has been traced by jit yet." : "No gradient has been taken yet.";
+  return { count: recs.length, text: text || none };
+}
