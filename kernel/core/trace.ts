@@ -180,7 +180,19 @@ export function evalPrimitive(prim: Primitive, args: NDArray[], params: unknown)
 
 /** A higher-order primitive on concrete arrays: here, or where the device's backend sends it (implDevice). */
 function evalImpl(prim: Primitive, args: NDArray[], params: unknown): NDArray[] {
-  const device = args.length ? chooseDevice(prim, args) : defaultDevice();
+  // The device the arguments are on, found without raising: a disposed or mismatched argument
+  // is the body's to report (it names the primitive that reads it).
+  let device: Device | null = null;
+  for (const a of args) {
+    const b = a._buffer;
+    if (!b) continue;
+    if (a._committed) {
+      device = b.device;
+      break;
+    }
+    device ??= b.device;
+  }
+  device ??= defaultDevice();
   const there = device.backend.implDevice?.(prim);
   if (!there || there === device) return prim.impl!(args, params);
   const moved = args.map((a) => new NDArray(a.aval, there.backend.fromHost(a._buf(prim.name).readSync(), a.aval, there)));
