@@ -125,6 +125,18 @@ export function primalStep(): (p: PP, x: NDArray, y: NDArray) => [PP, NDArray] {
 }
 
 /** The shared initial parameters as Primal arrays (on the default device). */
+/** The losses of the first `steps` steps from the initial parameters (checked against the float64 reference). */
+export function stepLosses(step: (p: PP, x: NDArray, y: NDArray) => [PP, NDArray], d: MlpData, x: NDArray, y: NDArray, steps: number): number[] {
+  const losses: number[] = [];
+  let p = primalParams(d);
+  for (let i = 0; i < steps; i++) {
+    const [next, l] = step(p, x, y);
+    losses.push(Number(l.item()));
+    p = next;
+  }
+  return losses;
+}
+
 export function primalParams(d: MlpData): PP {
   const { input, hidden, classes } = MLP;
   return { w1: np.array(d.w1).reshape([input, hidden]), b1: np.array(d.b1), w2: np.array(d.w2).reshape([hidden, classes]), b2: np.array(d.b2) };
@@ -164,13 +176,7 @@ async function preparePrimal(d: MlpData): Promise<Prepared> {
       jitted = f;
     }
   }
-  const losses: number[] = [];
-  let p = primalParams(d);
-  for (let i = 0; i < CHECK_STEPS; i++) {
-    const [next, l] = jitted(p, x, y);
-    losses.push(Number(l.item()));
-    p = next;
-  }
+  const losses = stepLosses(jitted, d, x, y, CHECK_STEPS);
   const eager = primalStep();
   const off = loop(jit(primalStep()));
   return {

@@ -13,7 +13,7 @@
 import { NDArray, disableJit, jit, np } from "../../kernel/index";
 import { setKernelTiming } from "../../kernel/lower/inspect";
 import { CompileInfo, probeCompile } from "./compile-probe";
-import { MLP, MlpData, PP, JP, disposeOld, jaxParams, jaxStep, primalParams, primalStep, referenceLoss } from "./mlp";
+import { disposeOld, jaxParams, jaxStep, JP, MLP, MlpData, PP, primalParams, primalStep, referenceLoss, stepLosses } from "./mlp";
 import { Timing, measureAll, median } from "./measure";
 import type { JaxGpu } from "./webgpu-setup";
 import { GpuPeers, placementNotes } from "./webgpu-workloads";
@@ -95,13 +95,7 @@ async function preparePrimal(g: GpuPeers, d: MlpData) {
     return performance.now() - t;
   });
   const pipelinesJit = pg.client.shaderCount - before;
-  const losses: number[] = [];
-  let p = primalParams(d);
-  for (let i = 0; i < CHECK_STEPS; i++) {
-    const [next, l] = jitted(p, x, y);
-    losses.push(Number(l.item()));
-    p = next;
-  }
+  const losses = stepLosses(jitted, d, x, y, CHECK_STEPS);
   const eager = primalStep();
   const eagerStep = (pp: PP, xx: NDArray, yy: NDArray) => disableJit(() => eager(pp, xx, yy));
   const e0 = primalParams(d);
