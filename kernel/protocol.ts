@@ -50,6 +50,12 @@ export const Methods = {
   inspectJaxprs: "inspect/jaxprs",
   inspectGradients: "inspect/gradients",
   inspectKernels: "inspect/kernels",
+  /** {@link InspectRecordsParams} -> {@link IrRecordsResult}: the IR panel's data (traced functions, newest first). */
+  inspectIrRecords: "inspect/irRecords",
+  /** {@link InspectRecordsParams} -> {@link GradientRecordsResult}: the gradients panel's data (per differentiated function). */
+  inspectGradientRecords: "inspect/gradientRecords",
+  /** {@link InspectRecordsParams} -> {@link KernelRecordsResult}: the kernels panel's data (compiled programs, newest first). */
+  inspectKernelRecords: "inspect/kernelRecords",
 } as const;
 
 /** Notification names (kernel -> client). */
@@ -429,4 +435,243 @@ export interface InspectResult {
   count: number;
   /** The records as `primal run --ir` / `--kernels` print them, newest first. */
   text: string;
+}
+
+// ---- inspect/*Records: the inspector panels' data --------------------------------------------
+//
+// Structured, JSON-safe forms of the records the text answers print. Every list is capped (see
+// the `truncated` flags); numbers that JSON cannot carry travel as {@link JsonNumber} strings.
+
+/** Parameters of the inspect/*Records requests. */
+export interface InspectRecordsParams {
+  /** Only records whose source is this file (absolute path); all when absent. */
+  file?: string;
+  /** Only the records with these ids (the panel fetches a large record when it is expanded). */
+  ids?: number[];
+  /** At most this many records, newest first (default 50, at most 200). */
+  limit?: number;
+}
+
+/** A line in the user's code. */
+export interface SourceLine {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+/** An abstract value: `f32[3,4]` is `{ shape: [3, 4], dtype: "float32", text: "f32[3,4]" }`. */
+export interface AvalInfo {
+  shape: number[];
+  dtype: string;
+  /** As the jaxpr prints it (`f32[3,4]`). */
+  text: string;
+}
+
+/** A variable as the jaxpr text names it (`a`, `ba`; `_` for a dropped output). */
+export interface VarInfo {
+  name: string;
+  aval: AvalInfo;
+}
+
+/** An equation's input: a variable, or a literal (`2.0:f32[]`). */
+export type AtomInfo =
+  | { kind: "var"; name: string; aval: AvalInfo }
+  | { kind: "literal"; value: JsonNumber | boolean; /** As printed before the `:` (`2.0`, `True`). */ text: string; aval: AvalInfo };
+
+/**
+ * One parameter of an equation, in the order the printer shows them: a value as text, or
+ * nested jaxprs (`jaxpr=` of jit, `branches=(...)` of cond, `body_jaxpr=` of scan/while,
+ * `call_jaxpr=` of custom_jvp). `tuple` is true for a tuple of jaxprs (printed `k=(j1 j2)`).
+ */
+export type ParamInfo =
+  | { name: string; kind: "value"; text: string }
+  | { name: string; kind: "jaxprs"; tuple: boolean; jaxprs: JaxprInfo[] };
+
+/** One equation, with the names the printed text gives its variables. */
+export interface EqnInfo {
+  /** Position in its jaxpr's equation list. */
+  index: number;
+  primitive: string;
+  outVars: VarInfo[];
+  inputs: AtomInfo[];
+  params: ParamInfo[];
+  /** The parameters that are not jaxprs, as printed: `axes=(0,) out_sharding=None`. */
+  paramsText: string;
+  /** The user's line that made the equation, when known. */
+  source: SourceLine | null;
+}
+
+/** A jaxpr as data: what the printed text shows, equation by equation. */
+export interface JaxprInfo {
+  constvars: VarInfo[];
+  invars: VarInfo[];
+  eqns: EqnInfo[];
+  outvars: AtomInfo[];
+  /** Equations this jaxpr has (eqns.length unless truncated). */
+  eqnCount: number;
+  /** Some equations (here or in nested jaxprs) were left out: the record hit its cap. */
+  truncated?: boolean;
+}
+
+/** One traced program of the IR panel. */
+export interface IrRecord {
+  id: number;
+  /** "jit": a jitted function's trace; "grad": the linear program behind a grad/valueAndGrad call. */
+  kind: "jit" | "grad";
+  name: string;
+  /** Where the user called the transformed function. */
+  source: SourceLine | null;
+  /** The cell that was running when it was traced (kernel process only). */
+  cell?: number;
+  /** The run that traced it. */
+  runId?: string;
+  inAvals: AvalInfo[];
+  /** The jaxpr exactly as `makeJaxpr` prints it (cut, with a final line saying so, beyond the text cap). */
+  text: string;
+  jaxpr: JaxprInfo;
+  /** For a compiled jitted function: the program after the compiler's passes (what was lowered). */
+  optimized?: { compiledId: number; text: string; jaxpr: JaxprInfo };
+}
+
+/** Result of `inspect/irRecords`. */
+export interface IrRecordsResult {
+  records: IrRecord[];
+  /** Records kept in all (before `limit` and `file`). */
+  total: number;
+}
+
+/** Language of a kernel's source, for highlighting: WGSL shaders, JS kernels, WebAssembly listings. */
+export type KernelLanguage = "wgsl" | "javascript" | "wat";
+
+/** One step of a compiled program: a fused kernel, a library call or an alias (a reshape that shares storage). */
+export interface KernelStepInfo {
+  index: number;
+  kind: "kernel" | "library" | "alias";
+  name: string;
+  /** The generated source that runs; null for library calls and aliases. */
+  source: string | null;
+  language: KernelLanguage | null;
+  /** The scalar kernel IR as text (fused kernels). */
+  ir: string | null;
+  /** Indices into the program's optimised jaxpr (`optimized` of the IR record, `eqnCount` of the program). */
+  eqns: number[];
+  /** Those equations as jaxpr lines, named as in the printed optimised jaxpr. */
+  eqnText: string[];
+  launchShape: number[];
+  elements: number;
+  /** What the backend made of the step: a GEMM variant, a host fallback and why. */
+  note?: string;
+  /** Measured time (calls 0 when timing was off). */
+  timing: { calls: number; totalMs: number; lastMs: number };
+}
+
+/** One compiled program of the kernels panel. */
+export interface KernelProgramRecord {
+  id: number;
+  name: string;
+  /** "cpu", "webgpu". */
+  platform: string;
+  /** The device kind: "cpu", or the WebGPU adapter's description. */
+  adapter?: string;
+  source: SourceLine | null;
+  cell?: number;
+  runId?: string;
+  /** The IR record of the traced program, when it is still kept. */
+  irRecordId?: number;
+  counts: { kernels: number; library: number; aliases: number };
+  /** Equations of the optimised jaxpr. */
+  eqnCount: number;
+  peakTempBytes: number;
+  compileMs: number;
+  calls: number;
+  /** Whether the lowered program came from the compile cache (and from which level), or null when it was lowered afresh. */
+  cacheHit: "traced" | "optimized" | null;
+  /** Whether per-kernel timing was on (else timings stay at 0). */
+  timingOn: boolean;
+  steps: KernelStepInfo[];
+  /** Steps or source text were cut by the caps. */
+  truncated?: boolean;
+}
+
+/** Result of `inspect/kernelRecords`. */
+export interface KernelRecordsResult {
+  records: KernelProgramRecord[];
+  total: number;
+}
+
+/** Statistics of one gradient leaf, computed in float64 on the host. */
+export interface GradLeafStats {
+  l2: JsonNumber;
+  min: JsonNumber;
+  max: JsonNumber;
+  mean: JsonNumber;
+  /** Fraction of elements equal to zero. */
+  zeroFraction: number;
+  nanCount: number;
+  infCount: number;
+  /** 20 bins over [min, max] of the finite values: `edges.length === counts.length + 1`. */
+  histogram: { edges: number[]; counts: number[] };
+}
+
+/** One gradient leaf of a call. */
+export interface GradLeafInfo {
+  /** The pytree path, with the function's parameter name first: `params[0].w`, `params.w1`, `x`. */
+  path: string;
+  shape: number[];
+  dtype: string;
+  /** Absent when the values could not be read: see `missing`. */
+  stats?: GradLeafStats;
+  /** Why there are no stats: "traced" (a grad inside jit/vmap: no values exist at trace time), "too large", "disposed", a read error. */
+  missing?: string;
+}
+
+/** One grad/valueAndGrad call. */
+export interface GradCallInfo {
+  /** Per function, counting from 1. */
+  step: number;
+  runId?: string;
+  /** The function's value (the loss); absent when traced or not a float scalar on the host. */
+  value?: JsonNumber;
+  /** Under a transformation (inside jit, vmap, another grad): shapes only, no values. */
+  traced: boolean;
+  leaves: GradLeafInfo[];
+  /** The L2 norm over all leaves. */
+  globalNorm?: JsonNumber;
+}
+
+/** One point of a function's history across calls. */
+export interface GradHistoryPoint {
+  step: number;
+  value?: JsonNumber;
+  globalNorm?: JsonNumber;
+  /** Per leaf, in the order of `last.leaves`. */
+  norms: (JsonNumber | null)[];
+}
+
+/** A differentiated function: its latest call in full, and a bounded history of the calls before. */
+export interface GradientRecord {
+  id: number;
+  /** How it was differentiated. */
+  kind: "grad" | "valueAndGrad";
+  name: string;
+  /** Where the latest call was made. */
+  source: SourceLine | null;
+  cell?: number;
+  /** Calls so far. */
+  calls: number;
+  last: GradCallInfo;
+  /** The latest calls (at most 200), oldest first. */
+  history: GradHistoryPoint[];
+  /** The IR record of the latest call's linear program, when kept. */
+  irRecordId?: number;
+}
+
+/** Result of `inspect/gradientRecords`. */
+export interface GradientRecordsResult {
+  records: GradientRecord[];
+  total: number;
+  /** The run of the latest grad call (the panel's "last run"). */
+  lastRunId?: string;
 }

@@ -20,6 +20,8 @@ export interface KernelRecord {
   ir: string | null;
   /** The equations computed, as jaxpr lines named like the printed `after` jaxpr. */
   eqns: string[];
+  /** The same equations as indices into `after.jaxpr.eqns`. */
+  eqnIndices: number[];
   /** Loop extents after coalescing (fused kernels) or the output shape (library calls). */
   launchShape: number[];
   /** Points of the loop nest (or output elements). */
@@ -48,6 +50,11 @@ export interface CompiledRecord {
   calls: number;
   /** The platform the program was prepared for ("cpu", "webgpu"). */
   platform?: string;
+  /**
+   * Whether the lowered program came from the compile cache (jit-runner.ts): "traced" (passes
+   * and lowering skipped), "optimized" (lowering skipped), or null when lowered afresh.
+   */
+  cacheHit: "traced" | "optimized" | null;
 }
 
 const records: CompiledRecord[] = [];
@@ -100,6 +107,7 @@ export function recordCompiled(
       kind: s.kind,
       name: s.name,
       source: s.kind === "kernel" ? s.source : null,
+      eqnIndices: [...s.eqns],
       launchShape: launch,
       elements: launch.reduce((a, b) => a * b, 1),
       timing: { calls: 0, totalMs: 0, lastMs: 0 },
@@ -123,6 +131,7 @@ export function recordCompiled(
     peakTempBytes: p.peakTempBytes,
     compileMs,
     calls: 0,
+    cacheHit: null,
   };
   if (typeof source === "function") lazyField(rec, "source", source);
   else rec.source = source;
@@ -148,6 +157,18 @@ export function formatCompiled(r: CompiledRecord, where = ""): string {
     if (k.source) lines.push(k.source.trimEnd().replace(/^/gm, "    | "));
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The language of a step's source, for highlighting. The backends put what runs there: WGSL
+ * shaders (they have a `@compute` entry point), WebAssembly listings (WAT-like, `;;` comments
+ * first) or JS kernels (the default codegen).
+ */
+export function sourceLanguage(source: string | null): "wgsl" | "javascript" | "wat" | null {
+  if (source === null) return null;
+  if (/^\s*(;;|\(module)/.test(source)) return "wat";
+  if (/@compute\b/.test(source)) return "wgsl";
+  return "javascript";
 }
 
 /** An enumerable property computed on first read (then an ordinary data property). */

@@ -144,6 +144,7 @@ export function compile(cj: ClosedJaxpr, platform = "cpu"): Compiled | null {
     const record = recordCompiled(p, name, () => info?.source ?? null, 0, kernelIr);
     passRecords.set(record, passes);
     record.platform = platform;
+    record.cacheHit = hit;
     const run = executor.prepare(p, record);
     record.compileMs = performance.now() - t0;
     debugLog(3, "compile", `jit(${name}): ${record.counts.kernels} fused kernel(s), ${record.counts.library} library call(s) for ${p.after.jaxpr.eqns.length} equations, in ${record.compileMs.toFixed(2)} ms${hit ? ` (lowered program reused: same ${hit} program)` : ""}`);

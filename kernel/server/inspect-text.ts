@@ -2,24 +2,16 @@
 // the inspector panels (issue 7) render the same records: every function traced by jit and the
 // linear program behind every grad (newest first, with the jaxpr after the compiler's passes
 // for jitted ones), and every compiled program's kernels, as `primal run --ir` / `--kernels`
-// print them. The records are kept from the moment the kernel starts, the latest MAX_RECORDS.
+// print them. The records are kept from the moment the kernel starts (inspect-records.ts keeps
+// the latest 200 traces; the structured forms of the same records are in that file).
 
-import { TraceRecord, onTrace } from "../ir/trace-log";
 import { formatCompiled, inspectCompiled } from "../lower/inspect";
 import { InspectParams, InspectResult } from "../protocol";
+import { keptTraces, setInspectRecording } from "./inspect-records";
 
-const MAX_RECORDS = 200;
-const traces: TraceRecord[] = [];
-let started = false;
-
-/** Starts keeping trace records (once per process). */
+/** Starts keeping trace records (turns the inspection recording on: inspect-records.ts keeps them). */
 export function keepTraceRecords(): void {
-  if (started) return;
-  started = true;
-  onTrace((r) => {
-    traces.push(r);
-    if (traces.length > MAX_RECORDS) traces.shift();
-  });
+  setInspectRecording(true);
 }
 
 const where = (s: { file: string; line: number } | null, file?: string): string => {
@@ -37,7 +29,7 @@ export function inspectText(kind: "jaxprs" | "gradients" | "kernels", p: Inspect
     return { count: recs.length, text: text || "No program has been compiled yet: call a jitted function in a cell (and turn JIT on)." };
   }
   const want = kind === "jaxprs" ? "jit" : "grad";
-  const recs = traces.filter((r) => r.kind === want && inFile(r.source)).slice().reverse();
+  const recs = keptTraces().map((t) => t.record).filter((r) => r.kind === want && inFile(r.source)).reverse();
   const compiled = new Map(inspectCompiled().map((c) => [c.before, c]));
   const text = recs
     .map((r) => {

@@ -15,12 +15,13 @@ import { config } from "../core/config";
 import { plot, setOutputSink } from "../api/output";
 import {
   CellErrorInfo, CellOutput, CellOutputParams, CellProgressParams, ConfigState, DebugStartParams, DebugStartResult, DeviceInfo,
-  InitializeParams, InspectParams, InitializeResult, InterruptParams, InterruptResult, KernelErrorCodes, KernelStatus, Methods, Notifications,
+  InitializeParams, InspectParams, InspectRecordsParams, InitializeResult, InterruptParams, InterruptResult, KernelErrorCodes, KernelStatus, Methods, Notifications,
   PROTOCOL_VERSION, RunCellParams, RunCellResult, SetConfigParams, UnavailableBackend,
 } from "../protocol";
 import { CellRunner, CellErrorInfo as RunnerError, CellOutput as RunnerOutput } from "./cell-runner";
 import { OutputThrottle } from "./output-throttle";
 import { inspectText, keepTraceRecords } from "./inspect-text";
+import { gradientRecords, irRecords, kernelRecords, setInspectRecording } from "./inspect-records";
 import { DEFAULT_LIMITS, richOutput } from "./output-summary";
 
 /** Converts the runner's error record to the protocol's. */
@@ -74,6 +75,10 @@ export class KernelServer {
       return null;
     });
     keepTraceRecords();
+    setInspectRecording(true, () => (this.current ? { runId: this.current.runId, file: this.current.file, cell: this.current.params.cell } : null));
+    conn.onRequest(Methods.inspectIrRecords, (p?: InspectRecordsParams) => irRecords(p ?? {}));
+    conn.onRequest(Methods.inspectGradientRecords, (p?: InspectRecordsParams) => gradientRecords(p ?? {}));
+    conn.onRequest(Methods.inspectKernelRecords, (p?: InspectRecordsParams) => kernelRecords(p ?? {}));
     conn.onRequest(Methods.inspectJaxprs, (p?: InspectParams) => inspectText("jaxprs", p ?? {}));
     conn.onRequest(Methods.inspectGradients, (p?: InspectParams) => inspectText("gradients", p ?? {}));
     conn.onRequest(Methods.inspectKernels, (p?: InspectParams) => inspectText("kernels", p ?? {}));

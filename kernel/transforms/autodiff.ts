@@ -12,6 +12,7 @@ import { linearizeFlat, vjpFlat } from "./transpose";
 import { vmapFlat } from "./vmap";
 import { recordTrace } from "../ir/trace-log";
 import { int32 } from "../core/dtype";
+import { ClosedJaxpr } from "../ir/jaxpr";
 
 type Fn = (...args: any[]) => any;
 
@@ -86,8 +87,37 @@ function checkScalarOutput(op: string, out: NDArray): void {
     throw new DTypeError(`${op} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but got ${out.dtype.name}. For differentiation of functions with integer outputs, use jax.vjp directly.`);
 }
 
+/** What a grad/valueAndGrad call announces to the inspectors (kernel/server/inspect-records.ts). */
+export interface GradCall {
+  kind: "grad" | "valueAndGrad";
+  /** The differentiated function (the same object across the calls of a training loop). */
+  fn: Fn;
+  /** The call's arguments, and the positions of those differentiated. */
+  args: readonly unknown[];
+  argnums: readonly number[];
+  /** The structure of the differentiated arguments (as a list, one entry per argnum). */
+  inTree: PyTreeDef;
+  /** The function's value (the loss) and the gradient leaves, in `inTree`'s leaf order: tracers under jit or vmap. */
+  value: NDArray;
+  grads: NDArray[];
+  /** The linear program of the call (also in the trace log). */
+  jaxpr: ClosedJaxpr;
+}
+
+const gradListeners = new Set<(c: GradCall) => void>();
+
+/** Subscribes to grad/valueAndGrad calls (the gradients panel); returns the unsubscribe function. */
+export function onGradCall(fn: (c: GradCall) => void): () => void {
+  gradListeners.add(fn);
+  return () => gradListeners.delete(fn);
+}
+
 /** jax.value_and_grad. */
 export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: any[]) => [any, any] {
+  return differentiate(f, opts, "valueAndGrad");
+}
+
+function differentiate(f: Fn, opts: GradOptions, kind: GradCall["kind"]): (...args: any[]) => [any, any] {
   const op = "grad";
   return (...args: unknown[]) => {
     const { nums, single } = normalizeArgnums(op, opts.argnums, args.length);
@@ -119,6 +149,15 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: any[]) =>
     recordTrace("grad", f.name || "<lambda>", jaxpr);
     const value = outs[0];
     const grads = pullback([onesLike(value), ...new Array(nAux).fill(null)]);
+    // A listener's failure must never fail the user's grad: the inspectors are a side view.
+    if (gradListeners.size)
+      for (const l of gradListeners) {
+        try {
+          l({ kind, fn: f, args, argnums: nums, inTree, value, grads, jaxpr });
+        } catch {
+          /* the inspector loses this call */
+        }
+      }
     const gradTree = treeUnflatten(inTree, grads) as unknown[];
     const g = single ? gradTree[0] : gradTree;
     const v = opts.hasAux ? [value, treeUnflatten(auxTree!, outs.slice(1))] : value;
@@ -128,7 +167,7 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: any[]) =>
 
 /** jax.grad: the gradient of a scalar function with respect to argument(s) `argnums`. */
 export function grad(f: Fn, opts: GradOptions = {}): (...args: any[]) => any {
-  const vg = valueAndGrad(f, opts);
+  const vg = differentiate(f, opts, "grad");
   return (...args: unknown[]) => {
     const [v, g] = vg(...args);
     return opts.hasAux ? [g, (v as unknown[])[1]] : g;

@@ -1,0 +1,115 @@
+// The inspector panels' requests against a real kernel process (dist/kernel.js): after two
+// cells (one defines a jitted function, the next calls it and runs a small valueAndGrad loop),
+// inspect/irRecords, inspect/gradientRecords and inspect/kernelRecords answer structured
+// records whose source lines point at the cells' lines in the file, whose gradients are named
+// by parameter path with statistics recomputed here in float64, and whose kernels carry their
+// sources; the text answers keep working beside them.
+// (The loss's parameters do not shadow the cell's top-level names: esbuild renames such a
+// parameter in the cell's JS, `params` -> `params2`, and the paths would show that name.)
+
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GradientRecordsResult, IrRecordsResult, KernelRecordsResult, Methods } from "../../kernel/protocol";
+import { KernelClient, startKernel, textOf, waitFor } from "./kernel-client";
+
+const dir = mkdtempSync(join(tmpdir(), "primal-inspect-"));
+const file = join(dir, "train.ts");
+writeFileSync(file, "// the cells are sent with their lines; the file only has to exist\n");
+let k: KernelClient;
+
+// Cell 0 starts at line 2 of the file, cell 1 at line 10.
+const cell0 = [
+  `import { np, jit, valueAndGrad } from "primal";`, // 2
+  `const predict = jit(function predict(params, x) {`, // 3
+  `  const h = np.tanh(np.dot(x, params.w));`, // 4
+  `  return h.add(params.b).sum();`, // 5
+  `});`, // 6
+].join("\n");
+const cell1 = [
+  `const params = { w: np.array([[0.5, -1], [0.25, 0], [1, 2]], { dtype: "float32" }), b: np.zeros([2]) };`, // 10
+  `const x = np.arange(6).reshape([2, 3]).astype("float32");`, // 11
+  `predict(params, x).item();`, // 12
+  `const loss = (p, xb) => np.tanh(np.dot(xb, p.w)).add(p.b).sum();`, // 13
+  `const vg = valueAndGrad(loss);`, // 14
+  `for (let i = 0; i < 3; i++) vg(params, x);`, // 15
+  `console.log(JSON.stringify(vg(params, x)[1].w.tolist()));`, // 16
+].join("\n");
+let gradW: number[][];
+let run1 = "";
+
+beforeAll(async () => {
+  k = startKernel(file);
+  await k.initialize();
+  expect((await k.run(cell0, { cell: 0, startLine: 2 })).ok).toBe(true);
+  const r = await k.run(cell1, { cell: 1, startLine: 10, runId: "train-run" });
+  expect(r.error).toBeUndefined();
+  run1 = r.runId;
+  await waitFor(() => textOf(k.outputsOf(run1)).includes("\n"), 5000, "the printed gradient");
+  gradW = JSON.parse(textOf(k.outputsOf(run1))) as number[][];
+});
+afterAll(() => k?.dispose());
+
+describe("inspect/*Records over JSON-RPC", () => {
+  it("irRecords: the jitted function's jaxpr, its equations at the lines of the cell that defined it", async () => {
+    const res: IrRecordsResult = await k.conn.sendRequest(Methods.inspectIrRecords, { file });
+    const r = res.records.find((x) => x.name === "predict")!;
+    expect(r).toBeDefined();
+    expect([r.kind, r.cell, r.runId]).toEqual(["jit", 1, run1]);
+    expect(r.source).toMatchObject({ file, line: 12 });
+    expect(r.text).toMatch(/^\{ lambda ; a:f32\[2\] b:f32\[3,2\] c:f32\[2,3\]\. let/);
+    const lines = Object.fromEntries(r.jaxpr.eqns.map((e) => [e.primitive, e.source?.line]));
+    expect(lines).toMatchObject({ dot_general: 4, tanh: 4, add: 5, reduce_sum: 5 });
+    expect(r.jaxpr.eqns.every((e) => e.source?.file === file)).toBe(true);
+    expect(r.optimized?.text).toMatch(/lambda/);
+    // The grad's linear program is there too, traced by cell 1.
+    expect(res.records.some((x) => x.kind === "grad" && x.name === "loss" && x.cell === 1)).toBe(true);
+    // Another file's records are filtered out.
+    expect((await k.conn.sendRequest<IrRecordsResult>(Methods.inspectIrRecords, { file: join(dir, "other.ts") })).records).toEqual([]);
+  });
+
+  it("gradientRecords: per parameter path, statistics equal to a float64 recomputation, a history of 4 calls", async () => {
+    const res: GradientRecordsResult = await k.conn.sendRequest(Methods.inspectGradientRecords, {});
+    expect(res.lastRunId).toBe(run1);
+    const r = res.records.find((x) => x.name === "loss")!;
+    expect([r.kind, r.calls, r.history.length, r.cell]).toEqual(["valueAndGrad", 4, 4, 1]);
+    expect(r.source).toMatchObject({ file, line: 16 });
+    expect(r.last.leaves.map((l) => [l.path, l.shape])).toEqual([["p.b", [2]], ["p.w", [3, 2]]]);
+    const w = r.last.leaves[1].stats!;
+    const flat = gradW.flat();
+    expect(w.l2 as number).toBeCloseTo(Math.hypot(...flat), 12);
+    expect([w.min, w.max]).toEqual([Math.min(...flat), Math.max(...flat)]);
+    expect(w.mean as number).toBeCloseTo(flat.reduce((a, b) => a + b, 0) / flat.length, 12);
+    expect(w.histogram.counts.reduce((a, b) => a + b, 0)).toBe(6);
+    // d/db of sum(... + b) over 2 rows: 2 per element.
+    expect(r.last.leaves[0].stats).toMatchObject({ l2: Math.hypot(2, 2), min: 2, max: 2, zeroFraction: 0, nanCount: 0, infCount: 0 });
+    expect(typeof r.last.value).toBe("number");
+    expect(r.history.every((h) => typeof h.globalNorm === "number" && h.value === r.last.value)).toBe(true);
+  });
+
+  it("kernelRecords: the compiled program's steps with their sources, its run and IR record", async () => {
+    const ir: IrRecordsResult = await k.conn.sendRequest(Methods.inspectIrRecords, {});
+    const res: KernelRecordsResult = await k.conn.sendRequest(Methods.inspectKernelRecords, {});
+    const r = res.records.find((x) => x.name === "predict")!;
+    expect([r.platform, r.adapter, r.cell, r.runId, r.cacheHit]).toEqual(["cpu", "cpu", 1, run1, null]);
+    expect(r.irRecordId).toBe(ir.records.find((x) => x.name === "predict")!.id);
+    expect(r.calls).toBe(1);
+    const kernels = r.steps.filter((s) => s.kind === "kernel");
+    expect(kernels.length).toBe(r.counts.kernels);
+    expect(kernels.length).toBeGreaterThan(0);
+    for (const s of kernels) {
+      expect(["javascript", "wat"]).toContain(s.language);
+      expect(s.source!.length).toBeGreaterThan(0);
+      expect(s.eqns.length).toBe(s.eqnText.length);
+    }
+    expect(r.steps.flatMap((s) => s.eqnText).join("\n")).toMatch(/dot_general/);
+  });
+
+  it("keeps the text answers", async () => {
+    const t = await k.conn.sendRequest<{ count: number; text: string }>(Methods.inspectJaxprs, { file });
+    expect(t.text).toMatch(/--- jaxpr of jit\(predict\)/);
+    const g = await k.conn.sendRequest<{ count: number; text: string }>(Methods.inspectGradients, {});
+    expect(g.text).toMatch(/linear program of grad\(loss\)/);
+  });
+});
