@@ -64,6 +64,8 @@ const EXCLUDED: { test: string; why: string }[] = [
 const CPU_ONLY = [
   "test/kernel/codegen-wasm.test.ts", "test/kernel/eager-wasm.test.ts", "test/kernel/compiler-runtime.test.ts", "test/kernel/compiler-golden.test.ts",
   "test/kernel/compiler-golden-wasm.test.ts", "test/kernel/gemm.test.ts", "test/kernel/f32-math.test.ts", "test/kernel/cell-runner.test.ts",
+  // The inspection records' builders are backend-independent; this file pins the CPU's kernel languages and records.
+  "test/kernel/inspect-records.test.ts",
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
