@@ -151,7 +151,13 @@ suite("run cells", () => {
     assertOk(adv);
     assert.equal(adv.cell, 1);
     assert.equal(vscode.window.activeTextEditor?.document, ed.document);
-    assert.equal(vscode.window.activeTextEditor!.selection.active.line, lineOf(CELLS, "x.mul(2)") - 1);
+    // The cursor reaches the next cell's first line. (Once in CI it was seen back on the line the
+    // test opened the file at, after the move: polled, and noted as a possible race with the
+    // editor's reveal of that earlier open.)
+    const want = lineOf(CELLS, "x.mul(2)") - 1;
+    const t0 = Date.now();
+    while (vscode.window.activeTextEditor!.selection.active.line !== want && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(vscode.window.activeTextEditor!.selection.active.line, want);
     assert.ok(api.results.records.length >= 9);
   });
 
