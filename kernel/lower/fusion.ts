@@ -48,9 +48,13 @@ const CHEAP = new Set([
 const MAX_DUPLICATES = 4;
 
 export function classify(e: JaxprEqn): EqnClass {
-  const p = e.primitive;
-  if (p.elementwise && e.outVars.length === 1) return "elementwise";
-  if (VIEW_PRIMS.has(p.name) && !(p.name === "reshape" && e.params.dimensions != null)) return "view";
+  return classifyPrimitive(e.primitive, e.params, e.outVars.length);
+}
+
+/** How the lowering treats a primitive with these parameters and number of outputs (an equation's class without the equation). */
+export function classifyPrimitive(p: Primitive, params: Record<string, unknown>, outputs: number): EqnClass {
+  if (p.elementwise && outputs === 1) return "elementwise";
+  if (VIEW_PRIMS.has(p.name) && !(p.name === "reshape" && params.dimensions != null)) return "view";
   if (p.name in REDUCE_KIND) return "reduce";
   return "library";
 }

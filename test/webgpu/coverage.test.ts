@@ -7,15 +7,14 @@ import { describe, expect, it } from "vitest";
 import "../../kernel/index";
 import { allPrimitives } from "../../kernel/core/primitive";
 import { bool, float32 } from "../../kernel/core/dtype";
-import { JaxprEqn } from "../../kernel/ir/jaxpr";
-import { classify } from "../../kernel/lower/fusion";
+import { classifyPrimitive } from "../../kernel/lower/fusion";
 import { wgslRule } from "../../kernel/backends/webgpu/wgsl-library";
 import { aluRender } from "../../kernel/backends/webgpu/wgsl-scalar";
 import "../../kernel/backends/webgpu/webgpu-backend";
 
 const classOf = (name: string) => {
   const p = allPrimitives().find((q) => q.name === name)!;
-  return p.impl ? "impl" : classify({ primitive: p, outVars: [{}], params: {} } as unknown as JaxprEqn);
+  return p.impl ? "impl" : classifyPrimitive(p, {}, 1);
 };
 
 describe("WebGPU coverage of the primitive registry", () => {

@@ -23,14 +23,14 @@ import { ShapedArray } from "../../core/aval";
 import { debugLog } from "../../core/debug";
 import { Backend, Device, DeviceBuffer, checkStorage, getBackend, registerBackend } from "../../core/device";
 import { DType, Storage } from "../../core/dtype";
-import { DeviceError, DisposedError } from "../../core/errors";
+import { DeviceError, DisposedError, ValueError } from "../../core/errors";
 import { NDArray } from "../../core/ndarray";
 import { Primitive } from "../../core/primitive";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../ir/jaxpr";
 import { structuralKey } from "../../ir/structural-key";
 import { CompiledRecord, kernelTimingOn } from "../../lower/inspect";
 import { Executable, installCompiler } from "../../lower/jit-runner";
-import { classify } from "../../lower/fusion";
+import { classifyPrimitive } from "../../lower/fusion";
 import { LoweredProgram, lowerProgram } from "../../lower/program";
 import { GpuClient, GpuHandle, dawnPath } from "./gpu-client";
 import { GpuHost, fallback, hostFallback, planSteps, runSteps } from "./gpu-program";
@@ -215,6 +215,14 @@ class WebGpuBuffer implements DeviceBuffer {
   }
 }
 
+/** PRIMAL_WEBGPU_MEMORY in bytes (null: the default); anything else than a positive integer is an error, not a silent no-limit. */
+function memoryBudget(raw: string | undefined): number | null {
+  if (raw === undefined || raw === "") return null;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ValueError(`PRIMAL_WEBGPU_MEMORY: expected a positive number of bytes, got "${raw}"`);
+  return n;
+}
+
 /** Whether this machine may have a hardware GPU (Linux: a DRM render node or an NVIDIA device). */
 function mayHaveHardwareGpu(): boolean {
   if (process.platform !== "linux") return true;
@@ -232,7 +240,8 @@ class WebGpuBackend implements Backend {
   /** Why there are no devices (when there are none). */
   unavailable: string | null = null;
   readonly reclaimer = new Reclaimer<{ device: WebGpuDevice; h: GpuHandle }>(({ device, h }) => device.client.free(h));
-  private readonly budgetBytes = process.env.PRIMAL_WEBGPU_MEMORY ? Number(process.env.PRIMAL_WEBGPU_MEMORY) : null;
+  /** PRIMAL_WEBGPU_MEMORY, read when the devices open (so a bad value is reported there, not at import). */
+  private budgetBytes: number | null = null;
   private readonly programs = new Map<string, { p: LoweredProgram; plans: Map<WebGpuDevice, ReturnType<typeof planSteps>> }>();
 
   devices(): Device[] {
@@ -241,8 +250,11 @@ class WebGpuBackend implements Backend {
   }
 
   private open(): void {
+    const raw = process.env.PRIMAL_WEBGPU_DEVICES;
+    const n = raw === undefined ? 1 : Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new ValueError(`PRIMAL_WEBGPU_DEVICES: expected a positive integer, got "${raw}"`);
+    this.budgetBytes = memoryBudget(process.env.PRIMAL_WEBGPU_MEMORY);
     this.devs = [];
-    const n = Number(process.env.PRIMAL_WEBGPU_DEVICES ?? 1);
     const flags = (process.env.PRIMAL_WEBGPU_FLAGS ?? "").split(",").filter(Boolean);
     if (!dawnPath()) {
       this.unavailable = "the `webgpu` package (Dawn) is not installed";
@@ -301,7 +313,7 @@ class WebGpuBackend implements Backend {
     const d = device as WebGpuDevice;
     const args = inputs.map((x) => new NDArray(x.aval, x.buffer));
     // Library primitives without a WGSL rule run on the host directly (no program needed).
-    const direct = classify({ primitive: prim, outVars: outAvals, params } as unknown as JaxprEqn) === "library" && !wgslRule(prim.name);
+    const direct = classifyPrimitive(prim, params as Record<string, unknown>, outAvals.length) === "library" && !wgslRule(prim.name);
     if (direct) fallback(prim.name, `${prim.name} has no WGSL lowering yet`);
     const outs = direct ? hostFallback(d.host, prim, args, params, outAvals, false) : this.eager(d, prim, args, params, outAvals);
     return outs.map((o) => o._buf(prim.name));
