@@ -339,6 +339,7 @@ class WebGpuBackend implements Backend {
   /** The compiler's executor for programs whose arguments are on a WebGPU device. */
   prepare(p: LoweredProgram, record: CompiledRecord): Executable {
     const plans = new Map<WebGpuDevice, ReturnType<typeof planSteps>>();
+    const constsOn = new Map<WebGpuDevice, NDArray[]>();
     return (args: NDArray[]) => {
       let device: WebGpuDevice | null = null;
       let committed = false;
@@ -357,7 +358,13 @@ class WebGpuBackend implements Backend {
         if (kernelTimingOn()) device.client.setTiming(true);
       }
       record.calls++;
-      const consts = p.consts.map((c) => (c._buffer?.device === device ? c : new NDArray(c.aval, this.fromHost(c._buf("jit").readSync(), c.aval, device!))));
+      // The program's constants, uploaded once per device (not at every call).
+      let consts = constsOn.get(device);
+      if (!consts) {
+        const d = device;
+        consts = p.consts.map((c) => (c._buffer?.device === d ? c : new NDArray(c.aval, this.fromHost(c._buf("jit").readSync(), c.aval, d))));
+        constsOn.set(device, consts);
+      }
       return runSteps(p, plan, device.host, [...consts, ...args], committed, record);
     };
   }
