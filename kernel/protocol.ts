@@ -56,6 +56,8 @@ export const Methods = {
   inspectGradientRecords: "inspect/gradientRecords",
   /** {@link InspectRecordsParams} -> {@link KernelRecordsResult}: the kernels panel's data (compiled programs, newest first). */
   inspectKernelRecords: "inspect/kernelRecords",
+  /** {@link CheckGradsParams} -> {@link CheckGradsResult}: the gradients panel's "check" action. */
+  inspectCheckGrads: "inspect/checkGrads",
 } as const;
 
 /** Notification names (kernel -> client). */
@@ -98,6 +100,10 @@ export interface DeviceInfo {
   adapter?: string;
   /** Worker threads the device computes with, where that means something (CPU: the machine's parallelism). */
   threads?: number;
+  /** The adapter's limits that shape kernels (WebGPU: maxComputeWorkgroupSizeX, maxStorageBufferBindingSize, ...). */
+  limits?: Record<string, number>;
+  /** The adapter's features that kernels use (WebGPU: "shader-f16", "timestamp-query", "subgroups"). */
+  features?: string[];
 }
 
 /** A registered backend that has no devices here, and why (e.g. no WebGPU adapter). */
@@ -533,6 +539,19 @@ export interface IrRecord {
   jaxpr: JaxprInfo;
   /** For a compiled jitted function: the program after the compiler's passes (what was lowered). */
   optimized?: { compiledId: number; text: string; jaxpr: JaxprInfo };
+  /**
+   * grad records: `text`/`jaxpr` are the forward program (the function as `makeJaxpr` prints
+   * it); `backward` is the linear program transposed (the output's cotangent in, the gradients
+   * out), and `linear` the tangent program it was transposed from.
+   */
+  backward?: { text: string; jaxpr: JaxprInfo };
+  linear?: { text: string; jaxpr: JaxprInfo };
+  /**
+   * jit records traced while the gradients panel listens: the last `tapOutputs` outputs of the
+   * compiled program are the values of grad calls inside it (loss, gradients, inputs), returned
+   * so the panel can show them; `text` and `jaxpr` leave them out, as `makeJaxpr` would.
+   */
+  tapOutputs?: number;
 }
 
 /** Result of `inspect/irRecords`. */
@@ -561,10 +580,25 @@ export interface KernelStepInfo {
   eqnText: string[];
   launchShape: number[];
   elements: number;
+  /** WebGPU: the shader's @workgroup_size and the dispatched workgroup counts (x, y, z). */
+  workgroupSize?: number[];
+  dispatch?: number[];
+  /** The buffers the step reads and writes, in binding order. */
+  bindings?: KernelBindingInfo[];
   /** What the backend made of the step: a GEMM variant, a host fallback and why. */
   note?: string;
   /** Measured time (calls 0 when timing was off). */
   timing: { calls: number; totalMs: number; lastMs: number };
+}
+
+/** A buffer a kernel binds: `@binding(2) var<storage, read_write> out: array<f32>` is `{ binding: 2, name: "out", access: "write", ... }`. */
+export interface KernelBindingInfo {
+  binding: number;
+  name: string;
+  access: "read" | "write" | "read_write" | "uniform";
+  /** The array bound there, as the jaxpr prints its aval (`f32[128,10]`), when known. */
+  aval?: string;
+  bytes?: number;
 }
 
 /** One compiled program of the kernels panel. */
@@ -674,4 +708,149 @@ export interface GradientRecordsResult {
   total: number;
   /** The run of the latest grad call (the panel's "last run"). */
   lastRunId?: string;
+}
+
+// ---- inspect/checkGrads ----------------------------------------------------------------------
+
+/** Parameters of `inspect/checkGrads`: checks a recorded grad call against finite differences. */
+export interface CheckGradsParams {
+  /** The {@link GradientRecord} id: its latest call's function and inputs are checked. */
+  recordId: number;
+  /** Derivative order (default 1). */
+  order?: number;
+  /** "rev" (default, what grad computes), "fwd", or both. */
+  modes?: ("fwd" | "rev")[];
+}
+
+/** One leaf's agreement between autodiff and finite differences. */
+export interface CheckGradsLeaf {
+  path: string;
+  /** max |autodiff - numeric| / (atol + rtol |numeric|) over the leaf's directional checks: ≤ 1 passes. */
+  worst: JsonNumber;
+  /** The autodiff and numerical directional derivatives of the worst check. */
+  autodiff: JsonNumber;
+  numeric: JsonNumber;
+  ok: boolean;
+}
+
+/** Result of `inspect/checkGrads`. */
+export interface CheckGradsResult {
+  recordId: number;
+  /** Whether `checkGrads` passed (JAX's tolerances for the dtype). */
+  ok: boolean;
+  /** checkGrads' error message when it failed, or why the check could not run (inputs gone, traced call). */
+  message?: string;
+  /** Per differentiated leaf (absent when the check could not run). */
+  leaves?: CheckGradsLeaf[];
+  eps: number;
+  order: number;
+  ms: number;
+}
+
+// ---- the panels' messages ----------------------------------------------------------------------
+//
+// The inspector panels (webview/*.ts, shown by src/panels/) talk to the extension through
+// postMessage. Every message is one of the types below; both sides validate what they receive
+// with the guards at the end of this section and log and ignore anything else (a webview is
+// untrusted input to the extension, and the extension's messages are checked before rendering).
+
+/** The three inspector panels. */
+export type PanelKind = "ir" | "gradients" | "kernels";
+
+/** Where the kernel stands, as the panels show it. */
+export type PanelKernelState = "idle" | "busy" | "stopped" | "dead";
+
+/** Extension -> panel. */
+export type HostToPanel =
+  /** The panel's data, sent when the panel opens and after each cell run (live updates). */
+  | { type: "irRecords"; data: IrRecordsResult; kernel: PanelKernelState }
+  | { type: "gradientRecords"; data: GradientRecordsResult; kernel: PanelKernelState }
+  | { type: "kernelRecords"; data: KernelRecordsResult; devices: DeviceInfo[]; kernel: PanelKernelState }
+  /** No data: the kernel is not running or did not answer (the panel says why). */
+  | { type: "empty"; reason: string; kernel: PanelKernelState }
+  /** The editor's cursor moved: highlight the equations made by this line (null clears). */
+  | { type: "cursor"; source: { file: string; line: number } | null }
+  /** Show these equations of an IR record (from the kernels panel's "show in IR"). */
+  | { type: "focus"; irRecordId: number; optimized: boolean; eqns: number[] }
+  /** The answer to a panel's `checkGrads`. */
+  | { type: "checkGradsResult"; result: CheckGradsResult };
+
+/** Panel -> extension. */
+export type PanelToHost =
+  /** The page has loaded and wants its data. */
+  | { type: "ready" }
+  /** The user asked to refresh. */
+  | { type: "refresh" }
+  /** Reveal and select this line in the editor (an equation or record was clicked). */
+  | { type: "revealSource"; source: SourceLine }
+  /** Open the IR panel on these equations (kernels panel: the equations a kernel fused). */
+  | { type: "showInIr"; irRecordId: number; optimized: boolean; eqns: number[] }
+  /** Run `inspect/checkGrads` for a gradient record. */
+  | { type: "checkGrads"; recordId: number }
+  /** Open text in a read-only editor tab: the IR record's jaxpr ("primal-ir"), a kernel's source. */
+  | { type: "openText"; title: string; language: "primal-ir" | KernelLanguage; text: string }
+  /** A page-side error, for the "Primal" output channel. */
+  | { type: "log"; level: "info" | "warn" | "error"; message: string };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isStr = (v: unknown, max = 1 << 20): v is string => typeof v === "string" && v.length <= max;
+const isIntList = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 100_000 && v.every(isInt);
+const isSourceLine = (v: unknown): v is SourceLine => isObj(v) && isStr(v.file, 4096) && isInt(v.line) && v.line >= 1 && isInt(v.column);
+const KERNEL_STATES: readonly string[] = ["idle", "busy", "stopped", "dead"];
+
+/**
+ * Checks a message from a panel; returns it typed, or a reason it was rejected (the extension
+ * logs the reason and ignores the message).
+ */
+export function validatePanelMessage(m: unknown): PanelToHost | string {
+  if (!isObj(m) || typeof m.type !== "string") return `panel message: expected an object with a string "type", got ${m === null ? "null" : typeof m}`;
+  const bad = (what: string) => `panel message ${JSON.stringify(m.type).slice(0, 40)}: ${what}`;
+  switch (m.type) {
+    case "ready":
+    case "refresh":
+      return m as PanelToHost;
+    case "revealSource":
+      return isSourceLine(m.source) ? (m as PanelToHost) : bad("expected source {file, line ≥ 1, column}");
+    case "showInIr":
+      return isInt(m.irRecordId) && typeof m.optimized === "boolean" && isIntList(m.eqns) ? (m as PanelToHost) : bad("expected irRecordId, optimized and eqns (integers)");
+    case "checkGrads":
+      return isInt(m.recordId) ? (m as PanelToHost) : bad("expected an integer recordId");
+    case "openText":
+      return isStr(m.title, 200) && ["primal-ir", "wgsl", "javascript", "wat"].includes(m.language as string) && isStr(m.text, 4_000_000)
+        ? (m as PanelToHost)
+        : bad("expected title, language (primal-ir, wgsl, javascript, wat) and text");
+    case "log":
+      return ["info", "warn", "error"].includes(m.level as string) && isStr(m.message, 10_000) ? (m as PanelToHost) : bad("expected level and message");
+    default:
+      return bad("unknown type");
+  }
+}
+
+/**
+ * Checks a message from the extension (the panel's side); returns it typed, or a reason. The
+ * records themselves are trusted to have the protocol's shape once their envelope checks out.
+ */
+export function validateHostMessage(m: unknown): HostToPanel | string {
+  if (!isObj(m) || typeof m.type !== "string") return `host message: expected an object with a string "type", got ${m === null ? "null" : typeof m}`;
+  const bad = (what: string) => `host message ${JSON.stringify(m.type).slice(0, 40)}: ${what}`;
+  const records = (d: unknown) => isObj(d) && Array.isArray(d.records) && isInt(d.total);
+  const kernelOk = KERNEL_STATES.includes(m.kernel as string);
+  switch (m.type) {
+    case "irRecords":
+    case "gradientRecords":
+      return records(m.data) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total} and kernel state");
+    case "kernelRecords":
+      return records(m.data) && Array.isArray(m.devices) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total}, devices and kernel state");
+    case "empty":
+      return isStr(m.reason, 10_000) && kernelOk ? (m as HostToPanel) : bad("expected a reason and kernel state");
+    case "cursor":
+      return m.source === null || (isObj(m.source) && isStr(m.source.file, 4096) && isInt(m.source.line)) ? (m as HostToPanel) : bad("expected source {file, line} or null");
+    case "focus":
+      return isInt(m.irRecordId) && typeof m.optimized === "boolean" && isIntList(m.eqns) ? (m as HostToPanel) : bad("expected irRecordId, optimized and eqns");
+    case "checkGradsResult":
+      return isObj(m.result) && isInt(m.result.recordId) && typeof m.result.ok === "boolean" ? (m as HostToPanel) : bad("expected result {recordId, ok}");
+    default:
+      return bad("unknown type");
+  }
 }
