@@ -507,6 +507,12 @@ export interface EqnInfo {
   paramsText: string;
   /** The user's line that made the equation, when known. */
   source: SourceLine | null;
+  /**
+   * The lines of the record's printed text this equation occupies (0-based, first and last
+   * inclusive; more than one when it prints nested jaxprs). For nested equations too, counted
+   * in the same text. Absent when the text was cut before the equation.
+   */
+  textLines?: [number, number];
 }
 
 /** A jaxpr as data: what the printed text shows, equation by equation. */
