@@ -589,8 +589,10 @@ export interface KernelStepInfo {
   /** WebGPU: the shader's @workgroup_size and the dispatched workgroup counts (x, y, z). */
   workgroupSize?: number[];
   dispatch?: number[];
-  /** The buffers the step reads and writes, in binding order. */
+  /** The buffers the step reads and writes, in binding order (of its first pass). */
   bindings?: KernelBindingInfo[];
+  /** Every pass of a step that runs as several dispatches (a two-pass reduction, a bitonic sort). */
+  passes?: { workgroupSize?: number[]; dispatch?: number[]; bindings: KernelBindingInfo[] }[];
   /** What the backend made of the step: a GEMM variant, a host fallback and why. */
   note?: string;
   /** Measured time (calls 0 when timing was off). */
@@ -674,8 +676,10 @@ export interface GradCallInfo {
   runId?: string;
   /** The function's value (the loss); absent when traced or not a float scalar on the host. */
   value?: JsonNumber;
-  /** Under a transformation (inside jit, vmap, another grad): shapes only, no values. */
+  /** Under a transformation with no concrete values (vmap, another grad, a nested jit): shapes only. */
   traced: boolean;
+  /** "eager": computed by the call; "jit": returned by the compiled step the call was traced into; "traced": no values. */
+  origin?: "eager" | "jit" | "traced";
   leaves: GradLeafInfo[];
   /** The L2 norm over all leaves. */
   globalNorm?: JsonNumber;

@@ -1,7 +1,8 @@
 // The `primal.*` commands (each one is declared in package.json): running cells (Run Cell,
 // Run Cell and Advance, Run Above, Run File, Debug Cell), controlling the kernel (Interrupt,
-// Restart), settings (Toggle JIT, Select Backend) and the inspection views (Show IR, Show
-// Gradients, Show Kernels).
+// Restart), settings (Toggle JIT, Select Backend) and the inspector panels (Show IR, Show
+// Gradients, Show Kernels: webviews, src/panels/; Open IR as Text: the same IR as a read-only
+// primal-ir document).
 //
 // Commands that run code refuse in an untrusted workspace and say why: the kernel executes
 // the cell file's code with the user's rights. Run commands take an optional (uri, cellIndex)
@@ -14,6 +15,7 @@ import { Methods } from "../kernel/protocol";
 import { Cell, CellModel } from "./cell-model";
 import { DebugCell } from "./debug-cell";
 import { InspectViews } from "./inspect-views";
+import { InspectorPanels } from "./panels/inspector-panels";
 import { KernelDiedError, KernelManager } from "./kernel-manager";
 import { ResultsPanel } from "./results-panel";
 import { ResultsStore, RunRecord } from "./results";
@@ -27,6 +29,7 @@ export interface CommandDeps {
   panel: ResultsPanel;
   debug: DebugCell;
   inspect: InspectViews;
+  panels: InspectorPanels;
   log: vscode.OutputChannel;
 }
 
@@ -53,9 +56,10 @@ export class Commands {
     reg("primal.restartKernel", () => this.restart());
     reg("primal.toggleJit", () => this.toggleJit());
     reg("primal.selectBackend", (backend) => this.selectBackend(backend));
-    reg("primal.showIr", () => this.d.inspect.show(Methods.inspectJaxprs, "IR"));
-    reg("primal.showGradients", () => this.d.inspect.show(Methods.inspectGradients, "Gradients"));
-    reg("primal.showKernels", () => this.d.inspect.show(Methods.inspectKernels, "Kernels"));
+    reg("primal.showIr", () => this.d.panels.show("ir"));
+    reg("primal.showGradients", () => this.d.panels.show("gradients"));
+    reg("primal.showKernels", () => this.d.panels.show("kernels"));
+    reg("primal.openIrAsText", () => this.d.inspect.show(Methods.inspectJaxprs, "IR", "primal-ir"));
     reg("primal.showLog", () => this.d.log.show(true));
   }
 

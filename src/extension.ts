@@ -2,7 +2,8 @@
 // kernel manager, results (inline, panel, diagnostics), the status bar, Debug Cell and the
 // commands together. `activate` returns a small API of read-only views into that state; the
 // extension-host tests (test/extension/suite) use it to check what the user would see
-// (inline text, panel HTML, diagnostics, status-bar texts) without scraping the DOM.
+// (inline text, panel HTML, diagnostics, status-bar texts, what the inspector panels were
+// sent) without scraping the DOM.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
@@ -12,6 +13,7 @@ import { Commands } from "./commands";
 import { DebugCell } from "./debug-cell";
 import { InspectViews } from "./inspect-views";
 import { KernelManager } from "./kernel-manager";
+import { InspectorPanels } from "./panels/inspector-panels";
 import { ResultsPanel } from "./results-panel";
 import { ResultsStore } from "./results";
 import { readKernelConfig } from "./settings";
@@ -27,6 +29,8 @@ export interface PrimalApi {
   boundaries: CellBoundaries;
   debug: DebugCell;
   model: CellModel;
+  /** The inspector panels (IR, gradients, kernels). */
+  inspectors: InspectorPanels;
   /** The recent text of the "Primal" output channel. */
   logText(): string;
 }
@@ -54,10 +58,14 @@ export function activate(context: vscode.ExtensionContext): PrimalApi {
   const statusBar = new StatusBar(kernel, model);
   const debug = new DebugCell(kernel, log);
   const inspect = new InspectViews(kernel);
-  const commands = new Commands({ model, kernel, results, panel, debug, inspect, log });
+  const inspectors = new InspectorPanels({ kernel, model, inspect, log, extensionUri: context.extensionUri });
+  // Registered during activation, so VS Code can restore panels after a reload
+  // ("onWebviewPanel:primal.irPanel" and the others activate the extension for that).
+  inspectors.registerSerializers();
+  const commands = new Commands({ model, kernel, results, panel, debug, inspect, panels: inspectors, log });
   commands.register(context);
   context.subscriptions.push(
-    log, model, kernel, results, panel, lens, boundaries, statusBar, debug, inspect,
+    log, model, kernel, results, panel, lens, boundaries, statusBar, debug, inspect, inspectors,
     vscode.languages.registerCodeLensProvider([{ language: "typescript" }, { language: "typescriptreact" }], lens),
     kernel.onOutput((p) => results.addOutput(p.runId, p.output)),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -68,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): PrimalApi {
     vscode.workspace.onDidGrantWorkspaceTrust(() => log.appendLine("[trust] workspace trusted: running cells is enabled")),
   );
   log.appendLine(`[extension] Primal activated (VS Code ${vscode.version}, ${vscode.workspace.isTrusted ? "trusted" : "untrusted"} workspace)`);
-  return { kernel, results, panel, statusBar, commands, boundaries, debug, model, logText: () => logLines.join("") };
+  return { kernel, results, panel, statusBar, commands, boundaries, debug, model, inspectors, logText: () => logLines.join("") };
 }
 
 export function deactivate(): void {}

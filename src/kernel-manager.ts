@@ -254,6 +254,16 @@ export class KernelManager implements vscode.Disposable {
   }
 
   /**
+   * A request to the kernel that runs now, never starting one (the inspector panels ask for
+   * their data whenever they are shown; that alone must not spawn a kernel). Rejects with
+   * KernelDiedError when no kernel is ready.
+   */
+  async query<T>(method: string, params: unknown): Promise<T> {
+    if (!this.live) throw this.lastDeath ?? new KernelDiedError(null, null, "not running");
+    return this.request<T>(this.live, method, params);
+  }
+
+  /**
    * Interrupts the running cell: SIGINT stops synchronous code (vm's breakOnSigint) and
    * `kernel/interrupt` stops a cell awaiting a promise. False if no kernel runs.
    */

@@ -16,6 +16,9 @@ export interface Device {
   readonly backend: Backend;
   /** Human-readable kind, e.g. "cpu" or the adapter name. */
   readonly deviceKind: string;
+  /** The adapter's limits and features, where the device has them (WebGPU), for the kernels panel. */
+  readonly limits?: Readonly<Record<string, number>>;
+  readonly features?: readonly string[];
   toString(): string;
 }
 

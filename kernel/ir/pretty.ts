@@ -9,7 +9,9 @@ export type Doc =
   | { kind: "brk"; sep: string }
   | { kind: "nest"; n: number; doc: Doc }
   | { kind: "group"; doc: Doc }
-  | { kind: "concat"; docs: Doc[] };
+  | { kind: "concat"; docs: Doc[] }
+  /** Transparent: records the lines its document is printed on (the IR panel maps lines to equations). */
+  | { kind: "mark"; key: object; doc: Doc };
 
 export const text = (t: string): Doc => ({ kind: "text", text: t });
 /** A break: `sep` when its group is flat, a newline and the current indent otherwise. */
@@ -18,6 +20,10 @@ export const nest = (n: number, doc: Doc): Doc => ({ kind: "nest", n, doc });
 export const group = (doc: Doc): Doc => ({ kind: "group", doc });
 export const concat = (...docs: Doc[]): Doc => ({ kind: "concat", docs });
 export const nil: Doc = { kind: "concat", docs: [] };
+export const mark = (key: object, doc: Doc): Doc => ({ kind: "mark", key, doc });
+
+/** Where marked documents were printed: per key, each occurrence's first and last line (0-based), in print order. */
+export type LineMarks = Map<object, [number, number][]>;
 
 /** Joins documents with a separator document. */
 export function join(sep: Doc, docs: Doc[]): Doc {
@@ -35,7 +41,8 @@ function flatWidth(doc: Doc): number {
     case "text": return doc.text.length;
     case "brk": return doc.sep.length;
     case "nest":
-    case "group": return flatWidth(doc.doc);
+    case "group":
+    case "mark": return flatWidth(doc.doc);
     case "concat": return doc.docs.reduce((a, d) => a + flatWidth(d), 0);
   }
 }
@@ -45,7 +52,8 @@ function hasNewline(doc: Doc): boolean {
     case "text": return doc.text.includes("\n");
     case "brk": return false;
     case "nest":
-    case "group": return hasNewline(doc.doc);
+    case "group":
+    case "mark": return hasNewline(doc.doc);
     case "concat": return doc.docs.some(hasNewline);
   }
 }
@@ -55,17 +63,25 @@ function hasNewline(doc: Doc): boolean {
  * the group fits on the current line (JAX's rule: it measures the group itself, not what
  * follows it).
  */
-export function format(doc: Doc, width = 80): string {
+export function format(doc: Doc, width = 80, marks?: LineMarks): string {
   const out: string[] = [];
   let col = 0;
-  // Stack of [indent, flat, doc], processed left to right.
-  const stack: [number, boolean, Doc][] = [[0, false, doc]];
+  let line = 0;
+  // Stack of [indent, flat, doc], processed left to right; a range is the end of a mark.
+  const stack: [number, boolean, Doc | [number, number]][] = [[0, false, doc]];
   while (stack.length) {
     const [indent, flat, d] = stack.pop()!;
+    if (Array.isArray(d)) {
+      d[1] = line;
+      continue;
+    }
     switch (d.kind) {
       case "text":
         out.push(d.text);
-        col = d.text.includes("\n") ? d.text.length - d.text.lastIndexOf("\n") - 1 : col + d.text.length;
+        if (d.text.includes("\n")) {
+          col = d.text.length - d.text.lastIndexOf("\n") - 1;
+          line += d.text.split("\n").length - 1;
+        } else col += d.text.length;
         break;
       case "brk":
         if (flat) {
@@ -74,8 +90,19 @@ export function format(doc: Doc, width = 80): string {
         } else {
           out.push("\n" + " ".repeat(indent));
           col = indent;
+          line++;
         }
         break;
+      case "mark": {
+        const range: [number, number] = [line, line];
+        if (marks) {
+          let list = marks.get(d.key);
+          if (!list) marks.set(d.key, (list = []));
+          list.push(range);
+        }
+        stack.push([indent, flat, range], [indent, flat, d.doc]);
+        break;
+      }
       case "nest":
         stack.push([indent + d.n, flat, d.doc]);
         break;

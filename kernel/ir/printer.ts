@@ -7,7 +7,7 @@ import { DType } from "../core/dtype";
 import { NDArray } from "../core/ndarray";
 import { Primitive } from "../core/primitive";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var, _setJaxprPrinter } from "./jaxpr";
-import { Doc, brk, concat, format, group, join, nest, nil, text } from "./pretty";
+import { Doc, LineMarks, brk, concat, format, group, join, mark, nest, nil, text } from "./pretty";
 
 /** JAX's `_encode_digits_alphabetic`: 0 -> a, 25 -> z, 26 -> ba. */
 export function varName(n: number): string {
@@ -124,7 +124,7 @@ function ppEqn(e: JaxprEqn, names: Names): Doc {
   const params = ppParams(e, names);
   const rhsArgs = e.inputs.map((a) => atom(a, names));
   const rhs = concat(text(e.primitive.name), params, rhsArgs.length ? text(" " + rhsArgs.join(" ")) : nil);
-  return lhs ? concat(text(lhs + " = "), rhs) : rhs;
+  return mark(e, lhs ? concat(text(lhs + " = "), rhs) : rhs);
 }
 
 function ppJaxpr(j: Jaxpr, names: Names): Doc {
@@ -154,6 +154,17 @@ function ppJaxpr(j: Jaxpr, names: Names): Doc {
 /** The jaxpr in JAX's text format, laid out for `width` columns. */
 export function printJaxpr(j: Jaxpr | ClosedJaxpr, width = 80): string {
   return format(ppJaxpr(j instanceof ClosedJaxpr ? j.jaxpr : j, new Names()), width);
+}
+
+/**
+ * The jaxpr's text as `printJaxpr` gives it, and the lines each equation was printed on (per
+ * equation object, one range per time it was printed, in print order: a nested jaxpr shared by
+ * two equations is printed twice).
+ */
+export function printJaxprLines(j: Jaxpr | ClosedJaxpr, width = 80): { text: string; lines: LineMarks } {
+  const lines: LineMarks = new Map();
+  const text = format(ppJaxpr(j instanceof ClosedJaxpr ? j.jaxpr : j, new Names()), width, lines);
+  return { text, lines };
 }
 
 _setJaxprPrinter((j) => printJaxpr(j));

@@ -16,7 +16,16 @@ export interface TraceRecord {
   jaxpr: ClosedJaxpr;
   /** Where the user called the transformed function. */
   source: SourceInfo | null;
+  /** jit: the last outputs that are taps (transforms/taps.ts), not the function's own. */
+  tapOutputs?: number;
+  /** grad: the differentiated function staged (built on first use). */
+  forward?: () => ClosedJaxpr;
+  /** grad: the linear program transposed: output cotangents in, input cotangents out (built on first use). */
+  backward?: () => ClosedJaxpr;
 }
+
+/** What else a trace record can carry. */
+export type TraceExtras = Pick<TraceRecord, "tapOutputs" | "forward" | "backward">;
 
 const listeners = new Set<(r: TraceRecord) => void>();
 
@@ -26,8 +35,13 @@ export function onTrace(fn: (r: TraceRecord) => void): () => void {
   return () => listeners.delete(fn);
 }
 
+/** Whether anyone listens for traced programs (callers skip work that only a listener needs). */
+export function traceListening(): boolean {
+  return listeners.size > 0;
+}
+
 /** Announces a traced program (cheap when nobody listens). */
-export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: ClosedJaxpr): void {
+export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: ClosedJaxpr, extras: TraceExtras = {}): void {
   if (listeners.size === 0) return;
   // Formatting the stack is the expensive part: done only if a listener reads the location.
   const where = captureSource();
@@ -37,5 +51,20 @@ export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: Clos
       return where();
     },
   };
+  if (extras.tapOutputs) r.tapOutputs = extras.tapOutputs;
+  if (extras.forward) r.forward = once(extras.forward);
+  if (extras.backward) r.backward = once(extras.backward);
   for (const l of listeners) l(r);
+}
+
+function once<T>(f: () => T): () => T {
+  let done = false;
+  let v: T;
+  return () => {
+    if (!done) {
+      v = f();
+      done = true;
+    }
+    return v;
+  };
 }

@@ -30,6 +30,15 @@ export interface KernelRecord {
   timing: { calls: number; totalMs: number; lastMs: number };
   /** What the backend made of the step when that is worth saying (a GEMM variant, a host fallback and why). */
   note?: string;
+  /** The device passes that run the step (WebGPU: one per shader dispatch), with the buffers each binds. */
+  passes?: KernelPass[];
+}
+
+/** One dispatch of a step: its workgroup size and counts (WebGPU) and the buffers it binds. */
+export interface KernelPass {
+  workgroupSize?: number[];
+  dispatch?: number[];
+  bindings: { binding: number; name: string; access: "read" | "write" | "read_write" | "uniform"; aval?: string; bytes?: number }[];
 }
 
 /** A compiled program. */
@@ -112,6 +121,17 @@ export function recordCompiled(
       elements: launch.reduce((a, b) => a * b, 1),
       timing: { calls: 0, totalMs: 0, lastMs: 0 },
     } as KernelRecord;
+    // The CPU's generated function takes the output buffer(s), then the inputs.
+    if (s.kind !== "alias") {
+      const outs = s.kind === "kernel" ? [p.buffers[s.out].aval] : p.after.jaxpr.eqns[s.eqns[0]].outVars.map((v) => v.aval);
+      const ins = s.ins.map((x) => (typeof x === "number" ? p.buffers[x].aval : x.aval));
+      k.passes = [{
+        bindings: [
+          ...outs.map((a, j) => ({ binding: j, name: outs.length > 1 ? `out${j}` : "out", access: "write" as const, aval: a.str(), bytes: a.size * a.dtype.itemsize })),
+          ...ins.map((a, j) => ({ binding: outs.length + j, name: `in${j}`, access: "read" as const, aval: a.str(), bytes: a.size * a.dtype.itemsize })),
+        ],
+      }];
+    }
     lazyField(k, "ir", () => (s.kind === "kernel" ? irText(i) : null));
     lazyField(k, "eqns", () => s.eqns.map(eqnText));
     return k;

@@ -27,6 +27,7 @@ import * as esbuild from "esbuild";
 import * as acorn from "acorn";
 import MagicString from "magic-string";
 import type { DecodedSourceMap, EncodedSourceMap, SourceMapSegment } from "@jridgewell/trace-mapping";
+import { TraceMap, decodedMappings } from "@jridgewell/trace-mapping";
 import { PrimalError } from "../core/errors";
 
 /** Name of the runtime import function the rewritten code calls (defined by the runner). */
@@ -135,6 +136,24 @@ export function transformCell(source: string, opts: TransformOptions): Transform
   const s = new MagicString(src);
   const names = new Set<string>();
   const statements = program.body as AnyNode[];
+
+  // 0. esbuild renames a nested binding that shadows a top-level one (`(params) => ...` beside a
+  //    top-level `let params` becomes `params2`); its source map names the original. The
+  //    original names are put back: the user's scoping was valid, and names show up in the
+  //    gradients panel's parameter paths, stacks and the debugger.
+  const renames = esbuildRenames(js, jsMap, source);
+  if (renames.size) {
+    const notRefs = new Set<AnyNode>();
+    walk(program, (node) => {
+      if (node.type === "MemberExpression" && !node.computed) notRefs.add(node.property as AnyNode);
+      if ((node.type === "Property" || node.type === "MethodDefinition" || node.type === "PropertyDefinition") && !node.computed && !node.shorthand) notRefs.add(node.key as AnyNode);
+    });
+    walk(program, (node) => {
+      if (node.type !== "Identifier" || notRefs.has(node)) return;
+      const original = renames.get(node.name as string);
+      if (original) s.overwrite(node.start, node.end, original);
+    });
+  }
 
   // 1. Expressions anywhere: dynamic import() and import.meta have no meaning inside a vm
   //    script, so both go through the runner.
@@ -418,4 +437,31 @@ function fromEsbuildError(e: unknown): Error {
   if (!first) return e instanceof Error ? e : new Error(String(e));
   const loc = first.location;
   return new CellSyntaxError(first.text, loc?.line ?? 1, (loc?.column ?? 0) + 1);
+}
+
+/**
+ * The names esbuild gave renamed bindings, with the original each stands for: where its source
+ * map names a segment differently from the identifier generated there. A generated name that
+ * the cell's own source uses is left alone (renaming it could capture the user's variable).
+ */
+export function esbuildRenames(js: string, map: EncodedSourceMap, source: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!map.names || map.names.length === 0) return out;
+  const lines = decodedMappings(new TraceMap(map));
+  const ident = /[A-Za-z_$][\w$]*/y;
+  let lineStart = 0;
+  for (let l = 0; l < lines.length; l++) {
+    for (const seg of lines[l]) {
+      if (seg.length !== 5) continue;
+      ident.lastIndex = lineStart + seg[0];
+      const m = ident.exec(js);
+      const original = map.names[seg[4]];
+      if (m && m[0] !== original && /^[A-Za-z_$][\w$]*$/.test(original)) out.set(m[0], original);
+    }
+    const nl = js.indexOf("\n", lineStart);
+    if (nl < 0) break;
+    lineStart = nl + 1;
+  }
+  for (const g of [...out.keys()]) if (new RegExp(`(^|[^\\w$])${g.replace(/\$/g, "\\$")}($|[^\\w$])`).test(source)) out.delete(g);
+  return out;
 }

@@ -14,14 +14,14 @@ import { allDevicesOfAllBackends, defaultDevice, defaultPlatformName, getBackend
 import { config } from "../core/config";
 import { plot, setOutputSink } from "../api/output";
 import {
-  CellErrorInfo, CellOutput, CellOutputParams, CellProgressParams, ConfigState, DebugStartParams, DebugStartResult, DeviceInfo,
+  CellErrorInfo, CellOutput, CheckGradsParams, CellOutputParams, CellProgressParams, ConfigState, DebugStartParams, DebugStartResult, DeviceInfo,
   InitializeParams, InspectParams, InspectRecordsParams, InitializeResult, InterruptParams, InterruptResult, KernelErrorCodes, KernelStatus, Methods, Notifications,
   PROTOCOL_VERSION, RunCellParams, RunCellResult, SetConfigParams, UnavailableBackend,
 } from "../protocol";
 import { CellRunner, CellErrorInfo as RunnerError, CellOutput as RunnerOutput } from "./cell-runner";
 import { OutputThrottle } from "./output-throttle";
 import { inspectText, keepTraceRecords } from "./inspect-text";
-import { gradientRecords, irRecords, kernelRecords, setInspectRecording } from "./inspect-records";
+import { checkGradsRecord, gradientRecords, irRecords, kernelRecords, setInspectRecording } from "./inspect-records";
 import { DEFAULT_LIMITS, richOutput } from "./output-summary";
 
 /** Converts the runner's error record to the protocol's. */
@@ -79,6 +79,10 @@ export class KernelServer {
     conn.onRequest(Methods.inspectIrRecords, (p?: InspectRecordsParams) => irRecords(p ?? {}));
     conn.onRequest(Methods.inspectGradientRecords, (p?: InspectRecordsParams) => gradientRecords(p ?? {}));
     conn.onRequest(Methods.inspectKernelRecords, (p?: InspectRecordsParams) => kernelRecords(p ?? {}));
+    conn.onRequest(Methods.inspectCheckGrads, (p: CheckGradsParams) => {
+      if (!p || !Number.isInteger(p.recordId)) throw new ResponseError(-32602, `inspect/checkGrads: expected {recordId: integer}, got ${JSON.stringify(p)}`);
+      return checkGradsRecord(p);
+    });
     conn.onRequest(Methods.inspectJaxprs, (p?: InspectParams) => inspectText("jaxprs", p ?? {}));
     conn.onRequest(Methods.inspectGradients, (p?: InspectParams) => inspectText("gradients", p ?? {}));
     conn.onRequest(Methods.inspectKernels, (p?: InspectParams) => inspectText("kernels", p ?? {}));
@@ -113,6 +117,8 @@ export class KernelServer {
       const info: DeviceInfo = { id: String(d), platform: d.platform, kind: d.deviceKind };
       if (d.platform === "cpu") info.threads = threads;
       else info.adapter = d.deviceKind;
+      if (d.limits) info.limits = { ...d.limits };
+      if (d.features) info.features = [...d.features];
       return info;
     });
     const backends = [...new Set(devs.map((d) => d.platform))];

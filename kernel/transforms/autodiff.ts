@@ -8,9 +8,12 @@ import { PyTreeDef, treeFlatten, treeUnflatten } from "../core/tree";
 import { add, convert, eq, iota, onesLike, reshape, sliceAxis } from "../primitives/ops";
 import { flatFun, flattenToArrays, normalizeArgnums } from "./args";
 import { jvpFlat } from "./jvp";
-import { linearizeFlat, vjpFlat } from "./transpose";
+import { evalJaxprTransposed, linearizeFlat, vjpFlat } from "./transpose";
 import { vmapFlat } from "./vmap";
-import { recordTrace } from "../ir/trace-log";
+import { recordTrace, traceListening } from "../ir/trace-log";
+import { Tracer } from "../core/trace";
+import { traceToJaxpr } from "./stage";
+import { tapValues } from "./taps";
 import { int32 } from "../core/dtype";
 import { ClosedJaxpr } from "../ir/jaxpr";
 
@@ -102,6 +105,14 @@ export interface GradCall {
   grads: NDArray[];
   /** The linear program of the call (also in the trace log). */
   jaxpr: ClosedJaxpr;
+  /** Whether `fn` returns [output, aux]. */
+  hasAux: boolean;
+  /**
+   * Where the values come from: "eager" (computed by this call), "jit" (returned by a compiled
+   * program that this call was traced into: the values of one of its calls), or "traced" (still
+   * abstract: inside vmap, another grad, or a jit whose outputs are not concrete).
+   */
+  origin: "eager" | "jit" | "traced";
 }
 
 const gradListeners = new Set<(c: GradCall) => void>();
@@ -110,6 +121,39 @@ const gradListeners = new Set<(c: GradCall) => void>();
 export function onGradCall(fn: (c: GradCall) => void): () => void {
   gradListeners.add(fn);
   return () => gradListeners.delete(fn);
+}
+
+/**
+ * Tells the listeners about a call. Inside a top-level jit the values are tracers: they are
+ * tapped (taps.ts), and the listeners hear of each call of the compiled program with the
+ * values it computed; the differentiated inputs come along, so the call can be re-checked.
+ */
+function announceGradCall(c: GradCall): void {
+  const [argLeaves, argTree] = treeFlatten(c.args);
+  const tracedArgs = argLeaves.map((l, i) => (l instanceof Tracer ? i : -1)).filter((i) => i >= 0);
+  if (c.value instanceof Tracer || c.grads.some((g) => g instanceof Tracer) || tracedArgs.length) {
+    const vals = [c.value, ...c.grads, ...tracedArgs.map((i) => argLeaves[i] as NDArray)];
+    const n = c.grads.length;
+    const tapped = tapValues(vals, (got) => {
+      const leaves = [...argLeaves];
+      tracedArgs.forEach((i, k) => (leaves[i] = got[1 + n + k]));
+      notify({ ...c, value: got[0], grads: got.slice(1, 1 + n), args: treeUnflatten(argTree, leaves) as unknown[], origin: "jit" });
+    });
+    if (tapped) return;
+    c = { ...c, origin: "traced" };
+  }
+  notify(c);
+}
+
+function notify(c: GradCall): void {
+  // A listener's failure must never fail the user's grad: the inspectors are a side view.
+  for (const l of gradListeners) {
+    try {
+      l(c);
+    } catch {
+      /* the inspector loses this call */
+    }
+  }
 }
 
 /** jax.value_and_grad. */
@@ -146,18 +190,17 @@ function differentiate(f: Fn, opts: GradOptions, kind: GradCall["kind"]): (...ar
       return [outLeaves[0], ...auxLeaves];
     };
     const { outs, pullback, jaxpr } = vjpFlat(fn, leaves);
-    recordTrace("grad", f.name || "<lambda>", jaxpr);
     const value = outs[0];
+    if (gradListeners.size || traceListening()) {
+      // The forward and backward programs, staged only if an inspector asks for them.
+      const ctAvals = jaxpr.jaxpr.outvars.map((o) => o.aval);
+      recordTrace("grad", f.name || "<lambda>", jaxpr, {
+        forward: () => traceToJaxpr((...xs) => fn(...xs), leaves.map((l) => l.aval)),
+        backward: () => traceToJaxpr((...cts) => evalJaxprTransposed(jaxpr, leaves.map((l) => l.aval), cts), ctAvals),
+      });
+    }
     const grads = pullback([onesLike(value), ...new Array(nAux).fill(null)]);
-    // A listener's failure must never fail the user's grad: the inspectors are a side view.
-    if (gradListeners.size)
-      for (const l of gradListeners) {
-        try {
-          l({ kind, fn: f, args, argnums: nums, inTree, value, grads, jaxpr });
-        } catch {
-          /* the inspector loses this call */
-        }
-      }
+    if (gradListeners.size) announceGradCall({ kind, fn: f, args, argnums: nums, inTree, value, grads, jaxpr, hasAux: !!opts.hasAux, origin: "eager" });
     const gradTree = treeUnflatten(inTree, grads) as unknown[];
     const g = single ? gradTree[0] : gradTree;
     const v = opts.hasAux ? [value, treeUnflatten(auxTree!, outs.slice(1))] : value;

@@ -330,3 +330,43 @@ export function checkGrads(f: Fn, args: readonly unknown[], order: number, opts:
   };
   check(f, argList, order, "");
 }
+
+/** One leaf's directional check (see {@link checkGradLeaves}). */
+export interface GradLeafCheck {
+  /** <gradient, t>: the given gradient along the direction. */
+  autodiff: number;
+  /** The finite-difference derivative of f along the direction (float64, Richardson-extrapolated). */
+  numeric: number;
+  /** |autodiff - numeric| / (atol + rtol |numeric|), with the leaf dtype's tolerances: ≤ 1 passes. */
+  ratio: number;
+  ok: boolean;
+}
+
+/**
+ * Checks given gradients of a scalar function leaf by leaf (the gradients panel's check, which
+ * tests the values a compiled program returned): for each leaf of `args` (the list of f's
+ * arguments), a random direction t in that leaf alone, and <gradient, t> against the finite
+ * difference of f along t. The directions and the step are those of checkGrads (seeded; x ± eps t
+ * representable), so a check is deterministic.
+ */
+export function checkGradLeaves(f: Fn, args: readonly unknown[], grads: readonly NDArray[], opts: { eps?: number } = {}): GradLeafCheck[] {
+  const argList = [...args];
+  const p = hostLeaves(argList, "argument");
+  if (p.arrays.length !== grads.length) throw new PrimalError(`checkGrads: expected one gradient per argument leaf, got ${grads.length} gradients for ${p.arrays.length} leaves`);
+  for (const a of p.arrays) if (!a.dtype.isFloat) throw new DTypeError(`checkGrads: arguments must be floating-point arrays (finite differences need real values), got ${a.aval.str()}`);
+  const eps = opts.eps ?? p.arrays.reduce((e, a) => Math.max(e, defaultEps(a.dtype)), 1e-2);
+  const dir = hostLeaves(snapDirection(argList, randLike(new Rng(0), argList), eps / 2), "tangents");
+  return p.arrays.map((a, k) => {
+    const only = treeUnflatten(dir.def, dir.arrays.map((t, i) => (i === k ? t : arrayLike(t, new Array<number>(t.size).fill(0))))) as unknown[];
+    const num = numericalJvp(f, argList, only, eps);
+    if (num.values.length !== 1 || num.values[0].length !== 1) throw new PrimalError(`checkGrads: the function must return a scalar, got ${num.values.length} leaves`);
+    const numeric = num.values[0][0];
+    const g = hostOf(grads[k]);
+    const t = dir.values[k];
+    let autodiff = 0;
+    for (let i = 0; i < t.length; i++) autodiff += g[i] * t[i];
+    const tol = defaultTolerance(a.dtype);
+    const ratio = Math.abs(autodiff - numeric) / (tol + tol * Math.abs(numeric));
+    return { autodiff, numeric, ratio, ok: ratio <= 1 };
+  });
+}

@@ -10,13 +10,14 @@ import { ArgumentError, PrimalError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { definePrimitive } from "../core/primitive";
 import { describeValue } from "../core/shape";
-import { bind } from "../core/trace";
+import { Tracer, bind } from "../core/trace";
 import { PyTreeDef, treeUnflatten } from "../core/tree";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
-import { ClosedJaxpr } from "../ir/jaxpr";
+import { ClosedJaxpr, Jaxpr } from "../ir/jaxpr";
 import { recordTrace } from "../ir/trace-log";
 import { moveAxis, zerosLike } from "../primitives/ops";
 import { flattenToArrays } from "./args";
+import { Tap, deliverTaps, tapOutputCount, tapsWanted } from "./taps";
 import { jvpFlat } from "./jvp";
 import { traceToJaxpr } from "./stage";
 import { vmapFlat } from "./vmap";
@@ -128,7 +129,7 @@ function staticKey(v: unknown): string {
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): Jitted<F> {
   if (typeof f !== "function") throw new ArgumentError(`jit: expected a function, got ${describeValue(f)}`);
   const staticNums = opts.staticArgnums === undefined ? [] : typeof opts.staticArgnums === "number" ? [opts.staticArgnums] : [...opts.staticArgnums];
-  const cache = new Map<string, { jaxpr: ClosedJaxpr; outTree: PyTreeDef }>();
+  const cache = new Map<string, { jaxpr: ClosedJaxpr; outTree: PyTreeDef; taps: Tap[]; nOut: number }>();
   let traces = 0;
   const name = f.name || "<lambda>";
 
@@ -139,10 +140,14 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         throw new ArgumentError(`jit: staticArgnums ${describeValue(opts.staticArgnums)} is out of range for a call with ${args.length} arguments`);
     const dynamic = args.filter((_, i) => !statics.includes(i));
     const [leaves, inTree] = flattenToArrays(dynamic, "jit");
-    const key = `${inTree}|${leaves.map((l) => l.aval.key()).join(",")}|${statics.map((i) => staticKey(args[i])).join(",")}`;
+    // Taps (taps.ts) only for a top-level call, whose outputs are concrete; a separate cache entry.
+    const tapping = tapsWanted() && !leaves.some((l) => l instanceof Tracer);
+    const key = `${inTree}|${leaves.map((l) => l.aval.key()).join(",")}|${statics.map((i) => staticKey(args[i])).join(",")}${tapping ? "|taps" : ""}`;
     let entry = cache.get(key);
     if (!entry) {
       let outTree: PyTreeDef | null = null;
+      let nOut = 0;
+      const taps: Tap[] = [];
       const jaxpr = traceToJaxpr(
         (...xs) => {
           const dyn = treeUnflatten(inTree, xs) as unknown[];
@@ -151,14 +156,15 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
           for (let i = 0; i < args.length; i++) full.push(statics.includes(i) ? args[i] : dyn[k++]);
           const [outs, def] = flattenToArrays(f(...full), "jit");
           outTree = def;
+          nOut = outs.length;
           return outs;
         },
         leaves.map((l) => l.aval),
-        { dropUnused: false },
+        { dropUnused: false, taps: tapping ? taps : undefined },
       );
       traces++;
-      recordTrace("jit", name, jaxpr);
-      entry = { jaxpr, outTree: outTree! };
+      recordTrace("jit", name, jaxpr, { tapOutputs: tapOutputCount(taps) });
+      entry = { jaxpr, outTree: outTree!, taps, nOut };
       cache.set(key, entry);
     }
     return { entry, leaves };
@@ -176,13 +182,23 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     if (donated.length > 0 && !donationWarned) warnDonation(args);
     if (config.disableJit) return f(...args);
     const { entry, leaves } = lookup(args);
-    return treeUnflatten(entry.outTree, bind(jitP, leaves, { jaxpr: entry.jaxpr, name }));
+    const outs = bind(jitP, leaves, { jaxpr: entry.jaxpr, name });
+    if (entry.taps.length === 0) return treeUnflatten(entry.outTree, outs);
+    deliverTaps(entry.taps, outs.slice(entry.nOut));
+    return treeUnflatten(entry.outTree, outs.slice(0, entry.nOut));
   }) as unknown as Jitted<F>;
   Object.defineProperty(wrapped, "traceCount", { get: () => traces });
   Object.defineProperty(wrapped, "name", { value: name });
   wrapped.cacheSize = () => cache.size;
-  wrapped.lower = (...args: unknown[]) => lookup(args).entry.jaxpr;
+  // The jaxpr the function stages, without the extra outputs of taps.
+  wrapped.lower = (...args: unknown[]) => withoutTaps(lookup(args).entry);
   return wrapped;
+}
+
+function withoutTaps(e: { jaxpr: ClosedJaxpr; nOut: number; taps: Tap[] }): ClosedJaxpr {
+  if (e.taps.length === 0) return e.jaxpr;
+  const j = e.jaxpr.jaxpr;
+  return new ClosedJaxpr(new Jaxpr(j.constvars, j.invars, j.eqns, j.outvars.slice(0, e.nOut)), e.jaxpr.consts);
 }
 
 /** jax.disable_jit: runs `fn` with jit turned into the identity (every primitive eager). */

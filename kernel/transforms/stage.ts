@@ -12,6 +12,7 @@ import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir
 import { toLiteral } from "../ir/literal";
 import { captureSource } from "../ir/source";
 import { flatFun, flattenToArrays } from "./args";
+import { Tap, collectTaps } from "./taps";
 
 /** A value inside a function being staged: only its aval is known. */
 export class JaxprTracer extends Tracer {
@@ -132,13 +133,22 @@ export class JaxprTrace extends Trace {
  * Stages `fn` on abstract inputs of the given avals into a closed jaxpr. `fn` takes and returns
  * flat lists of arrays; outputs that are concrete (not traced) become constants or literals.
  */
-export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: ShapedArray[], opts: { dropUnused?: boolean } = {}): ClosedJaxpr {
+export function traceToJaxpr(fn: (...args: NDArray[]) => NDArray[], inAvals: ShapedArray[], opts: { dropUnused?: boolean; taps?: Tap[] } = {}): ClosedJaxpr {
   const builder = new JaxprBuilder();
   return withNewMain(JaxprTrace, builder, (main: MainTrace) =>
     withDynamicTrace(main, () => {
       const trace = new JaxprTrace(main);
       const ins = inAvals.map((a) => trace.newArg(a));
-      const outs = fn(...ins);
+      let outs: NDArray[];
+      if (opts.taps) {
+        // Tapped values become extra outputs after the function's own (taps.ts).
+        const r = collectTaps(main, () => fn(...ins));
+        outs = r.result;
+        if (Array.isArray(outs) && r.taps.length) {
+          outs = [...outs, ...r.taps.flatMap((t) => t.values)];
+          opts.taps.push(...r.taps);
+        }
+      } else outs = fn(...ins);
       if (!Array.isArray(outs)) throw new PrimalError(`make_jaxpr: the traced function must return arrays, got ${typeof outs}`);
       const outTracers = outs.map((o) => {
         if (!(o instanceof NDArray)) throw new PrimalError(`make_jaxpr: outputs must be arrays, got ${typeof o}`);

@@ -103,6 +103,30 @@ describe("transformCell", () => {
     expect(t.hasValue).toBe(true);
   });
 
+  it("puts back the names esbuild gave bindings that shadow top-level ones", async () => {
+    const src = [
+      "const loss = (params: { w: number }, x: number) => params.w * x;",
+      "let params = { w: 3 };",
+      "function step(params: { w: number }) { const p = { params }; return loss(p.params, 2); }",
+      "enum E { A, B }",
+      "namespace N { export const params = 5; }",
+      "params = { w: step(params) + E.B + N.params };",
+      "[params.w, loss.toString(), step.toString()]",
+    ].join("\n");
+    const t = transformCell(src, { sourcefile: "t.ts" });
+    expect(t.js).toContain("params2"); // esbuild's rename, which the body undoes
+    expect(t.body).not.toMatch(/params2|E2|N2/);
+    const r = await runAll(src);
+    expect(r.results[0].ok).toBe(true);
+    const [w, lossSrc, stepSrc] = r.results[0].ok ? (r.results[0].value as [number, string, string]) : [];
+    expect(w).toBe(3 * 2 + 1 + 5);
+    expect(lossSrc).toMatch(/^\(params, x\) => params\.w \* x$/);
+    expect(stepSrc).toMatch(/^function step\(params\)/);
+    // A generated name the user also writes is left as esbuild made it.
+    const r2 = await runAll("const f = (a: number) => a;\nlet a = 1;\nconst g = (a2: number) => a2 + a;\nf(a) + g(2)");
+    expect(r2.results[0].ok && r2.results[0].value).toBe(4);
+  });
+
   it("applies the last-value rule", () => {
     const value = (code: string) => transformCell(code, { sourcefile: "t.ts" }).hasValue;
     expect(value("1 + 2;")).toBe(true);

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NDArray } from "../../kernel/core/ndarray";
-import { customJvp, jit, lax, np, grad, valueAndGrad } from "../../kernel/index";
+import { customJvp, jit, lax, np, grad, valueAndGrad, vmap } from "../../kernel/index";
 import { printJaxpr } from "../../kernel/ir/printer";
 import { clearProgramCache } from "../../kernel/lower/jit-runner";
 import { inspectCompiled } from "../../kernel/lower/inspect";
@@ -225,13 +225,14 @@ describe("gradient records", () => {
     expect(r.irRecordId).toBe(irRecords().records.find((t) => t.kind === "grad")!.id);
   });
 
-  it("inside jit, record shapes and paths and say the values are missing", () => {
+  it("inside vmap, record shapes and paths and say the values are missing", () => {
     clearInspectRecords();
-    const step = jit((w: NDArray, x: NDArray) => grad((ww: NDArray) => ww.mul(x).sum())(w));
-    step(f32([1, 2]), f32([3, 4]));
+    const step = vmap((w: NDArray, x: NDArray) => grad((ww: NDArray) => ww.mul(x).sum())(w));
+    step(f32([[1, 2]]), f32([[3, 4]]));
     const r = gradientRecords().records[0];
     expect(r.kind).toBe("grad");
     expect(r.last.traced).toBe(true);
+    expect(r.last.origin).toBe("traced");
     expect(r.last.value).toBeUndefined();
     expect(r.last.globalNorm).toBeUndefined();
     expect(r.last.leaves).toEqual([{ path: "ww", shape: [2], dtype: "float32", missing: "traced" }]);

@@ -4,14 +4,16 @@
 // records whose source lines point at the cells' lines in the file, whose gradients are named
 // by parameter path with statistics recomputed here in float64, and whose kernels carry their
 // sources; the text answers keep working beside them.
-// (The loss's parameters do not shadow the cell's top-level names: esbuild renames such a
-// parameter in the cell's JS, `params` -> `params2`, and the paths would show that name.)
+// A third cell trains with valueAndGrad inside a jitted step whose parameter shadows the
+// cell's `params` (esbuild renames it in the cell's JS; the kernel puts the name back): the
+// gradient record names the leaves `params.w`, carries the values the compiled step returned,
+// and inspect/checkGrads re-checks them against finite differences.
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GradientRecordsResult, IrRecordsResult, KernelRecordsResult, Methods } from "../../kernel/protocol";
+import { CheckGradsResult, GradientRecordsResult, IrRecordsResult, KernelRecordsResult, Methods } from "../../kernel/protocol";
 import { KernelClient, startKernel, textOf, waitFor } from "./kernel-client";
 
 const dir = mkdtempSync(join(tmpdir(), "primal-inspect-"));
@@ -111,5 +113,34 @@ describe("inspect/*Records over JSON-RPC", () => {
     expect(t.text).toMatch(/--- jaxpr of jit\(predict\)/);
     const g = await k.conn.sendRequest<{ count: number; text: string }>(Methods.inspectGradients, {});
     expect(g.text).toMatch(/linear program of grad\(loss\)/);
+  });
+
+  it("a jitted training step: gradients the compiled step returned, named by the cell's parameter names, and checkGrads", async () => {
+    const cell2 = [
+      `const lossFn = (params, xb) => np.square(np.dot(xb, params.w).add(params.b)).mean();`, // 20
+      `const step = jit((params, xb) => {`, // 21
+      `  const [l, g] = valueAndGrad(lossFn)(params, xb);`, // 22
+      `  return [{ w: params.w.sub(g.w.mul(0.1)), b: params.b.sub(g.b.mul(0.1)) }, l];`, // 23
+      `});`, // 24
+      `let state = params;`, // 25
+      `const seen = [];`, // 26
+      `for (let i = 0; i < 5; i++) { seen.push(state.w.tolist()); const [next, l] = step(state, x); state = next; }`, // 27
+      `console.log(JSON.stringify({ w: seen[4], b: seen.length }));`, // 28
+    ].join("\n");
+    const r = await k.run(cell2, { cell: 2, startLine: 20, runId: "jit-run" });
+    expect(r.error).toBeUndefined();
+    await waitFor(() => textOf(k.outputsOf(r.runId)).includes("\n"), 5000, "the printed weights");
+    const res: GradientRecordsResult = await k.conn.sendRequest(Methods.inspectGradientRecords, {});
+    const g = res.records.find((q) => q.name === "lossFn")!;
+    expect(g.calls).toBe(5);
+    expect(g.last.origin).toBe("jit");
+    expect(g.last.leaves.map((q) => [q.path, q.shape])).toEqual([["params.b", [2]], ["params.w", [3, 2]]]);
+    expect(g.last.leaves.every((q) => typeof q.stats?.l2 === "number" && Number.isFinite(q.stats.l2))).toBe(true);
+    expect(g.history).toHaveLength(5);
+    const chk: CheckGradsResult = await k.conn.sendRequest(Methods.inspectCheckGrads, { recordId: g.id });
+    expect(chk.message).toBeUndefined();
+    expect(chk.ok).toBe(true);
+    expect(chk.leaves!.map((q) => q.path)).toEqual(["params.b", "params.w"]);
+    await expect(k.conn.sendRequest(Methods.inspectCheckGrads, { recordId: "x" })).rejects.toThrow(/recordId/);
   });
 });

@@ -19,10 +19,10 @@ import { DeviceError, NotAvailableError, PrimalError, ValueError } from "../../c
 import { NDArray } from "../../core/ndarray";
 import { bind } from "../../core/trace";
 import { fromLiteral, literalStorage } from "../../ir/literal";
-import { CompiledRecord } from "../../lower/inspect";
+import { CompiledRecord, KernelPass } from "../../lower/inspect";
 import { LibraryStep, LoweredProgram } from "../../lower/program";
 import { kernelFunction } from "../cpu/compiled";
-import { WgslKernel, wgslSupport } from "./codegen-wgsl";
+import { WgslKernel, storageBytes, wgslSupport } from "./codegen-wgsl";
 import type { GpuClient, GpuHandle } from "./gpu-client";
 import { AdapterCaps, WgslCall, wgslRule } from "./wgsl-library";
 import { generateWgslPasses } from "./wgsl-reduce";
@@ -79,11 +79,29 @@ export function planSteps(p: LoweredProgram, host: GpuHost, record: CompiledReco
         const passes = prep.call.passes;
         Object.defineProperty(k, "source", { value: passes.map((x) => x.code).join("\n"), enumerable: true, configurable: true, writable: true });
         if (prep.call.note) k.note = prep.call.note;
+        k.passes = passInfo(prep.call, prep.outAvals, s.kind === "alias" ? [] : s.ins.map((x) => (typeof x === "number" ? p.buffers[x].aval : x.aval)));
       } else if (prep.kind === "host-kernel" || prep.kind === "host-library") k.note = `runs on the host: ${prep.why}`;
       else if (prep.kind === "bind") k.note = "higher-order primitive: its body runs on the device, driven by the host";
     }
     return prep;
   });
+}
+
+/** What each pass binds, for the kernels panel: the call's buffers are its outputs, inputs, then temps. */
+function passInfo(call: WgslCall, outs: readonly ShapedArray[], ins: readonly ShapedArray[]): KernelPass[] {
+  const aval = (buf: number): string | undefined => {
+    if (buf < outs.length) return outs[buf].str();
+    if (buf < outs.length + ins.length) return ins[buf - outs.length].str();
+    const t = call.temps[buf - outs.length - ins.length];
+    return t ? `${new ShapedArray([t.elements], t.dtype).str()} (scratch)` : undefined;
+  };
+  return call.passes.map((k) => ({
+    workgroupSize: [k.workgroupSize, 1, 1],
+    dispatch: [...k.dispatch],
+    bindings: k.bindings.map((b) => ({
+      binding: b.binding, name: `b${b.buf}`, access: b.access === "read" ? "read" as const : "read_write" as const, aval: aval(b.buf), bytes: storageBytes(b.dtype, b.elements),
+    })),
+  }));
 }
 
 function gpuCall(call: WgslCall, host: GpuHost, label: string, outAvals: ShapedArray[]): Prepared {

@@ -75,6 +75,8 @@ class WebGpuDevice implements Device {
   private softCount = SOFT_MIN_COUNT;
   readonly deviceKind: string;
   readonly caps: AdapterCaps;
+  readonly limits: Record<string, number>;
+  readonly features: string[];
   readonly host: GpuHost;
   private tags = new Map<number, { record: CompiledRecord; step: number }>();
   private nextTag = 1;
@@ -85,6 +87,8 @@ class WebGpuDevice implements Device {
   ) {
     const l = client.info.limits;
     this.deviceKind = client.info.description;
+    this.limits = { ...l };
+    this.features = [...client.info.features];
     this.caps = {
       maxInvocations: l.maxComputeInvocationsPerWorkgroup,
       maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,

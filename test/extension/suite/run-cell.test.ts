@@ -177,12 +177,15 @@ suite("run cells", () => {
     console.log(`      (100,000 printed lines: ${ms} ms, ${rec.outputs.length} outputs, ${html.length} chars of HTML)`);
   });
 
-  test("Show IR / Gradients / Kernels open a read-only text view", async () => {
-    await primal();
-    for (const id of ["primal.showIr", "primal.showGradients", "primal.showKernels"]) {
-      const doc = await vscode.commands.executeCommand<vscode.TextDocument>(id);
-      assert.equal(doc.uri.scheme, "primal-inspect", id);
-      assert.ok(doc.getText().length > 0, `${id} shows something`);
+  test("Show IR / Gradients / Kernels open the inspector panels; Open IR as Text a read-only primal-ir view", async () => {
+    const api = await primal();
+    for (const [id, kind] of [["primal.showIr", "ir"], ["primal.showGradients", "gradients"], ["primal.showKernels", "kernels"]] as const) {
+      await vscode.commands.executeCommand(id);
+      await until(`${id} shows the ${kind} panel`, () => api.inspectors.get(kind)?.visible);
     }
+    const doc = await vscode.commands.executeCommand<vscode.TextDocument>("primal.openIrAsText");
+    assert.equal(doc.uri.scheme, "primal-inspect");
+    assert.equal(doc.languageId, "primal-ir");
+    assert.ok(doc.getText().length > 0, "Open IR as Text shows something");
   });
 });
