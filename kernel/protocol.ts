@@ -171,6 +171,8 @@ export interface SetConfigParams {
   backend?: string | null;
   /** `config.update("jax_threefry_partitionable", ...)`. */
   prngPartitionable?: boolean;
+  /** Measure each compiled kernel's time for the kernels panel (on by default in the kernel process). */
+  kernelTiming?: boolean;
   /**
    * Extra environment variables, set in the kernel's process.env (null removes one). Only code
    * that reads them later sees them; variables read at startup (PRIMAL_BACKEND, PRIMAL_DEBUG)
@@ -188,6 +190,7 @@ export interface ConfigState {
   platform: string;
   defaultDevice: string;
   prngPartitionable: boolean;
+  kernelTiming: boolean;
 }
 
 // ---- cell/run ------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): PrimalApi {
     vscode.languages.registerCodeLensProvider([{ language: "typescript" }, { language: "typescriptreact" }], lens),
     kernel.onOutput((p) => results.addOutput(p.runId, p.output)),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration("primal.jit.enabled") || e.affectsConfiguration("primal.backend") || e.affectsConfiguration("primal.prng.partitionable"))
+      if (e.affectsConfiguration("primal.jit.enabled") || e.affectsConfiguration("primal.backend") || e.affectsConfiguration("primal.prng.partitionable") || e.affectsConfiguration("primal.kernels.timing"))
         void kernel.applyConfig();
       if (e.affectsConfiguration("primal.kernel.env")) log.appendLine("[kernel] primal.kernel.env changed: variables read at startup need Restart Kernel");
     }),

@@ -12,6 +12,8 @@ export interface KernelConfig {
   /** "cpu", "webgpu", or null for automatic. */
   backend: string | null;
   prngPartitionable: boolean;
+  /** Measure each compiled kernel's time (the kernels panel). */
+  kernelTiming: boolean;
   /** Extra environment for the kernel process (also passed at spawn). */
   env: Record<string, string>;
 }
@@ -27,6 +29,7 @@ export function readKernelConfig(): KernelConfig {
     jitEnabled: c.get<boolean>("jit.enabled", true),
     backend: backend === "auto" || !backend ? null : backend,
     prngPartitionable: c.get<boolean>("prng.partitionable", false),
+    kernelTiming: c.get<boolean>("kernels.timing", true),
     env,
   };
 }
@@ -38,7 +41,7 @@ export function inlineResultsEnabled(): boolean {
 
 /** The `config/set` parameters for a configuration. */
 export function configParams(c: KernelConfig): SetConfigParams {
-  return { jitEnabled: c.jitEnabled, backend: c.backend, prngPartitionable: c.prngPartitionable, env: c.env };
+  return { jitEnabled: c.jitEnabled, backend: c.backend, prngPartitionable: c.prngPartitionable, kernelTiming: c.kernelTiming, env: c.env };
 }
 
 /** Writes a setting where the user would expect it: the workspace when one is open, else globally. */

@@ -21,6 +21,7 @@ import {
 import { CellRunner, CellErrorInfo as RunnerError, CellOutput as RunnerOutput } from "./cell-runner";
 import { OutputThrottle } from "./output-throttle";
 import { inspectText, keepTraceRecords } from "./inspect-text";
+import { kernelTimingOn, setKernelTiming } from "../lower/inspect";
 import { checkGradsRecord, gradientRecords, irRecords, kernelRecords, setInspectRecording } from "./inspect-records";
 import { DEFAULT_LIMITS, richOutput } from "./output-summary";
 
@@ -75,6 +76,9 @@ export class KernelServer {
       return null;
     });
     keepTraceRecords();
+    // The kernels panel shows each kernel's measured time: timing is on unless config/set turns it off.
+    this.timing = true;
+    setKernelTiming(true);
     setInspectRecording(true, () => (this.current ? { runId: this.current.runId, file: this.current.file, cell: this.current.params.cell } : null));
     conn.onRequest(Methods.inspectIrRecords, (p?: InspectRecordsParams) => irRecords(p ?? {}));
     conn.onRequest(Methods.inspectGradientRecords, (p?: InspectRecordsParams) => gradientRecords(p ?? {}));
@@ -90,6 +94,8 @@ export class KernelServer {
   }
 
   private lastFile: string | null = null;
+  /** Whether this server asked for kernel timing (the kernels panel's measured times). */
+  private timing = false;
 
   /**
    * SIGINT (the extension's interrupt): synchronous cell code is stopped by vm's breakOnSigint
@@ -162,6 +168,7 @@ export class KernelServer {
       platform: defaultPlatformName(),
       defaultDevice: dev,
       prngPartitionable: config.read("threefryPartitionable"),
+      kernelTiming: kernelTimingOn(),
     };
   }
 
@@ -186,11 +193,16 @@ export class KernelServer {
       }
       if (n === 0) bad(`backend "${p.backend}" has no devices here, got none${why ? ` (${why})` : ""}`);
     }
+    if (p.kernelTiming !== undefined && typeof p.kernelTiming !== "boolean") bad(`kernelTiming must be a boolean, got ${JSON.stringify(p.kernelTiming)}`);
     if (p.env !== undefined && (p.env === null || typeof p.env !== "object")) bad(`env must be an object of strings, got ${JSON.stringify(p.env)}`);
     // Everything is checked: now apply.
     if (p.jitEnabled !== undefined) config.update("jax_disable_jit", !p.jitEnabled);
     if (p.prngPartitionable !== undefined) config.update("jax_threefry_partitionable", p.prngPartitionable);
     if (p.backend !== undefined) config.update("jax_platform_name", p.backend);
+    if (p.kernelTiming !== undefined && p.kernelTiming !== this.timing) {
+      this.timing = p.kernelTiming;
+      setKernelTiming(this.timing);
+    }
     for (const [k, v] of Object.entries(p.env ?? {})) {
       if (v === null) delete process.env[k];
       else process.env[k] = String(v);

@@ -106,6 +106,14 @@ describe("inspect/*Records over JSON-RPC", () => {
       expect(s.eqns.length).toBe(s.eqnText.length);
     }
     expect(r.steps.flatMap((s) => s.eqnText).join("\n")).toMatch(/dot_general/);
+    // Timing is on in the kernel process: every kernel that ran has a measured time, and its bindings.
+    expect(r.timingOn).toBe(true);
+    for (const s of kernels) {
+      expect(s.timing.calls).toBe(1);
+      expect(s.timing.totalMs).toBeGreaterThanOrEqual(0);
+      expect(s.bindings![0]).toMatchObject({ binding: 0, access: "write" });
+      expect(s.bindings!.slice(1).every((b) => b.access === "read" && /^[a-z]+\d*\[/.test(b.aval!))).toBe(true);
+    }
   });
 
   it("keeps the text answers", async () => {

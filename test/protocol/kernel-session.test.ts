@@ -39,7 +39,7 @@ describe("kernel process: one session", () => {
     expect(init.devices.find((d) => d.id === "cpu:0")!.threads).toBeGreaterThan(0);
     expect(init.defaultDevice).toBe("cpu:0");
     expect(init.jitEnabled).toBe(true);
-    expect(init.config).toEqual({ jitEnabled: true, backend: null, platform: "cpu", defaultDevice: "cpu:0", prngPartitionable: true });
+    expect(init.config).toEqual({ jitEnabled: true, backend: null, platform: "cpu", defaultDevice: "cpu:0", prngPartitionable: true, kernelTiming: true });
     expect(init.pid).toBe(k.proc.pid);
     expect(init.limits.maxLinesPerCell).toBeGreaterThan(0);
   });
@@ -195,6 +195,10 @@ describe("kernel process: one session", () => {
     await expect(k.conn.sendRequest(Methods.setConfig, { jitEnabled: "yes" })).rejects.toThrow(/jitEnabled must be a boolean/);
     // A refused request changes nothing.
     expect(((await k.conn.sendRequest(Methods.status)) as KernelStatus).config).toMatchObject({ backend: "cpu", prngPartitionable: false, jitEnabled: true });
+    // The kernels panel's timing: on by default, off and on again through config/set.
+    expect(await k.conn.sendRequest(Methods.setConfig, { kernelTiming: false })).toMatchObject({ kernelTiming: false });
+    await expect(k.conn.sendRequest(Methods.setConfig, { kernelTiming: "yes" })).rejects.toThrow(/kernelTiming must be a boolean/);
+    expect(await k.conn.sendRequest(Methods.setConfig, { kernelTiming: true })).toMatchObject({ kernelTiming: true });
     await k.conn.sendRequest(Methods.setConfig, { env: { PRIMAL_TEST_VAR: "hello" } });
     expect((await k.run("process.env.PRIMAL_TEST_VAR")).value).toBe("'hello'");
     const auto: ConfigState = await k.conn.sendRequest(Methods.setConfig, { backend: null, prngPartitionable: true, env: { PRIMAL_TEST_VAR: null } });
