@@ -684,6 +684,8 @@ export interface GradCallInfo {
   /** "eager": computed by the call; "jit": returned by the compiled step the call was traced into; "traced": no values. */
   origin?: "eager" | "jit" | "traced";
   leaves: GradLeafInfo[];
+  /** The call's number of gradient leaves, when it had more than `leaves` lists (the cap). */
+  leafCount?: number;
   /** The L2 norm over all leaves. */
   globalNorm?: JsonNumber;
 }

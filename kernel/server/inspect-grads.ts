@@ -203,6 +203,7 @@ export function recordGradCall(c: GradCall): void {
   if (ctx) call.runId = ctx.runId;
   const point: GradHistoryPoint = { step, norms: [] };
   const n = Math.min(c.grads.length, INSPECT_LIMITS.leaves);
+  if (c.grads.length > n) call.leafCount = c.grads.length;
   let pending = 0;
   // The global norm only when every leaf has its statistics (no honest value otherwise).
   const settle = () => {

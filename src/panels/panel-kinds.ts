@@ -75,6 +75,7 @@ export function pageHtml(spec: PanelSpec, webview: vscode.Webview, extensionUri:
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)};">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${escapeAttr(n)}">
 <title>${spec.title}</title>${link}
 </head>
 <body data-panel="${spec.kind}"><div id="root"></div>
