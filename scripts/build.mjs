@@ -3,6 +3,7 @@
 // runner (dist/bench.js). `--production` minifies and writes source maps beside the bundles.
 import * as esbuild from "esbuild";
 import { existsSync, readdirSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -27,9 +28,23 @@ const builds = [
 ];
 if (existsSync(join(root, "kernel/main.ts"))) builds.push({ ...node, entryPoints: ["kernel/main.ts"], outfile: "dist/kernel.js" });
 if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"] });
+// The panels run under a CSP without 'unsafe-eval'. fast-element (under the webview toolkit)
+// keeps a `new Function("return this")` fallback for engines without globalThis, which VS
+// Code's Chromium never takes; it is cut so that the bundles hold no Function constructor.
+const noFunctionConstructor = {
+  name: "no-function-constructor",
+  setup(b) {
+    b.onLoad({ filter: /@microsoft[\\/]fast-element[\\/]dist[\\/]esm[\\/]platform\.js$/ }, async (a) => {
+      const src = await readFile(a.path, "utf8");
+      const out = src.replace('return new Function("return this")();', "return {};");
+      if (out === src) throw new Error("fast-element's platform.js changed: its Function-constructor fallback was not found");
+      return { contents: out, loader: "js" };
+    });
+  },
+};
 const panels = existsSync(join(root, "webview")) ? readdirSync(join(root, "webview")).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")) : [];
 if (panels.length)
-  builds.push({ ...common, platform: "browser", format: "iife", entryPoints: panels.map((f) => `webview/${f}`), outdir: "dist/webview" });
+  builds.push({ ...common, platform: "browser", format: "iife", entryPoints: panels.map((f) => `webview/${f}`), outdir: "dist/webview", plugins: [noFunctionConstructor] });
 
 const t0 = Date.now();
 await Promise.all(builds.map((b) => esbuild.build(b)));
