@@ -19,28 +19,15 @@ import { registerToolkit } from "../../webview/common/toolkit";
 import { flattenTree } from "../../webview/common/tree";
 import { VirtualList } from "../../webview/common/virtual-list";
 import { HostToPanel, PanelToHost, validatePanelMessage } from "../../kernel/protocol";
+import { FakeApi, installFakeApi, removeFakeApi } from "./fake-vscode";
 
 /** Installs a test double for acquireVsCodeApi; returns what the page posts. */
-function fakeApi(): { posted: PanelToHost[]; state: { v: unknown } } {
-  const posted: PanelToHost[] = [];
-  const state = { v: undefined as unknown };
-  (globalThis as Record<string, unknown>).__primalTestApi = {
-    postMessage: (m: unknown) => {
-      // Everything the page posts must pass the extension's own guard.
-      const ok = validatePanelMessage(m);
-      if (typeof ok === "string") throw new Error(ok);
-      posted.push(ok);
-    },
-    getState: () => state.v,
-    setState: (s: unknown) => (state.v = s),
-  };
-  return { posted, state };
-}
+const fakeApi = (): FakeApi => installFakeApi();
 /** Delivers a message the way VS Code does (a window message event). */
 const deliver = (data: unknown) => window.dispatchEvent(new MessageEvent("message", { data }));
 
 afterEach(() => {
-  delete (globalThis as Record<string, unknown>).__primalTestApi;
+  removeFakeApi();
   clear(document.body);
 });
 
@@ -215,7 +202,7 @@ describe("bridge", () => {
     expect(state.v).toEqual({ open: [1, 2] });
     expect(b.getState<{ open: number[] }>()).toEqual({ open: [1, 2] });
     b.dispose();
-    delete (globalThis as Record<string, unknown>).__primalTestApi;
+    removeFakeApi();
     const bare = connect("gradients", () => undefined);
     expect(bare.getState()).toBeUndefined();
     bare.setState({ a: 1 });

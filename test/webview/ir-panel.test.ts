@@ -24,6 +24,7 @@ import { FOLD_DEFAULT_LINES, LineModel } from "../../webview/ir/line-model";
 import { startIrPanel } from "../../webview/ir/main";
 import { JaxprTextView } from "../../webview/ir/text-view";
 import { IrView } from "../../webview/ir/view";
+import { installFakeApi, removeFakeApi, sendToPanel } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
@@ -39,17 +40,7 @@ interface Harness {
 
 /** Starts a panel in a fresh root with a fake VS Code API (optionally with saved state). */
 async function start(saved?: unknown): Promise<Harness> {
-  const posted: PanelToHost[] = [];
-  const state = { v: saved };
-  (globalThis as Record<string, unknown>).__primalTestApi = {
-    postMessage: (m: unknown) => {
-      const ok = validatePanelMessage(m);
-      if (typeof ok === "string") throw new Error(ok);
-      posted.push(ok);
-    },
-    getState: () => state.v,
-    setState: (s: unknown) => (state.v = JSON.parse(JSON.stringify(s))),
-  };
+  const { posted, state } = installFakeApi(saved);
   const root = document.createElement("div");
   document.body.append(root);
   const { view, bridge, ready } = startIrPanel(root);
@@ -57,12 +48,7 @@ async function start(saved?: unknown): Promise<Harness> {
   return { root, view, posted, state, dispose: () => bridge.dispose() };
 }
 
-/** Sends a message as the extension does: JSON round trip, checked by the host's guard first. */
-function send(m: HostToPanel): void {
-  const data = JSON.parse(JSON.stringify(m));
-  expect(typeof validateHostMessage(data)).toBe("object");
-  window.dispatchEvent(new MessageEvent("message", { data }));
-}
+const send = sendToPanel;
 
 const click = (el: Element) => el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
 const last = <T extends PanelToHost["type"]>(posted: PanelToHost[], type: T) => posted.filter((m) => m.type === type).pop() as Extract<PanelToHost, { type: T }> | undefined;
@@ -82,7 +68,7 @@ let harness: Harness | null = null;
 afterEach(() => {
   harness?.dispose();
   harness = null;
-  delete (globalThis as Record<string, unknown>).__primalTestApi;
+  removeFakeApi();
   clear(document.body);
 });
 

@@ -23,6 +23,7 @@ import {
 import { clear } from "../../webview/common/dom";
 import { startKernelsPanel } from "../../webview/kernels/main";
 import { KernelsView } from "../../webview/kernels/view";
+import { installFakeApi, removeFakeApi, sendToPanel } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
@@ -37,17 +38,7 @@ interface Harness {
 
 /** Starts a panel in a fresh root with a fake VS Code API (optionally with saved state). */
 async function start(saved?: unknown): Promise<Harness> {
-  const posted: PanelToHost[] = [];
-  const state = { v: saved };
-  (globalThis as Record<string, unknown>).__primalTestApi = {
-    postMessage: (m: unknown) => {
-      const ok = validatePanelMessage(m);
-      if (typeof ok === "string") throw new Error(ok);
-      posted.push(ok);
-    },
-    getState: () => state.v,
-    setState: (s: unknown) => (state.v = JSON.parse(JSON.stringify(s))),
-  };
+  const { posted, state } = installFakeApi(saved);
   const root = document.createElement("div");
   document.body.append(root);
   const { view, bridge, ready } = startKernelsPanel(root);
@@ -55,12 +46,7 @@ async function start(saved?: unknown): Promise<Harness> {
   return { root, view, posted, state, dispose: () => bridge.dispose() };
 }
 
-/** Sends a message as the extension does: JSON round trip, checked by the host's guard first. */
-function send(m: HostToPanel): void {
-  const data = JSON.parse(JSON.stringify(m));
-  expect(typeof validateHostMessage(data)).toBe("object");
-  window.dispatchEvent(new MessageEvent("message", { data }));
-}
+const send = sendToPanel;
 
 /** The rendered rows, in display order. */
 const rows = (root: HTMLElement) => [...root.querySelectorAll<HTMLElement>(".vlist-row")].sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
@@ -77,7 +63,7 @@ let harness: Harness | null = null;
 afterEach(() => {
   harness?.dispose();
   harness = null;
-  delete (globalThis as Record<string, unknown>).__primalTestApi;
+  removeFakeApi();
   clear(document.body);
 });
 

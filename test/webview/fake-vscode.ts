@@ -1,0 +1,42 @@
+/// <reference lib="dom" />
+// The panels' tests' stand-in for VS Code's side of a webview: `acquireVsCodeApi()` through the
+// bridge's test hook (webview/common/bridge.ts reads `globalThis.__primalTestApi`), with every
+// message the page posts checked by the extension's own guard, and host messages delivered as
+// VS Code delivers them (a JSON round trip, then a window message event).
+
+import { expect } from "vitest";
+import { HostToPanel, PanelToHost, validateHostMessage, validatePanelMessage } from "../../kernel/protocol";
+
+/** What a page posted, and its saved state (`setState`), starting from `saved`. */
+export interface FakeApi {
+  posted: PanelToHost[];
+  state: { v: unknown };
+}
+
+/** Installs the stand-in for `acquireVsCodeApi`; a message the extension would reject fails the test. */
+export function installFakeApi(saved?: unknown): FakeApi {
+  const posted: PanelToHost[] = [];
+  const state = { v: saved };
+  (globalThis as Record<string, unknown>).__primalTestApi = {
+    postMessage: (m: unknown) => {
+      const ok = validatePanelMessage(JSON.parse(JSON.stringify(m)));
+      if (typeof ok === "string") throw new Error(ok);
+      posted.push(ok);
+    },
+    getState: () => state.v,
+    setState: (s: unknown) => (state.v = JSON.parse(JSON.stringify(s))),
+  };
+  return { posted, state };
+}
+
+/** Removes the stand-in. */
+export function removeFakeApi(): void {
+  delete (globalThis as Record<string, unknown>).__primalTestApi;
+}
+
+/** Sends a message as the extension does: JSON round trip, checked by the panel's guard first. */
+export function sendToPanel(m: HostToPanel): void {
+  const data = JSON.parse(JSON.stringify(m));
+  expect(typeof validateHostMessage(data)).toBe("object");
+  window.dispatchEvent(new MessageEvent("message", { data }));
+}
