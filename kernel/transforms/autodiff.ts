@@ -2,6 +2,7 @@
 // valueAndGrad, jacfwd, jacrev, hessian. Built on jvpFlat / linearizeFlat / vjpFlat, with
 // JAX's errors for integer inputs and non-scalar outputs.
 
+import { ShapedArray } from "../core/aval";
 import { DTypeError, PrimalError } from "../core/errors";
 import { NDArray } from "../core/ndarray";
 import { PyTreeDef, treeFlatten, treeUnflatten } from "../core/tree";
@@ -124,6 +125,38 @@ export function onGradCall(fn: (c: GradCall) => void): () => void {
 }
 
 /**
+ * The differentiated function staged as `makeJaxpr(f)(...args)` would: every array of the
+ * arguments is an input. Nothing of the call's values is captured, so this works after the
+ * call, also for a call traced inside jit (whose values were tracers of a finished trace).
+ */
+function stageForward(f: Fn, args: readonly unknown[]): ClosedJaxpr {
+  const [argLeaves, argTree] = treeFlatten([...args]);
+  const pos = argLeaves.flatMap((l, i) => (l instanceof NDArray ? [i] : []));
+  return traceToJaxpr(
+    (...xs) => {
+      const full = [...argLeaves];
+      pos.forEach((p, k) => (full[p] = xs[k]));
+      return flattenToArrays(f(...(treeUnflatten(argTree, full) as unknown[])), "grad")[0];
+    },
+    pos.map((p) => (argLeaves[p] as NDArray).aval),
+  );
+}
+
+/**
+ * The backward program: the linear program transposed, with its residuals (the linear
+ * program's constants) as inputs before the output cotangents, as the backward pass of a
+ * compiled step receives them.
+ */
+function stageBackward(linear: ClosedJaxpr, linearAvals: ShapedArray[]): ClosedJaxpr {
+  const nRes = linear.consts.length;
+  const ctAvals = linear.jaxpr.outvars.map((o) => o.aval);
+  return traceToJaxpr(
+    (...xs) => evalJaxprTransposed(new ClosedJaxpr(linear.jaxpr, xs.slice(0, nRes)), linearAvals, xs.slice(nRes)),
+    [...linear.consts.map((c) => c.aval), ...ctAvals],
+  );
+}
+
+/**
  * Tells the listeners about a call. Inside a top-level jit the values are tracers: they are
  * tapped (taps.ts), and the listeners hear of each call of the compiled program with the
  * values it computed; the differentiated inputs come along, so the call can be re-checked.
@@ -193,10 +226,9 @@ function differentiate(f: Fn, opts: GradOptions, kind: GradCall["kind"]): (...ar
     const value = outs[0];
     if (gradListeners.size || traceListening()) {
       // The forward and backward programs, staged only if an inspector asks for them.
-      const ctAvals = jaxpr.jaxpr.outvars.map((o) => o.aval);
       recordTrace("grad", f.name || "<lambda>", jaxpr, {
-        forward: () => traceToJaxpr((...xs) => fn(...xs), leaves.map((l) => l.aval)),
-        backward: () => traceToJaxpr((...cts) => evalJaxprTransposed(jaxpr, leaves.map((l) => l.aval), cts), ctAvals),
+        forward: () => stageForward(f, args),
+        backward: () => stageBackward(jaxpr, leaves.map((l) => l.aval)),
       });
     }
     const grads = pullback([onesLike(value), ...new Array(nAux).fill(null)]);

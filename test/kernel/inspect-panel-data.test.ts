@@ -89,12 +89,14 @@ describe("grad records", () => {
     const loss = (w: NDArray, xb: NDArray) => np.square(np.tanh(xb.matmul(w))).sum();
     valueAndGrad(loss)(f32(W), x);
     const rec = irRecords().records.find((q) => q.kind === "grad")!;
-    expect(rec.text).toBe(printJaxpr(makeJaxpr((w: NDArray) => loss(w, x))(f32(W))));
+    expect(rec.text).toBe(printJaxpr(makeJaxpr(loss)(f32(W), x)));
     expect(rec.backward!.text).toContain("lambda");
     expect(rec.linear!.text).toContain("lambda");
     // Evaluate the backward program on the unit cotangent: d/dW sum(tanh(XW)^2) = X^T (2 t (1 - t^2)).
-    const back = keptTraces().find((t) => t.id === rec.id)!.record.backward!();
-    const [g] = evalClosedJaxpr(back, [np.array(1, { dtype: "float32" })]);
+    // Its inputs are the residuals (the linear program's constants), then the cotangent.
+    const kept = keptTraces().find((t) => t.id === rec.id)!.record;
+    const back = kept.backward!();
+    const [g] = evalClosedJaxpr(back, [...kept.jaxpr.consts, np.array(1, { dtype: "float32" })]);
     const want: number[] = [];
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 2; j++) {
@@ -106,6 +108,19 @@ describe("grad records", () => {
         want.push(s);
       }
     host(g).forEach((v, k) => expect(v).toBeCloseTo(want[k], 5));
+  });
+});
+
+describe("grad records traced inside jit", () => {
+  it("stage their forward and backward programs after the trace is over", () => {
+    clearInspectRecords();
+    const loss = (w: NDArray, xb: NDArray) => np.square(xb.mul(w)).sum();
+    const step = jit((w: NDArray, xb: NDArray) => valueAndGrad(loss)(w, xb)[1]);
+    step(f32([1, 2]), f32([3, 4]));
+    const rec = irRecords().records.find((q) => q.kind === "grad")!;
+    expect(rec.text).toBe(printJaxpr(makeJaxpr(loss)(f32([1, 2]), f32([3, 4]))));
+    expect(rec.backward!.text).not.toMatch(/could not be staged/);
+    expect(rec.backward!.jaxpr.eqns.length).toBeGreaterThan(0);
   });
 });
 

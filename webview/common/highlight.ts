@@ -26,6 +26,11 @@ export interface Token {
 }
 
 const THEME = "primal-css-variables";
+/**
+ * Time allowed per line before shiki gives up colouring the rest of it (its default, 500 ms, is
+ * hit by a grammar's first use on a busy machine; long lines are already cut by MAX_LINE).
+ */
+const LINE_TIME_LIMIT_MS = 5000;
 /** Lines longer than this are not tokenized (a pathological line must not stall the page). */
 const MAX_LINE = 4000;
 /** Highlighted texts kept, most recent last (panels re-render the same source while scrolling). */
@@ -141,7 +146,7 @@ export function highlightLines(code: string, lang: HighlightLanguage): Token[][]
   }
   let lines: Token[][];
   try {
-    const themed = highlighter.codeToTokensBase(text, { lang, theme: THEME, tokenizeMaxLineLength: MAX_LINE });
+    const themed = highlighter.codeToTokensBase(text, { lang, theme: THEME, tokenizeMaxLineLength: MAX_LINE, tokenizeTimeLimit: LINE_TIME_LIMIT_MS });
     const fg = highlighter.getTheme(THEME).fg;
     lines = themed.map((line) => mergeTokens(line, fg));
   } catch {
@@ -247,7 +252,7 @@ export class LazyHighlight {
     const from = this.done.length;
     const chunk = this.lines.slice(from, from + size);
     try {
-      const opts = { lang: this.lang, theme: THEME, tokenizeMaxLineLength: MAX_LINE, grammarState: this.state as never };
+      const opts = { lang: this.lang, theme: THEME, tokenizeMaxLineLength: MAX_LINE, tokenizeTimeLimit: LINE_TIME_LIMIT_MS, grammarState: this.state as never };
       const themed = highlighter.codeToTokensBase(chunk.join("\n"), opts);
       this.state = highlighter.getLastGrammarState(themed);
       const fg = highlighter.getTheme(THEME).fg;
