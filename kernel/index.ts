@@ -32,7 +32,7 @@ export { ShapedArray } from "./core/aval";
 export type { ArrayLike } from "./api/convert";
 export type { Device } from "./core/device";
 export {
-  PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError, DeviceError,
+  PrimalError, ShapeError, DTypeError, AxisError, IndexError, ValueError, ConcretizationError, ArgumentError, DisposedError, NotAvailableError, DeviceError, NameError,
 } from "./core/errors";
 export { EscapedTracerError } from "./core/trace";
 export { version } from "./version";

@@ -15,6 +15,9 @@ import * as S from "../primitives/sort";
 import { ArrayLike, asArray, weakScalar } from "./convert";
 import { Primitive } from "../core/primitive";
 
+// The named-axis collectives (psum, pmean, pmax, pmin, allGather, ppermute, psumScatter, axisIndex, axisSize).
+export * from "./collectives";
+
 /** Converts lax operands: arrays stay, scalars take the dtype of the first array operand (weakly). */
 export function laxArgs(op: string, xs: ArrayLike[]): NDArray[] {
   const ref = xs.find((x): x is NDArray => x instanceof NDArray);

@@ -33,6 +33,13 @@ export class ArgumentError extends PrimalError {}
 /** The array was used after `dispose()`. */
 export class DisposedError extends PrimalError {}
 
+/** A collective named an axis that no enclosing vmap/pmap binds (JAX's NameError). */
+export class NameError extends PrimalError {
+  constructor(readonly axisName: string, message: string) {
+    super(message);
+  }
+}
+
 /** A feature that belongs to a later part of Primal (named in the message). */
 export class NotAvailableError extends PrimalError {}
 

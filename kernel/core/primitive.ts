@@ -46,9 +46,10 @@ export type TransposeRule<P> = (cts: (NDArray | null)[], args: (NDArray | Undefi
 
 /**
  * Batching rule (vmap): each argument has a batch dimension or null (not batched); returns the
- * outputs and where their batch dimension is. `axisSize` is the mapped axis' size.
+ * outputs and where their batch dimension is. `axisSize` is the mapped axis' size, `axisName`
+ * its name (vmap's axisName, or null), which collectives compare with the axes they name.
  */
-export type BatchRule<P> = (args: NDArray[], dims: (number | null)[], params: P, axisSize: number) => [NDArray[], (number | null)[]];
+export type BatchRule<P> = (args: NDArray[], dims: (number | null)[], params: P, axisSize: number, axisName?: string | null) => [NDArray[], (number | null)[]];
 
 /** The record of a primitive: its name and all its rules. */
 export interface PrimitiveSpec<P> {
@@ -76,6 +77,13 @@ export interface PrimitiveSpec<P> {
   printParams?: (params: P) => Record<string, unknown>;
   /** Nested jaxprs print with the names of the equation's inputs and outputs (JAX's jit does). */
   aliasNestedNames?: boolean;
+  /**
+   * Collectives (psum, all_gather...): the named axes the primitive communicates over. `bind`
+   * processes it at least at the innermost transformation that binds each name (a vmap or pmap
+   * with that axisName; none: JAX's unbound axis name error), and a vmap of one of these names
+   * runs the batching rule even when no operand is batched.
+   */
+  axisNames?: (params: P) => readonly string[];
 }
 
 /** A registered primitive. Parameters are a plain object of printable values. */
@@ -91,6 +99,7 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
   readonly inlineForPartialEval?: (args: NDArray[], params: P) => NDArray[];
   readonly printParams?: (params: P) => Record<string, unknown>;
   readonly aliasNestedNames?: boolean;
+  readonly axisNames?: (params: P) => readonly string[];
   constructor(spec: PrimitiveSpec<P>) {
     this.name = spec.name;
     // Every result shape is checked once here, for every trace: sizes are non-negative
@@ -109,6 +118,7 @@ export class Primitive<P = any> implements PrimitiveSpec<P> {
     this.inlineForPartialEval = spec.inlineForPartialEval;
     this.printParams = spec.printParams;
     this.aliasNestedNames = spec.aliasNestedNames;
+    this.axisNames = spec.axisNames;
   }
   toString(): string {
     return this.name;

@@ -8,7 +8,7 @@ import { ShapedArray } from "./aval";
 import { DeviceBuffer, Device, defaultDevice } from "./device";
 import { withConfig } from "./config";
 import { debugLevel, debugLog } from "./debug";
-import { ArgumentError, ConcretizationError, PrimalError, ValueError } from "./errors";
+import { ArgumentError, ConcretizationError, NameError, PrimalError, ValueError } from "./errors";
 import { NDArray } from "./ndarray";
 import { Primitive } from "./primitive";
 import { describeValue } from "./shape";
@@ -131,6 +131,32 @@ function escapedTracer(t: Tracer): PrimalError {
   );
 }
 
+/**
+ * The innermost transformation level that binds the axis `name`: a level whose global data
+ * declares `{ axisName, axisSize }` (vmap with an axisName; pmap will too), or null.
+ */
+export function findAxisFrame(name: string): MainTrace | null {
+  for (let i = traceStack.length - 1; i > 0; i--) {
+    const g = traceStack[i].globalData as { axisName?: unknown } | null;
+    if (g && g.axisName === name) return traceStack[i];
+  }
+  return null;
+}
+
+/** The size of the named axis, or JAX's unbound axis name error. */
+export function axisFrameSize(name: string): number {
+  const frame = findAxisFrame(name);
+  if (!frame) throw unboundAxisName(name);
+  return (frame.globalData as { axisSize: number }).axisSize;
+}
+
+/** JAX's NameError for a collective over an axis no enclosing transformation binds. */
+export function unboundAxisName(name: string): NameError {
+  const bound = traceStack.map((m) => (m.globalData as { axisName?: unknown } | null)?.axisName).filter((n): n is string => typeof n === "string").reverse();
+  const known = bound.length ? `. The following axis names (e.g. defined by pmap) are available to collective operations: [${bound.map((n) => `'${n}'`).join(", ")}]` : "";
+  return new NameError(name, `unbound axis name: ${name}${known}`);
+}
+
 /** A tracer was used after its transformation ended. */
 export class EscapedTracerError extends PrimalError {}
 
@@ -153,7 +179,14 @@ export function bind(prim: Primitive, args: NDArray[], params: unknown = {}): ND
   }
   // The common eager case: nothing is being traced.
   if (dynamicTrace.level === 0 && traceStack.length === 1 && !traced) return evalPrimitive(prim, args, params);
-  const trace = findTopTrace(args);
+  let trace = findTopTrace(args);
+  // A collective runs at (or above) the level that binds each axis it names, whatever its operands.
+  if (prim.axisNames)
+    for (const name of prim.axisNames(params)) {
+      const frame = findAxisFrame(name);
+      if (!frame) throw unboundAxisName(name);
+      if (frame.level > trace.main.level) trace = frame.interpreter;
+    }
   const tracers = args.map((a) => fullRaise(trace, a));
   const outs = trace.processPrimitive(prim, tracers, params);
   return outs.map((o) => (o instanceof Tracer ? o.fullLower() : o));

@@ -26,7 +26,7 @@ import { JVPTrace, JVPTracer } from "./jvp";
 import { PartialEvalTrace, PartialEvalTracer, partialEvalFlat } from "./partial-eval";
 import { traceToJaxpr } from "./stage";
 import { evalJaxprTransposed } from "./transpose";
-import { BatchTrace, BatchTracer } from "./vmap";
+import { BatchTrace, BatchTracer, ruleAxisName } from "./vmap";
 
 // ---------------------------------------------------------------------------------------------
 // Lists and avals
@@ -215,14 +215,16 @@ function jvpJaxprUncached(cj: ClosedJaxpr, nonzeros: readonly boolean[], instant
  * when `instantiate[i]`).
  */
 export function batchJaxpr(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
-  return cached(cj, `batch ${size} ${maskKey(inBatched, instantiate)}`, () => batchJaxprUncached(cj, size, inBatched, instantiate), (r) => r.jaxpr.consts);
+  // Inside a named vmap's rule the body is batched along that same axis (its collectives reduce it).
+  const axisName = ruleAxisName(size);
+  return cached(cj, `batch ${size} ${axisName ?? ""} ${maskKey(inBatched, instantiate)}`, () => batchJaxprUncached(cj, size, axisName, inBatched, instantiate), (r) => r.jaxpr.consts);
 }
-function batchJaxprUncached(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
+function batchJaxprUncached(cj: ClosedJaxpr, size: number, axisName: string | null, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
   let outBatched: boolean[] = [];
   const avals = cj.inAvals.map((a, i) => (inBatched[i] ? withLeading(a, size) : a));
   const jaxpr = traceToJaxpr(
     (...xs) =>
-      withNewMain(BatchTrace, { axisSize: size, axisName: null }, (main) => {
+      withNewMain(BatchTrace, { axisSize: size, axisName }, (main) => {
         const trace = new BatchTrace(main);
         const ins = xs.map((x, i) => new BatchTracer(trace, x, inBatched[i] ? 0 : null));
         const outs = evalClosedJaxpr(cj, ins).map((o) => fullRaise(trace, o) as BatchTracer);

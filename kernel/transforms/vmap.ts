@@ -39,9 +39,24 @@ export interface BatchData {
   axisName: string | null;
 }
 
+/**
+ * The axis whose batching rule is running: the BatchTraces a higher-order primitive's rule opens
+ * for that same axis (jit, cond, loop and custom-rule bodies) take its name, so collectives in
+ * those bodies still find their axis.
+ */
+let ruleAxis: BatchData | null = null;
+
+/** Inside a batching rule for an axis of `size`: that axis' name (for the rule's own inner vmaps). */
+export function ruleAxisName(size: number): string | null {
+  return ruleAxis && ruleAxis.axisSize === size ? ruleAxis.axisName : null;
+}
+
 export class BatchTrace extends Trace {
   get axisSize(): number {
     return (this.main.globalData as BatchData).axisSize;
+  }
+  get axisName(): string | null {
+    return (this.main.globalData as BatchData).axisName;
   }
   pure(x: NDArray): NDArray {
     return new BatchTracer(this, x, null);
@@ -50,23 +65,43 @@ export class BatchTrace extends Trace {
     const ts = tracers as BatchTracer[];
     const vals = ts.map((t) => t.val);
     const dims = ts.map((t) => t.batchDim);
-    if (dims.every((d) => d === null)) return bind(prim, vals, params).map((v) => new BatchTracer(this, v, null));
+    // A collective over this axis reduces (or indexes) it even when no operand is batched.
+    const name = this.axisName;
+    const collective = name !== null && prim.axisNames !== undefined && prim.axisNames(params).includes(name);
+    if (!collective && dims.every((d) => d === null)) return bind(prim, vals, params).map((v) => new BatchTracer(this, v, null));
     if (!prim.batch) throw new MissingRuleError(`vmap: batching rule for '${prim.name}' not implemented`);
-    // The equations a rule stages are all for the caller's line: one source capture serves them.
-    const [outs, outDims] = withSharedSource(() => prim.batch!(vals, dims, params, this.axisSize));
-    return outs.map((v, i) => new BatchTracer(this, v, outDims[i] ?? null));
+    const prev = ruleAxis;
+    ruleAxis = this.main.globalData as BatchData;
+    try {
+      // The equations a rule stages are all for the caller's line: one source capture serves them.
+      const [outs, outDims] = withSharedSource(() => prim.batch!(vals, dims, params, this.axisSize, name));
+      return outs.map((v, i) => new BatchTracer(this, v, outDims[i] ?? null));
+    } finally {
+      ruleAxis = prev;
+    }
   }
 }
 
 /**
  * vmap of a function on flat lists: `inDims[i]` is the batch axis of argument i (or null);
  * outputs get their batch axis at `outDims[j]` (null: the output must not be batched).
+ * `axisName` undefined: the axis of the batching rule calling this (ruleAxisName), if any.
  */
-export function vmapFlat(fn: (...xs: NDArray[]) => NDArray[], args: NDArray[], inDims: (number | null)[], outDims: (number | null)[] | number | ((j: number) => number | null), axisSize: number, axisName: string | null = null): NDArray[] {
-  return withNewMain(BatchTrace, { axisSize, axisName } satisfies BatchData, (main: MainTrace) => {
+export function vmapFlat(fn: (...xs: NDArray[]) => NDArray[], args: NDArray[], inDims: (number | null)[], outDims: (number | null)[] | number | ((j: number) => number | null), axisSize: number, axisName?: string | null): NDArray[] {
+  const data: BatchData = { axisSize, axisName: axisName === undefined ? ruleAxisName(axisSize) : axisName };
+  return withNewMain(BatchTrace, data, (main: MainTrace) => {
     const trace = new BatchTrace(main);
     const ins = args.map((a, i) => new BatchTracer(trace, a, inDims[i]));
-    const outs = fn(...ins).map((o) => fullRaise(trace, o) as BatchTracer);
+    // Only vmaps opened directly by a rule inherit its axis, not those nested in the body.
+    const prev = ruleAxis;
+    ruleAxis = null;
+    let raw: NDArray[];
+    try {
+      raw = fn(...ins);
+    } finally {
+      ruleAxis = prev;
+    }
+    const outs = raw.map((o) => fullRaise(trace, o) as BatchTracer);
     return outs.map((o, j) => {
       const od = typeof outDims === "number" ? outDims : typeof outDims === "function" ? outDims(j) : (outDims[j] ?? null);
       if (od === null) {
