@@ -97,7 +97,11 @@ export class InspectorPanels implements vscode.Disposable {
       return open;
     }
     const spec = PANEL_SPECS[kind];
-    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
+    // Inspectors share one group: beside the code for the first, then where the others are
+    // (Beside is relative to the active group, which may be an inspector's own).
+    const sibling = [...this.hosts.values()].find((h) => h.panel.viewColumn !== undefined);
+    const viewColumn = sibling?.panel.viewColumn ?? vscode.ViewColumn.Beside;
+    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn, preserveFocus }, {
       ...webviewOptions(this.d.extensionUri),
       enableFindWidget: true,
     });

@@ -1,5 +1,7 @@
-// Registers the @vscode/webview-ui-toolkit web components the panels use (badges, buttons, data
-// grid, tabs, dropdowns, checkboxes, progress ring, tags, divider, links). The toolkit styles
+// Registers the @vscode/webview-ui-toolkit web components the panels use (buttons, data grid,
+// tabs, dropdowns, checkboxes, progress ring, divider, links). Not its badge and tag: their
+// templates carry inline `style` attributes, which the panels' CSP (no 'unsafe-inline') blocks,
+// so badges are `span.badge` styled by panel.css with the same theme variables. The toolkit styles
 // itself from VS Code's theme variables, so its components follow the editor theme. Custom
 // elements can be defined once per page, hence the guard. FAST (the toolkit's base) writes its
 // design tokens through `document instanceof Document` checks; in a DOM where that is false
@@ -7,8 +9,8 @@
 // plain elements with their text, and the panels still work.
 
 import {
-  provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeCheckbox, vsCodeDataGrid, vsCodeDataGridCell, vsCodeDataGridRow, vsCodeDivider,
-  vsCodeDropdown, vsCodeLink, vsCodeOption, vsCodePanelTab, vsCodePanelView, vsCodePanels, vsCodeProgressRing, vsCodeTag,
+  provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDataGrid, vsCodeDataGridCell, vsCodeDataGridRow, vsCodeDivider,
+  vsCodeDropdown, vsCodeLink, vsCodeOption, vsCodePanelTab, vsCodePanelView, vsCodePanels, vsCodeProgressRing,
 } from "@vscode/webview-ui-toolkit";
 
 let registered: boolean | null = null;
@@ -19,8 +21,8 @@ export function registerToolkit(): boolean {
   try {
     if (typeof customElements === "undefined" || !(document instanceof Document)) throw new Error("no DOM for web components");
     provideVSCodeDesignSystem().register(
-      vsCodeBadge(), vsCodeButton(), vsCodeCheckbox(), vsCodeDataGrid(), vsCodeDataGridCell(), vsCodeDataGridRow(), vsCodeDivider(),
-      vsCodeDropdown(), vsCodeLink(), vsCodeOption(), vsCodePanelTab(), vsCodePanelView(), vsCodePanels(), vsCodeProgressRing(), vsCodeTag(),
+      vsCodeButton(), vsCodeCheckbox(), vsCodeDataGrid(), vsCodeDataGridCell(), vsCodeDataGridRow(), vsCodeDivider(),
+      vsCodeDropdown(), vsCodeLink(), vsCodeOption(), vsCodePanelTab(), vsCodePanelView(), vsCodePanels(), vsCodeProgressRing(),
     );
     registered = true;
   } catch {

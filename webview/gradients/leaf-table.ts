@@ -27,11 +27,11 @@ const COLUMNS: Column[] = [
   { sort: "path", title: "Leaf", help: "Pytree path of the parameter, starting with the function's parameter name", width: "minmax(110px, 2fr)" },
   { sort: "size", title: "Shape", help: "Shape of the gradient (sorts by element count)", width: "minmax(60px, 1fr)" },
   { sort: null, title: "dtype", help: "Element type of the gradient", width: "78px" },
-  { sort: "norm", title: "L2 norm", help: "Euclidean norm of the gradient, computed in float64", width: "84px", numeric: true },
-  { sort: "min", title: "Min", help: "Smallest element (NaN ignored)", width: "80px", numeric: true },
-  { sort: "max", title: "Max", help: "Largest element (NaN ignored)", width: "80px", numeric: true },
-  { sort: "mean", title: "Mean", help: "Mean of the elements", width: "80px", numeric: true },
-  { sort: "zeros", title: "Zeros", help: "Fraction of elements exactly zero", width: "56px", numeric: true },
+  { sort: "norm", title: "L2 norm", help: "Euclidean norm of the gradient, computed in float64", width: "minmax(84px, 1fr)", numeric: true },
+  { sort: "min", title: "Min", help: "Smallest element (NaN ignored)", width: "minmax(92px, 1fr)", numeric: true },
+  { sort: "max", title: "Max", help: "Largest element (NaN ignored)", width: "minmax(92px, 1fr)", numeric: true },
+  { sort: "mean", title: "Mean", help: "Mean of the elements", width: "minmax(92px, 1fr)", numeric: true },
+  { sort: "zeros", title: "Zeros", help: "Fraction of elements exactly zero", width: "64px", numeric: true },
   { sort: "nan", title: "NaN", help: "Number of NaN elements", width: "52px", numeric: true },
   { sort: "inf", title: "Inf", help: "Number of infinite elements", width: "52px", numeric: true },
   { sort: null, title: "Histogram", help: "20 bins over [min, max] of the finite elements", width: "96px" },
@@ -59,7 +59,7 @@ interface CellContent {
 function countCell(n: number, what: string): CellContent {
   if (n === 0) return { content: ["0"], className: "num" };
   // A count > 0 is the one thing in the table the user must not miss: error colour and a badge.
-  const badge = h("vscode-badge", { className: "bad-badge", text: String(n), title: `${n} ${what} element${n === 1 ? "" : "s"}` });
+  const badge = h("span", { className: "badge bad-badge", text: String(n), title: `${n} ${what} element${n === 1 ? "" : "s"}` });
   return { content: [badge], className: "num bad" };
 }
 

@@ -148,7 +148,7 @@ export class GradientsPanel {
     const toolbar = h("div", { className: "toolbar" },
       h("span", { className: "toolbar-title", text: "Gradients" }),
       h("span", { className: "muted", text: `${current.length} in the last run${earlier.length ? ` · ${earlier.length} earlier` : ""}${this.data.total > shown ? ` · ${shown} of ${this.data.total} shown` : ""}` }),
-      this.kernel === "busy" ? h("vscode-tag", { className: "kernel-busy", text: "running" }) : null,
+      this.kernel === "busy" ? h("span", { className: "badge kernel-busy", text: "running" }) : null,
       h("vscode-button", { className: "refresh-button", text: "Refresh", attrs: { appearance: "secondary", title: "Ask the kernel for the latest records" }, on: { click: () => this.bridge.post({ type: "refresh" }) } }),
     );
     const list = h("div", { className: "records", attrs: { role: "list" } });

@@ -57,9 +57,9 @@ function chart(label: string, series: (number | null)[], last: JsonNumber | unde
 /** Where the latest call's values came from, when not from a plain eager call. */
 function originTag(r: GradientRecord): HTMLElement | null {
   if (r.last.traced || r.last.origin === "traced")
-    return h("vscode-tag", { className: "origin-tag traced-tag", text: "traced", title: "The latest call was traced (under vmap, another grad or a nested jit): shapes only, no values" });
+    return h("span", { className: "badge origin-tag traced-tag", text: "traced", title: "The latest call was traced (under vmap, another grad or a nested jit): shapes only, no values" });
   if (r.last.origin === "jit")
-    return h("vscode-tag", { className: "origin-tag jit-tag", text: "inside jit", title: "The latest call ran inside a jitted step: the values are the gradients the compiled program computed" });
+    return h("span", { className: "badge origin-tag jit-tag", text: "inside jit", title: "The latest call ran inside a jitted step: the values are the gradients the compiled program computed" });
   return null;
 }
 
@@ -81,11 +81,11 @@ function header(r: GradientRecord, ctx: RecordContext): HTMLElement {
   },
   twisty,
   h("span", { className: "record-name", text: r.name, title: r.name }),
-  h("vscode-tag", { className: `kind-tag kind-${r.kind}`, text: r.kind }),
-  h("vscode-badge", { className: "calls-badge", text: `${r.calls}`, title: `${r.calls} call${r.calls === 1 ? "" : "s"} so far` }),
+  h("span", { className: `badge kind-tag kind-${r.kind}`, text: r.kind }),
+  h("span", { className: "badge calls-badge", text: `${r.calls}`, title: `${r.calls} call${r.calls === 1 ? "" : "s"} so far` }),
   h("span", { className: "muted calls-label", text: r.calls === 1 ? "call" : "calls" }),
   originTag(r),
-  bad.leaves ? h("vscode-badge", { className: "bad-badge", text: `${bad.nan ? `NaN ${bad.nan}` : ""}${bad.nan && bad.inf ? " · " : ""}${bad.inf ? `Inf ${bad.inf}` : ""}`, title: `${bad.leaves} leaf gradient${bad.leaves === 1 ? " has" : "s have"} NaN or infinite elements` }) : null,
+  bad.leaves ? h("span", { className: "badge bad-badge", text: `${bad.nan ? `NaN ${bad.nan}` : ""}${bad.nan && bad.inf ? " · " : ""}${bad.inf ? `Inf ${bad.inf}` : ""}`, title: `${bad.leaves} leaf gradient${bad.leaves === 1 ? " has" : "s have"} NaN or infinite elements` }) : null,
   metric(r.kind === "valueAndGrad" ? "loss" : "value", r.last.value, "The function's value at the latest call"),
   metric("‖∇‖", r.last.globalNorm, "L2 norm over every gradient leaf"),
   );

@@ -98,7 +98,7 @@ export class RecordView {
       { className: "ir-toolbar" },
       h("span", { className: "ir-rec-title", text: r.name }),
       h("span", { className: `badge ir-kind ir-kind-${r.kind}`, text: r.kind }),
-      r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell}` }) : null,
+      r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell + 1}`, title: "The cell that traced it (counting from 1)" }) : null,
       r.inAvals.length ? h("span", { className: "muted ir-avals", text: `(${r.inAvals.map((a) => a.text).join(", ")})` }) : null,
       r.source ? sourceLink(r.source, (s) => this.host.revealSource(s)) : null,
       h("span", { className: "spacer" }),

@@ -289,7 +289,7 @@ export class IrView {
         h("span", { className: "ir-rec-name", text: r.name }),
         h("span", { className: `badge ir-kind ir-kind-${r.kind}`, text: r.kind }),
         r.optimized ? h("span", { className: "badge ir-opt", text: "compiled", title: "Has the optimized program the compiler lowered" }) : null,
-        r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell}` }) : null,
+        r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell + 1}`, title: "The cell that traced it (counting from 1)" }) : null,
         h("span", { className: "muted ir-avals", text: `(${r.inAvals.map((a) => a.text).join(", ")})` }),
         h("span", { className: "muted", text: `${r.jaxpr.eqnCount} eqns` }),
         h("span", { className: "ir-hits" }),

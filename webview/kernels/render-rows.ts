@@ -68,7 +68,7 @@ function programRow(row: Extract<Row, { kind: "program" }>, ctx: RowContext): HT
     r.cacheHit ? badge(`cached (${r.cacheHit})`, "cache", r.cacheHit === "traced" ? "served from the compile cache: same traced program" : "served from the compile cache: same optimised program") : null,
     r.truncated ? badge("truncated", "truncated", "some steps or source text were cut by the kernel's caps") : null,
     h("span", { className: "prog-stats muted", text: stats.join(" · ") }),
-    r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell}` }) : null,
+    r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell + 1}`, title: "The cell that traced it (counting from 1)" }) : null,
     r.source ? link(fmtSource(r.source), `reveal ${r.source.file}:${r.source.line}`, () => ctx.revealSource(r), "source-link") : null,
   ].filter((x): x is HTMLElement => !!x);
 }
