@@ -40,3 +40,22 @@ export function sendToPanel(m: HostToPanel): void {
   expect(typeof validateHostMessage(data)).toBe("object");
   window.dispatchEvent(new MessageEvent("message", { data }));
 }
+
+/** A panel started in a fresh root of the test's DOM, with what it posts and saves. */
+export interface Harness<V> {
+  root: HTMLElement;
+  view: V;
+  posted: PanelToHost[];
+  state: { v: unknown };
+  dispose(): void;
+}
+
+/** Starts a panel (`startIrPanel`, `startKernelsPanel`) in a fresh root, optionally with saved state. */
+export async function startInDom<V>(start: (root: HTMLElement) => { view: V; bridge: { dispose(): void }; ready: Promise<void> }, saved?: unknown): Promise<Harness<V>> {
+  const { posted, state } = installFakeApi(saved);
+  const root = document.createElement("div");
+  document.body.append(root);
+  const { view, bridge, ready } = start(root);
+  await ready;
+  return { root, view, posted, state, dispose: () => bridge.dispose() };
+}

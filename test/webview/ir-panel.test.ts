@@ -24,29 +24,15 @@ import { FOLD_DEFAULT_LINES, LineModel } from "../../webview/ir/line-model";
 import { startIrPanel } from "../../webview/ir/main";
 import { JaxprTextView } from "../../webview/ir/text-view";
 import { IrView } from "../../webview/ir/view";
-import { installFakeApi, removeFakeApi, sendToPanel } from "./fake-vscode";
+import { Harness as FakeHarness, removeFakeApi, sendToPanel, startInDom } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
 const f32 = (xs: number[]) => np.array(xs, { dtype: "float32" });
 
-interface Harness {
-  root: HTMLElement;
-  view: IrView;
-  posted: PanelToHost[];
-  state: { v: unknown };
-  dispose(): void;
-}
-
+type Harness = FakeHarness<IrView>;
 /** Starts a panel in a fresh root with a fake VS Code API (optionally with saved state). */
-async function start(saved?: unknown): Promise<Harness> {
-  const { posted, state } = installFakeApi(saved);
-  const root = document.createElement("div");
-  document.body.append(root);
-  const { view, bridge, ready } = startIrPanel(root);
-  await ready;
-  return { root, view, posted, state, dispose: () => bridge.dispose() };
-}
+const start = (saved?: unknown): Promise<Harness> => startInDom(startIrPanel, saved);
 
 const send = sendToPanel;
 

@@ -23,28 +23,14 @@ import {
 import { clear } from "../../webview/common/dom";
 import { startKernelsPanel } from "../../webview/kernels/main";
 import { KernelsView } from "../../webview/kernels/view";
-import { installFakeApi, removeFakeApi, sendToPanel } from "./fake-vscode";
+import { Harness as FakeHarness, removeFakeApi, sendToPanel, startInDom } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
 
-interface Harness {
-  root: HTMLElement;
-  view: KernelsView;
-  posted: PanelToHost[];
-  state: { v: unknown };
-  dispose(): void;
-}
-
+type Harness = FakeHarness<KernelsView>;
 /** Starts a panel in a fresh root with a fake VS Code API (optionally with saved state). */
-async function start(saved?: unknown): Promise<Harness> {
-  const { posted, state } = installFakeApi(saved);
-  const root = document.createElement("div");
-  document.body.append(root);
-  const { view, bridge, ready } = startKernelsPanel(root);
-  await ready;
-  return { root, view, posted, state, dispose: () => bridge.dispose() };
-}
+const start = (saved?: unknown): Promise<Harness> => startInDom(startKernelsPanel, saved);
 
 const send = sendToPanel;
 
