@@ -66,6 +66,8 @@ const CPU_ONLY = [
   "test/kernel/compiler-golden-wasm.test.ts", "test/kernel/gemm.test.ts", "test/kernel/f32-math.test.ts", "test/kernel/cell-runner.test.ts",
   // The inspection records' builders are backend-independent; this file pins the CPU's kernel languages and records.
   "test/kernel/inspect-records.test.ts",
+  // pmap over 4 logical CPU devices (PRIMAL_CPU_DEVICES); WebGPU pmap needs several adapters.
+  "test/kernel/pmap.test.ts",
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -21,6 +21,7 @@ export { grad, valueAndGrad, jvp, vjp, linearize, jacfwd, jacrev, hessian } from
 export { jacrev as jacobian } from "./transforms/autodiff";
 export { vmap } from "./transforms/vmap";
 export { jit, disableJit } from "./transforms/jit";
+export { pmap } from "./transforms/pmap";
 export { makeJaxpr } from "./transforms/stage";
 export { customJvp, customVjp } from "./transforms/custom";
 export { checkGrads } from "./transforms/check-grads";
