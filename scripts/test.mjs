@@ -118,9 +118,11 @@ if (step("build", process.execPath, [join(root, "scripts/build.mjs")]) && step("
   // for @vscode/test-electron (test/extension/run-tests.mjs; shared/vscode-testing.md).
   // The browser suite drives the same workbench as a user would, in headless Chromium
   // (test/extension/browser/: Shift+Enter in the editor, inline results, the results panel).
-  if (want("extension") || want("browser")) {
+  // The vsix suite packages the marketplace VSIX files (scripts/package.mjs), checks their
+  // contents and size, installs them into code-server and runs a cell (test/vsix/).
+  if (want("extension") || want("browser") || want("vsix")) {
     const tools = await vscodeTools();
-    for (const [suite, runner] of [["extension", "test/extension/run-tests.mjs"], ["browser", "test/extension/browser/run-browser-tests.mjs"]]) {
+    for (const [suite, runner] of [["extension", "test/extension/run-tests.mjs"], ["browser", "test/extension/browser/run-browser-tests.mjs"], ["vsix", "test/vsix/run-vsix-tests.mjs"]]) {
       if (!want(suite)) continue;
       if (tools.ok) await linesSuite(suite, [join(root, runner)]);
       else skip(suite, tools.why);

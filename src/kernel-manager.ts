@@ -19,7 +19,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { MessageConnection, StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
+import type { MessageConnection } from "vscode-jsonrpc/node";
 import {
   CellOutputParams, CellProgressParams, ConfigState, DebugStartParams, DebugStartResult, InitializeParams, InitializeResult, InterruptParams, Methods,
   Notifications, PROTOCOL_VERSION, RunCellParams, RunCellResult,
@@ -116,6 +116,9 @@ export class KernelManager implements vscode.Disposable {
 
   private async start(opts: StartOptions): Promise<Live> {
     this.setState("starting");
+    // vscode-jsonrpc is half of the extension's code: loaded when the first kernel starts, so that
+    // activation (every TypeScript file opened) does not pay for it.
+    const { StreamMessageReader, StreamMessageWriter, createMessageConnection } = await import("vscode-jsonrpc/node");
     const cfg = this.readConfig();
     const args = [opts.inspect ? "--inspect=0" : "--inspect-port=0", this.kernelJs];
     const env: NodeJS.ProcessEnv = { ...process.env, ...cfg.env, ELECTRON_RUN_AS_NODE: "1" };
