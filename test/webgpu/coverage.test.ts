@@ -41,7 +41,7 @@ describe("WebGPU coverage of the primitive registry", () => {
   });
   it("the host-driven higher-order primitives are exactly these", () => {
     expect(allPrimitives().filter((p) => p.impl).map((p) => p.name).sort()).toEqual(
-      ["cond", "custom_jvp_call", "custom_lin", "custom_vjp_call", "debug_callback", "debug_print", "jit", "random_gamma", "scan", "while"].sort(),
+      ["cond", "custom_jvp_call", "custom_lin", "custom_vjp_call", "debug_callback", "debug_print", "jit", "random_gamma", "scan", "while", "xla_pmap"].sort(),
     );
   });
 });
