@@ -8,8 +8,9 @@
 //   1. a production build (minified, external source maps) in a private copy of the sources, so
 //      the checkout's dist/ (which other tests run from) is left alone;
 //   2. the source maps go to out/vsix/primal-<version>-sourcemaps/, not into any VSIX;
-//   3. per target, a stage folder out/vsix/stage/<target>/ with the manifest, README,
-//      CHANGELOG, LICENSE, dist/ (bundles only), syntaxes/, media/, and under
+//   3. per target, a stage folder out/vsix/stage/<target>/ with the manifest, the marketplace
+//      README (media/marketplace/README.md, not the repository's), CHANGELOG, LICENSE, the
+//      examples "Primal: Open Example" copies, dist/ (bundles only), syntaxes/, media/, and under
 //      dist/node_modules/ the runtime packages (next to dist/kernel.js, so Node's resolution
 //      finds them; vsce --no-dependencies leaves out a top-level node_modules/);
 //   4. `vsce package --no-dependencies [--target <t>]` in that folder, filtered by .vscodeignore.
@@ -48,7 +49,14 @@ const ESBUILD_WASM_INTEGRITY = {
 /** Compressed-size budget of the linux-x64 VSIX (the issue's figure). */
 export const SIZE_BUDGET_BYTES = 15 * 1024 * 1024;
 
-const REPO_URL = "https://github.com/primal-dev/primal";
+/**
+ * The example cell files shipped under examples/ for "Primal: Open Example" (src/examples.ts
+ * lists the same names; .vscodeignore and the VSIX test's allow-list let them in).
+ */
+export const SHIPPED_EXAMPLES = ["quickstart.ts", "mlp.ts"];
+
+/** The README of the marketplace page, staged as README.md in place of the repository's. */
+const MARKETPLACE_README = join("media", "marketplace", "README.md");
 
 /** Sources the production build reads (scripts/build.mjs bundles from these). */
 const BUILD_INPUTS = ["kernel", "src", "webview", "scripts", "syntaxes", "package.json", "tsconfig.base.json"];
@@ -147,7 +155,11 @@ function stage(target, built, work) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "package.json"), JSON.stringify(shippedManifest(), null, 2) + "\n");
-  for (const f of ["README.md", "CHANGELOG.md", "LICENSE", "LICENSE.md", "LICENSE.txt", ".vscodeignore", "syntaxes"]) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+  if (!existsSync(join(ROOT, "LICENSE"))) throw new Error(`package: no LICENSE file in the repository, got none at ${join(ROOT, "LICENSE")}`);
+  cpSync(join(ROOT, MARKETPLACE_README), join(dir, "README.md"));
+  for (const f of ["CHANGELOG.md", "LICENSE", ".vscodeignore", "syntaxes"]) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
+  copyFiles(join(ROOT, "examples"), join(dir, "examples"), SHIPPED_EXAMPLES);
+  for (const f of SHIPPED_EXAMPLES) if (!existsSync(join(dir, "examples", f))) throw new Error(`package: example ${f} is missing, got no ${join(ROOT, "examples", f)}`);
   copyFiles(join(ROOT, "media"), join(dir, "media"), ["icon.png", ...readdirSync(join(ROOT, "media", "walkthrough")).map((f) => `walkthrough/${f}`)]);
   cpSync(built, join(dir, "dist"), { recursive: true });
   const nm = join(dir, "dist", "node_modules");
@@ -178,13 +190,10 @@ function stage(target, built, work) {
 function vsce(dir, target, version) {
   const file = join(OUT, target === UNIVERSAL ? `primal-${version}.vsix` : `primal-${target}-${version}.vsix`);
   rmSync(file, { force: true });
-  const args = [join(ROOT, "node_modules", "@vscode", "vsce", "vsce"), "package", "--no-dependencies", "--no-update-package-json", "-o", file,
-    "--baseContentUrl", `${REPO_URL}/blob/main`, "--baseImagesUrl", `${REPO_URL}/raw/main`];
+  // No --baseImagesUrl/--baseContentUrl: the marketplace README's images and links are absolute
+  // URLs (raw.githubusercontent.com for the screenshots), which vsce keeps as they are.
+  const args = [join(ROOT, "node_modules", "@vscode", "vsce", "vsce"), "package", "--no-dependencies", "--no-update-package-json", "-o", file];
   if (target !== UNIVERSAL) args.push("--target", target);
-  if (!["LICENSE", "LICENSE.md", "LICENSE.txt"].some((f) => existsSync(join(dir, f)))) {
-    console.warn("package: WARNING: no LICENSE file in the repository; packaging with --skip-license");
-    args.push("--skip-license");
-  }
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const out = `${r.stdout}${r.stderr}`.trim();
   if (r.status !== 0) throw new Error(`package: vsce failed for ${target}, got exit ${r.status}:\n${out}`);

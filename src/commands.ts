@@ -2,7 +2,7 @@
 // Run Cell and Advance, Run Above, Run File, Debug Cell), controlling the kernel (Interrupt,
 // Restart), settings (Toggle JIT, Select Backend) and the inspector panels (Show IR, Show
 // Gradients, Show Kernels: webviews, src/panels/; Open IR as Text: the same IR as a read-only
-// primal-ir document).
+// primal-ir document); Open Example (src/examples.ts) copies a shipped example and opens it.
 //
 // Commands that run code refuse in an untrusted workspace and say why: the kernel executes
 // the cell file's code with the user's rights. Run commands take an optional (uri, cellIndex)
@@ -14,6 +14,7 @@ import * as vscode from "vscode";
 import { Methods } from "../kernel/protocol";
 import { Cell, CellModel } from "./cell-model";
 import { DebugCell } from "./debug-cell";
+import { openExample } from "./examples";
 import { InspectViews } from "./inspect-views";
 import { InspectorPanels } from "./panels/inspector-panels";
 import { KernelDiedError, KernelManager } from "./kernel-manager";
@@ -61,6 +62,7 @@ export class Commands {
     reg("primal.showKernels", () => this.d.panels.show("kernels"));
     reg("primal.openIrAsText", () => this.d.inspect.show(Methods.inspectJaxprs, "IR", "primal-ir"));
     reg("primal.showLog", () => this.d.log.show(true));
+    reg("primal.openExample", (name) => openExample(context, name));
   }
 
   private get trusted(): boolean {

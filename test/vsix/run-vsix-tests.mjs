@@ -6,7 +6,13 @@
 // command palette in headless Chromium, the result read from the editor and the Results panel.
 // It also prints the extension's activation time as the extension host measured it (the
 // "Running Extensions" view: code loading + activate()) and checks it is under 50 ms, and that
-// the kernel did not start on activation.
+// the kernel did not start on activation. On this platform's VSIX it then does what the
+// walkthrough's first steps do: "Primal: Open Example" from the palette (Quickstart), which must
+// copy the shipped example into the workspace under a free name and open it, and "Primal: Run
+// File" on that copy, reading its results from the Results panel. The walkthrough is checked in
+// the manifest (every step's command links name contributed commands) and in the workbench
+// ("Welcome: Open Walkthrough..." offers it). The README inside is the marketplace one, its
+// screenshots absolute URLs of files in the repository.
 //
 // The allow-list here is written independently of .vscodeignore: the test fails if the
 // ignore file lets in something it should not, or the stage lacks something the VSIX needs.
@@ -18,7 +24,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join, parse } from "node:path";
 import { toolPaths } from "../../scripts/provision-vscode.mjs";
-import { listVsix, packageVsix, readVsixEntry, SIZE_BUDGET_BYTES, TARGETS, UNIVERSAL } from "../../scripts/package.mjs";
+import { listVsix, packageVsix, readVsixEntry, SHIPPED_EXAMPLES, SIZE_BUDGET_BYTES, TARGETS, UNIVERSAL } from "../../scripts/package.mjs";
 import { checkWorkbench, launchChromium, startCodeServer } from "../extension/code-server.mjs";
 import { goToLine, openFile, outputChannelText, ROOT, runCommand, waitForStatusBar, webview } from "../extension/browser/harness.mjs";
 
@@ -41,6 +47,7 @@ const ALLOWED = [
   /^extension\/syntaxes\/[\w.-]+\.json$/,
   /^extension\/media\/icon\.png$/,
   /^extension\/media\/walkthrough\/[\w-]+\.md$/,
+  /^extension\/examples\/(quickstart|mlp)\.ts$/,
   /^extension\/dist\/node_modules\/esbuild\/(package\.json|LICENSE\.md|lib\/main\.js)$/,
   /^extension\/dist\/node_modules\/@esbuild\/[\w-]+\/(package\.json|bin\/esbuild|esbuild\.exe)$/,
   /^extension\/dist\/node_modules\/esbuild\/(bin\/esbuild|esbuild\.wasm|wasm_exec(_node)?\.js)$/,
@@ -49,7 +56,55 @@ const ALLOWED = [
 ];
 /** What every VSIX must hold. */
 const REQUIRED = ["extension/package.json", "extension/readme.md", "extension/changelog.md", "extension/dist/extension.js", "extension/dist/kernel.js",
-  "extension/dist/gpu-thread.js", "extension/media/icon.png", "extension/syntaxes/jaxpr.tmLanguage.json", "extension/dist/node_modules/esbuild/lib/main.js"];
+  "extension/dist/gpu-thread.js", "extension/media/icon.png", "extension/syntaxes/jaxpr.tmLanguage.json", "extension/dist/node_modules/esbuild/lib/main.js",
+  "extension/LICENSE.txt", "extension/examples/quickstart.ts", "extension/examples/mlp.ts"];
+
+/** The repository the marketplace README's absolute image URLs must point into. */
+const RAW_BASE = "https://raw.githubusercontent.com/primal-dev/primal/main/";
+
+/**
+ * The `command:` links of a walkthrough step's description, e.g. "primal.openExample" from
+ * `[Open Example](command:primal.openExample?%5B...%5D)`.
+ */
+const commandLinks = (text) => [...text.matchAll(/\]\(command:([\w.]+)/g)].map((m) => m[1]);
+
+/**
+ * Checks a manifest's walkthrough: every step's command links name a command the manifest
+ * contributes (a typo would leave a dead button), and the steps offer Open Example, Run Cell /
+ * Run File and the panels.
+ */
+function checkWalkthrough(manifest) {
+  const contributed = new Set(manifest.contributes.commands.map((c) => c.command));
+  const walk = manifest.contributes.walkthroughs?.find((w) => w.title === "Get started with Primal");
+  assert.ok(walk, `a walkthrough "Get started with Primal", got ${JSON.stringify(manifest.contributes.walkthroughs?.map((w) => w.title))}`);
+  const linked = new Set();
+  for (const step of walk.steps) {
+    const cmds = commandLinks(step.description);
+    assert.ok(cmds.length, `walkthrough step ${step.id} has a button`);
+    for (const c of cmds) {
+      assert.ok(contributed.has(c), `walkthrough step ${step.id} links command:${c}, which the manifest does not contribute`);
+      linked.add(c);
+    }
+  }
+  for (const c of ["primal.openExample", "primal.runCell", "primal.runFile", "primal.showIr", "primal.showGradients", "primal.showKernels"]) assert.ok(linked.has(c), `the walkthrough offers ${c}`);
+  assert.equal(commandLinks(walk.steps[0].description)[0], "primal.openExample", "the first step opens an example");
+  const open = manifest.contributes.commands.find((c) => c.command === "primal.openExample");
+  assert.equal(`${open.category}: ${open.title}`, "Primal: Open Example");
+}
+
+/** The marketplace README: not the repository's, screenshots as absolute URLs of files that exist. */
+function checkReadme(file) {
+  const readme = readVsixEntry(file, "extension/readme.md").toString("utf8");
+  assert.equal(readme, readFileSync(join(ROOT, "media", "marketplace", "README.md"), "utf8"), "the VSIX's README is media/marketplace/README.md");
+  const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+  for (const shot of ["ir-panel-light.png", "gradients-panel-dark.png", "kernels-panel-dark.png", "run-cell.png"]) assert.ok(images.includes(`${RAW_BASE}docs/screenshots/${shot}`), `the README shows ${shot}, got ${images}`);
+  for (const url of images) {
+    assert.ok(url.startsWith(RAW_BASE), `image URL ${url} is absolute, in ${RAW_BASE}`);
+    assert.ok(existsSync(join(ROOT, url.slice(RAW_BASE.length))), `image ${url} names a file of the repository`);
+  }
+  const links = [...readme.matchAll(/(?<!!)\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+  for (const url of links) assert.match(url, /^https:\/\//, "links are absolute");
+}
 
 /** Checks a VSIX's file list; returns the entries. */
 function checkFiles(file, target) {
@@ -82,6 +137,10 @@ function checkFiles(file, target) {
   assert.ok(manifest.contributes?.walkthroughs?.[0]?.steps?.length >= 2, "a walkthrough");
   for (const step of manifest.contributes.walkthroughs[0].steps) if (step.media?.markdown) assert.ok(names.includes(`extension/${step.media.markdown}`), `walkthrough page ${step.media.markdown}`);
   assert.equal(manifest.devDependencies, undefined, "no devDependencies in the shipped manifest");
+  checkWalkthrough(manifest);
+  checkReadme(file);
+  assert.match(readVsixEntry(file, "extension/LICENSE.txt").toString("utf8"), /^MIT License\n\nCopyright \(c\) the Primal authors/);
+  for (const ex of SHIPPED_EXAMPLES) assert.equal(readVsixEntry(file, `extension/examples/${ex}`).toString("utf8"), readFileSync(join(ROOT, "examples", ex), "utf8"), `examples/${ex} as in the repository`);
   const vsixManifest = readVsixEntry(file, "extension.vsixmanifest").toString("utf8");
   if (target !== UNIVERSAL) assert.match(vsixManifest, new RegExp(`TargetPlatform="${target}"`));
   else assert.doesNotMatch(vsixManifest, /TargetPlatform=/);
@@ -224,6 +283,15 @@ async function useInstalled(file, target, say) {
     const webgpuRow = picks.find((t) => /webgpu/i.test(t)) ?? "";
     if (target === UNIVERSAL) assert.match(webgpuRow, /unavailable: the `webgpu` package \(Dawn\) is not installed/, "the universal VSIX reports WebGPU unavailable");
     else assert.doesNotMatch(webgpuRow, /not installed/, "the platform VSIX's Dawn binary is found");
+
+    // The walkthrough is registered: "Welcome: Open Walkthrough..." offers it.
+    await runCommand(page, "Welcome: Open Walkthrough...");
+    const walkRow = page.locator(".quick-input-list .monaco-list-row", { hasText: "Get started with Primal" }).first();
+    await walkRow.waitFor({ timeout: 30_000 });
+    say(`Open Walkthrough offers: ${(await page.locator(".quick-input-list .monaco-list-row").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim()).join(" | ")}`);
+    await page.keyboard.press("Escape");
+
+    if (target !== UNIVERSAL) await openAndRunExample(page, ws, say);
     const log = outputChannelText(server);
     assert.doesNotMatch(log, /Cannot find module|ERR_DLOPEN|esbuild.*(not found|EACCES)/i, "no module errors in the Primal log");
     return { activationMs: best.ms, installMs: inst.ms };
@@ -241,6 +309,45 @@ async function useInstalled(file, target, say) {
     rmSync(ws, { recursive: true, force: true });
     rmSync(inst.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The walkthrough's first two steps as a user takes them: "Primal: Open Example" from the
+ * palette, Quickstart picked; the workspace already has a quickstart.ts, so the copy must be
+ * quickstart-2.ts (nothing overwritten), opened in the editor with its cells recognised; then
+ * "Primal: Run File" (the palette offers it only for a file with cells) runs every cell, and the
+ * Results panel shows each cell of the copy ending ok, the "Arrays and dtypes" value included.
+ */
+async function openAndRunExample(page, ws, say) {
+  const before = readFileSync(join(ws, "quickstart.ts"), "utf8");
+  await runCommand(page, "Primal: Open Example");
+  const input = page.locator(".quick-input-widget input");
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: "MLP" }).first().waitFor({ timeout: 30_000 });
+  // Each row's first label is the example's name (its detail line is a label too).
+  const offered = await page.locator(".quick-input-list .monaco-list-row").evaluateAll((rows) => rows.map((r) => r.querySelector(".label-name")?.textContent?.trim()));
+  assert.deepEqual(offered, ["Quickstart", "MLP"], "Open Example offers the shipped examples");
+  await input.fill("Quickstart");
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: "Quickstart" }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await page.locator(".tabs-container .tab.active", { hasText: "quickstart-2.ts" }).first().waitFor({ timeout: 30_000 });
+  const copy = join(ws, "quickstart-2.ts");
+  assert.equal(readFileSync(copy, "utf8"), readFileSync(join(ROOT, "examples", "quickstart.ts"), "utf8"), "the copy is the shipped example");
+  assert.equal(readFileSync(join(ws, "quickstart.ts"), "utf8"), before, "the existing quickstart.ts is untouched");
+  const cellCount = readFileSync(copy, "utf8").split("\n").filter((l) => l.startsWith("// %%")).length + 1;
+  say(`Open Example → quickstart-2.ts opened (${cellCount} cells, the import header included)`);
+  const t0 = Date.now();
+  await runCommand(page, "Primal: Run File");
+  const panel = webview(page);
+  const mine = panel.locator("section.run", { has: panel.locator(".cell-name", { hasText: "quickstart-2.ts" }) });
+  const last = panel.locator(`section.run[data-status="ok"]`, { has: panel.locator(".cell-name", { hasText: `quickstart-2.ts · cell ${cellCount} ·` }) });
+  await last.first().waitFor({ timeout: 120_000 });
+  const statuses = await mine.evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+  assert.deepEqual(statuses, Array(cellCount).fill("ok"), "every cell of the copy ran ok");
+  const arrays = panel.locator(`section.run[data-status="ok"]`, { has: panel.locator(".cell-name", { hasText: "quickstart-2.ts · cell 2 ·" }) }).first();
+  assert.equal(await arrays.locator(".array-head .dtype").textContent(), "float32[3]");
+  // x + y = [1, 2, 3] + [0.5, 1.5, 2.5], float32.
+  assert.deepEqual(await arrays.locator("table.grid tbody td").evaluateAll((tds) => tds.map((td) => Number(td.textContent))), [1.5, 3.5, 5.5]);
+  say(`Run File on the copy: ${cellCount} cells ok in ${Date.now() - t0} ms`);
 }
 
 // ---- the run -------------------------------------------------------------------------------
