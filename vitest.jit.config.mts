@@ -41,7 +41,7 @@ const EXCLUDED_FILES: { file: string; why: string }[] = [
     why: "checks the inspection records of the functions it traces, by count and line; in this mode every API call is a jitted program of its own and adds records",
   },
   {
-    file: "test/kernel/pmap.test.ts",
+    file: "test/kernel/pmap*.test.ts",
     why: "needs PRIMAL_CPU_DEVICES=4 before the CPU backend loads, and this run's setup file loads the kernel first; jit(pmap) is tested in the file itself",
   },
   {

@@ -67,7 +67,7 @@ const CPU_ONLY = [
   // The inspection records' builders are backend-independent; this file pins the CPU's kernel languages and records.
   "test/kernel/inspect-records.test.ts",
   // pmap over 4 logical CPU devices (PRIMAL_CPU_DEVICES); WebGPU pmap needs several adapters.
-  "test/kernel/pmap.test.ts",
+  "test/kernel/pmap.test.ts", "test/kernel/pmap-parallel.test.ts",
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -14,15 +14,21 @@
 // axis gathers every shard's operands and computes the result with the collective's own
 // batching rule (its vmap definition), then sends each shard its part. Jit calls in the body
 // that contain collectives are inlined into the lockstep; cond/scan/while bodies containing
-// them are refused (NotAvailableError). Shards run one after the other on this thread: real
-// parallel execution (a worker per device) is not done yet.
+// them are refused (NotAvailableError). An ordinary equation is first offered to the devices'
+// backend for all shards at once (`executeShards`, found on the backend object when it has
+// one): the CPU backend runs the shards' matmuls and big wasm kernels side by side on its
+// worker threads, each device with its share of the cores (backends/cpu/shard-parallel.ts),
+// with the same results as shard by shard. What it declines (small ops, JS kernels, other
+// dtypes) runs shard after shard on this thread, as does everything between those kernels:
+// the interpreter itself stays on the main thread, so the parallel part of a body is its big
+// kernels, not whole per-device programs.
 //
 // Outputs are stacked along their out_axes into one array on the first device, uncommitted.
 // JAX keeps each shard on its device until the array is read; here the shards are gathered
 // when the pmap returns.
 
 import { ShapedArray } from "../core/aval";
-import { Device, devices as backendDevices } from "../core/device";
+import { Backend, Device, DeviceBuffer, devices as backendDevices } from "../core/device";
 import { ArgumentError, NotAvailableError, PrimalError, ShapeError, ValueError } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
 import { Primitive, UndefinedPrimal, definePrimitive } from "../core/primitive";
@@ -92,14 +98,38 @@ function place(x: NDArray, device: Device, committed: boolean): NDArray {
   return fromStorage(x._buf("xla_pmap").readSync(), x.aval, device, committed);
 }
 
-/** Slice i of x along `axis`, without that axis. */
-function indexAxis(x: NDArray, axis: number, i: number): NDArray {
+/**
+ * Whether x's data is host memory to read in place: a CPU array (its storage is never mutated,
+ * so a view of it may stand for a slice). Sharding and stacking 1024² matmul operands through
+ * slice and concatenate took ~5 ms per 4 MiB shard, a third of the matmul itself.
+ */
+const onHost = (x: NDArray): boolean => !(x instanceof Tracer) && !!x._buffer && !x._disposed && x._buffer.device.platform === "cpu";
+
+/** Slice i of x along `axis`, without that axis (committed to `device`). */
+function shardOf(x: NDArray, axis: number, i: number, device: Device): NDArray {
   const shape = x.shape.filter((_, k) => k !== axis);
-  return reshape(sliceAxis(x, axis, i, i + 1), shape);
+  // A slice along an axis with only size-1 axes before it is contiguous: a view of the storage.
+  if (onHost(x) && x.shape.slice(0, axis).every((d) => d === 1)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return fromStorage(x._buf("xla_pmap").readSync().subarray(i * n, (i + 1) * n), x.aval.update({ shape }), device, true);
+  }
+  return place(reshape(sliceAxis(x, axis, i, i + 1), shape), device, true);
 }
 
 /** Stacks one value per shard along a new axis 0 on `device` (uncommitted). */
 function stackShards(xs: NDArray[], device: Device): NDArray {
+  const aval = xs[0].aval.update({ shape: [xs.length, ...xs[0].shape] });
+  if (device.platform === "cpu" && xs.every(onHost)) {
+    const parts = xs.map((x) => x._buf("xla_pmap").readSync());
+    // Shards computed side by side may be views of one array, in order: it is the stack.
+    const whole = parts[0].buffer;
+    const step = parts[0].byteLength;
+    if (whole.byteLength === step * parts.length && parts.every((p, i) => p.buffer === whole && p.byteOffset === i * step && p.constructor === parts[0].constructor))
+      return fromStorage(new xs[0].dtype.storage(whole, 0, aval.size), aval, device, false);
+    const out = new xs[0].dtype.storage(aval.size);
+    parts.forEach((p, i) => out.set(p, i * p.length));
+    return fromStorage(out, aval, device, false);
+  }
   return concatenate(
     xs.map((x) => reshape(place(x, device, false), [1, ...x.shape])),
     0,
@@ -131,7 +161,45 @@ function collectiveAcross(e: JaxprEqn, ins: NDArray[][], p: PmapParams, devs: De
   const nIn = e.inputs.length;
   const stacked = Array.from({ length: nIn }, (_, k) => stackShards(ins.map((shard) => shard[k]), devs[0]));
   const [outs, dims] = prim.batch(stacked, stacked.map(() => 0), e.params, p.axis_size, p.axis_name);
-  return devs.map((dev, i) => outs.map((o, k) => place(dims[k] === null ? o : indexAxis(o, dims[k]!, i), dev, true)));
+  return devs.map((dev, i) => outs.map((o, k) => (dims[k] === null ? place(o, dev, true) : shardOf(o, dims[k]!, i, dev))));
+}
+
+/**
+ * What a backend offers to run one primitive on every shard at once (shard i's inputs on
+ * devices[i]), or null to have it run shard by shard. The CPU backend has it (cpu-backend.ts).
+ */
+interface ShardExecutor {
+  executeShards(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[][], params: unknown, outAvals: ShapedArray[], devices: Device[]): DeviceBuffer[][] | null;
+}
+
+let sideBySideOn = process.env.PRIMAL_PMAP_PARALLEL !== "0";
+/**
+ * Turns running shards side by side on or off (tests and the benchmark compare the two paths;
+ * PRIMAL_PMAP_PARALLEL=0 starts with it off); returns the previous setting.
+ */
+export function setPmapParallel(on: boolean): boolean {
+  const was = sideBySideOn;
+  sideBySideOn = on;
+  return was;
+}
+
+/**
+ * An ordinary equation on every shard at once through the devices' backend (executeShards), as
+ * evalPrimitive would run it on each: null when it cannot (off, one shard, several backends, a
+ * higher-order primitive, a tracer operand) or the backend declines.
+ */
+function sideBySide(e: JaxprEqn, ins: NDArray[][], devs: Device[]): NDArray[][] | null {
+  const prim = e.primitive;
+  if (!sideBySideOn || devs.length < 2 || prim.impl) return null;
+  const backend = devs[0].backend as Backend & Partial<ShardExecutor>;
+  if (typeof backend.executeShards !== "function" || devs.some((d) => d.backend !== backend)) return null;
+  if (ins.some((shard) => shard.some((x) => x instanceof Tracer || !x._buffer || x._disposed))) return null;
+  const outAvals = prim.abstractEval(ins[0].map((x) => x.aval), e.params);
+  const inputs = ins.map((shard, i) =>
+    shard.map((x) => ({ buffer: x._buffer!.device === devs[i] ? x._buffer! : backend.fromHost(x._buffer!.readSync(), x.aval, devs[i]), aval: x.aval })),
+  );
+  const outs = backend.executeShards(prim, inputs, e.params, outAvals, devs);
+  return outs && outs.map((bufs) => bufs.map((b, k) => new NDArray(outAvals[k], b, true)));
 }
 
 /** Runs `j` on every shard in lockstep; envs[i] holds shard i's values. */
@@ -158,9 +226,10 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
     } else {
       if (Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, p.axis_name))))
         throw new NotAvailableError(`xla_pmap: a collective over axis '${p.axis_name}' inside '${e.primitive.name}' is not supported in pmap yet (only in the body itself, inside jit or under vmap), got one in a ${e.primitive.name} body`);
-      // Each shard's equation runs on its device; results that came out elsewhere (an equation
-      // of literals only) are moved there, so every intermediate value lives on its shard's device.
-      outs = devs.map((dev, i) => bind(e.primitive, ins[i], e.params).map((o) => place(o, dev, true)));
+      // Each shard's equation runs on its device, all shards at once where the backend can;
+      // results that came out elsewhere (an equation of literals only) are moved there, so every
+      // intermediate value lives on its shard's device.
+      outs = sideBySide(e, ins, devs) ?? devs.map((dev, i) => bind(e.primitive, ins[i], e.params).map((o) => place(o, dev, true)));
     }
     devs.forEach((_, i) =>
       e.outVars.forEach((v, k) => {
@@ -177,7 +246,7 @@ function pmapImpl(args: NDArray[], p: PmapParams): NDArray[] {
   const shards = devs.map((dev, i) =>
     args.map((a, k) => {
       const ax = p.in_axes[k];
-      return place(ax === null ? a : indexAxis(a, ax, i), dev, true);
+      return ax === null ? place(a, dev, true) : shardOf(a, ax, i, dev);
     }),
   );
   const outs = runLockstep(p.call_jaxpr.jaxpr, p.call_jaxpr.consts, shards, p, devs);

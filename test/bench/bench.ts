@@ -10,7 +10,8 @@
 // test/bench/RESULTS-webgpu.md; RESULTS.md stays the CPU run's. `--backend cpu` is the default.
 //
 // `node dist/bench.js --child <mode>` is the same script measuring one thing in a process of
-// its own (child.ts), for cold starts and other thread counts.
+// its own (child.ts), for cold starts and other thread counts. `node dist/bench.js --section
+// pmap` runs only the pmap section (pmap.ts; its figures come from child processes too).
 
 import { execSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -19,10 +20,11 @@ import { join } from "node:path";
 import { ChildMode, childReply } from "./measure";
 import { coldFirstCallJax, coldFirstCallPrimal, mlpBench } from "./mlp";
 import { loadPeers } from "./peers";
-import { BenchResults, renderConsole, renderResults } from "./report";
+import { BenchResults, renderConsole, renderResults, toText } from "./report";
 import { gemmAlone, matmul1024Child, matmulRows, matmulScaling, numpyMatmul } from "./matmul";
 import { eagerOpRows, fusedRows, reductionRows } from "./workloads";
 import { parseSizes, webgpuBench } from "./webgpu-bench";
+import { pmapBench, pmapMatmulChild, pmapTable } from "./pmap";
 
 async function child(mode: ChildMode): Promise<void> {
   if (mode === "first-call-primal") childReply(await coldFirstCallPrimal());
@@ -32,6 +34,7 @@ async function child(mode: ChildMode): Promise<void> {
     jx.defaultDevice("wasm");
     childReply(await coldFirstCallJax(jx));
   } else if (mode === "matmul-1024") childReply(await matmul1024Child());
+  else if (mode === "pmap-matmul") childReply(await pmapMatmulChild());
   else throw new Error(`bench: unknown child mode, got ${JSON.stringify(mode)}`);
 }
 
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
   const gemm = await gemmAlone();
   const scaling = matmulScaling();
   const numpy = numpyMatmul([1024, 2048]);
+  const pmapResult = pmapBench();
   if ("error" in numpy) console.error(`bench: ${numpy.error}`);
   const results: BenchResults = {
     peers,
@@ -65,6 +69,7 @@ async function main(): Promise<void> {
     gemm,
     scaling,
     numpy,
+    pmap: pmapResult,
     env: { date: execSync("date", { encoding: "utf8" }).trim(), machine: machine(), node: process.version, seconds: (performance.now() - t0) / 1000, load: [loadStart, os.loadavg()[0]] },
   };
   console.log("\n" + renderConsole(results));
@@ -86,6 +91,12 @@ function start(): Promise<void> {
   const argv = process.argv.slice(2);
   const at = argv.indexOf("--child");
   if (at >= 0) return child(argv[at + 1] as ChildMode);
+  // `--section pmap`: only the pmap figures, printed (RESULTS.md is left as it is).
+  if (argv.includes("--section")) {
+    const name = argv[argv.indexOf("--section") + 1];
+    if (name !== "pmap") throw new Error(`bench: --section knows only pmap, got ${JSON.stringify(name)}`);
+    return Promise.resolve().then(() => console.log("\n" + toText(pmapTable(pmapBench()))));
+  }
   if (backendArg(argv) === "webgpu") return webgpuBench({ sizes: parseSizes(argv), machine: machine() });
   if (parseSizes(argv)) throw new Error("bench: --sizes applies to --backend webgpu only");
   return main();

@@ -122,7 +122,7 @@ export function fmt(x: number | null | undefined, digits = 2): string {
 // The child prints one JSON line; the parent takes the medians.
 
 /** The modes bench.ts dispatches on when started with `--child`. */
-export type ChildMode = "first-call-primal" | "first-call-jax" | "matmul-1024";
+export type ChildMode = "first-call-primal" | "first-call-jax" | "matmul-1024" | "pmap-matmul";
 
 /** Prints a child's result for the parent. */
 export function childReply(value: unknown): void {

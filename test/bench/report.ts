@@ -11,6 +11,7 @@ import type { GemmThreads, MatmulScaling, NumpyResult } from "./matmul";
 import { AVX2_PEAK_GFLOPS, SIZES } from "./matmul";
 import type { Row } from "./workloads";
 import { describeCompile } from "./compile-probe";
+import { PmapBench, pmapTable } from "./pmap";
 
 /** Everything one `npm run bench` measured. */
 export interface BenchResults {
@@ -23,6 +24,8 @@ export interface BenchResults {
   gemm: GemmThreads;
   scaling: MatmulScaling;
   numpy: NumpyResult | { error: string };
+  /** pmap of a matmul per device, 2 CPU devices vs 1 (pmap.ts); absent in runs that did not measure it. */
+  pmap?: PmapBench;
   /** load: the 1-minute load average when the run started and when it ended. */
   env: { date: string; machine: string; node: string; seconds: number; load: [number, number] };
 }
@@ -240,6 +243,7 @@ export function renderResults(r: BenchResults): string {
     jittedTable("Reductions over 16M float32 elements", r.reductions, "jax-js: jit; tfjs: tf.sum / tf.max / tf.logSumExp."),
     mlpTable(r),
     threadsTable(r),
+    ...(r.pmap ? [pmapTable(r.pmap)] : []),
     numpyTable(r),
     eagerOpsTable(r),
   ];
@@ -268,6 +272,6 @@ export function renderResults(r: BenchResults): string {
 
 /** The console version: the same tables, aligned. */
 export function renderConsole(r: BenchResults): string {
-  const tables = [targetsTable(r), matmulTable(r), jittedTable("Fused elementwise, jitted", r.fused, ""), jittedTable("Reductions, 16M", r.reductions, ""), mlpTable(r), threadsTable(r), numpyTable(r), eagerOpsTable(r)];
+  const tables = [targetsTable(r), matmulTable(r), jittedTable("Fused elementwise, jitted", r.fused, ""), jittedTable("Reductions, 16M", r.reductions, ""), mlpTable(r), threadsTable(r), ...(r.pmap ? [pmapTable(r.pmap)] : []), numpyTable(r), eagerOpsTable(r)];
   return tables.map((t) => (typeof t === "string" ? t : toText({ ...t, after: t.after?.filter((l) => l && !l.startsWith("|")) }))).join("\n");
 }

@@ -3,7 +3,9 @@
 // --xla_force_host_platform_device_count does; they share the host's memory. dot_general on
 // float32 runs through the WebAssembly SIMD GEMM of gemm.ts; other dtypes through the record's
 // generic loop. Big elementwise ops and reductions run as the compiler's wasm kernels
-// (eager-wasm.ts), small ones through the records' generated JS loops.
+// (eager-wasm.ts), small ones through the records' generated JS loops. Under pmap, matmuls and
+// big wasm kernels of all the shards run side by side on the worker threads (executeShards,
+// shard-parallel.ts), each device with its share of the cores.
 
 import { ShapedArray } from "../../core/aval";
 import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
@@ -13,6 +15,7 @@ import { HostArray, Primitive } from "../../core/primitive";
 import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
 import { eagerWasm } from "./eager-wasm";
 import { dotGeneralCpu } from "./gemm";
+import { runShards } from "./shard-parallel";
 
 class CpuDevice implements Device {
   readonly platform = "cpu";
@@ -68,6 +71,16 @@ class CpuBackend implements Backend {
     }
     const outs = eagerWasm(prim, host, params, outAvals) ?? prim.cpu(host, params, outAvals);
     return outs.map((o, i) => this.fromHost(o, outAvals[i], device));
+  }
+  /**
+   * One primitive on every pmap shard at once, shard i's inputs on devices[i]: the shards run
+   * side by side on the worker threads (shard-parallel.ts); null when the primitive has no such
+   * path (the caller then executes shard by shard). pmap.ts finds this method on the backend.
+   */
+  executeShards(prim: Primitive, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[][], params: unknown, outAvals: ShapedArray[], devices: Device[]): DeviceBuffer[][] | null {
+    const host = inputs.map((shard) => shard.map((x): HostArray => ({ data: x.buffer.readSync(), shape: x.aval.shape, dtype: x.aval.dtype })));
+    const outs = runShards(prim, host, params, outAvals);
+    return outs && outs.map((shard, i) => shard.map((o, k) => this.fromHost(o, outAvals[k], devices[i])));
   }
 }
 

@@ -18,13 +18,13 @@ import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../ir/jaxpr";
 import { buildKernelGraph, classify } from "../../lower/fusion";
 import { Kernel, coalesce, kernelPoints } from "../../lower/kernel-ir";
 import { wasmSupport } from "./codegen-wasm";
-import { runWasmKernel, wasmKernelsEnabled } from "./wasm-kernels";
+import { WasmKernel, runWasmKernel, wasmKernel, wasmKernelsEnabled } from "./wasm-kernels";
 
 /** Eager ops with fewer output (or reduced-input) points run as JS loops. */
 export const EAGER_WASM_MIN_POINTS = 1 << 16;
 
 /** A cached lowering: the kernel, and which host input feeds each of its input buffers. */
-interface EagerKernel {
+export interface EagerKernel {
   kernel: Kernel;
   order: number[];
 }
@@ -62,11 +62,17 @@ function lower(prim: Primitive, inputs: readonly HostArray[], params: unknown, o
   return { kernel, order: built.inputs.map((v) => invars.indexOf(v)) };
 }
 
+/** An eager primitive's wasm kernel: the kernel, which input feeds each input buffer, its compiled module. */
+export interface EagerWasmKernel extends EagerKernel {
+  wasm: WasmKernel;
+}
+
 /**
- * Runs an eager primitive as a wasm kernel when it is an elementwise op or a reduction that wasm
- * renders exactly and the arrays are big enough; null otherwise (the caller runs its JS loop).
+ * The wasm kernel an eager primitive on these inputs runs as (cached), or null when it is not
+ * an elementwise op or a reduction wasm renders exactly, or the arrays are too small.
+ * shard-parallel.ts runs it once per pmap shard, side by side.
  */
-export function eagerWasm(prim: Primitive, inputs: readonly HostArray[], params: unknown, outAvals: ShapedArray[]): Storage[] | null {
+export function eagerKernel(prim: Primitive, inputs: readonly HostArray[], params: unknown, outAvals: ShapedArray[]): EagerWasmKernel | null {
   if (!prim.elementwise && !prim.name.startsWith("reduce_")) return null;
   const size = outAvals.length === 1 ? outAvals[0].size : 0;
   let points = size;
@@ -80,6 +86,17 @@ export function eagerWasm(prim: Primitive, inputs: readonly HostArray[], params:
     cache.set(key, k);
   }
   if (!k || kernelPoints(k.kernel) < EAGER_WASM_MIN_POINTS) return null;
+  const wasm = wasmKernel(k.kernel);
+  return wasm ? { ...k, wasm } : null;
+}
+
+/**
+ * Runs an eager primitive as a wasm kernel when it is an elementwise op or a reduction that wasm
+ * renders exactly and the arrays are big enough; null otherwise (the caller runs its JS loop).
+ */
+export function eagerWasm(prim: Primitive, inputs: readonly HostArray[], params: unknown, outAvals: ShapedArray[]): Storage[] | null {
+  const k = eagerKernel(prim, inputs, params, outAvals);
+  if (!k) return null;
   const out = runWasmKernel(k.kernel, k.order.map((i) => inputs[i].data), true);
   if (out) eagerWasmStats.runs++;
   return out;

@@ -266,8 +266,8 @@ export class HeapSgemm {
   private readonly runGemm: (...args: number[]) => void;
   /** At most this many threads per call (tests, comparisons; default: all there are). */
   maxThreads = Infinity;
-  /** Products run with a shared packed operand (runShared), and split statically (tests). */
-  readonly stats = { shared: 0, split: 0 };
+  /** Products run with a shared packed operand (runShared), split statically, and side by side (runMany) (tests). */
+  readonly stats = { shared: 0, split: 0, many: 0 };
 
   constructor(shape: GemmKernelShape, blocking: Blocking) {
     if (!wasm) throw new Error("HeapSgemm: this runtime has no WebAssembly");
@@ -340,6 +340,64 @@ export class HeapSgemm {
         if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
         else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
       }
+    } finally {
+      heap().release(area);
+      if (lists) heap().release(lists);
+    }
+  }
+
+  /**
+   * Several independent batched GEMMs at once (pmap's shards, one per logical device: see
+   * shard-parallel.ts): each product gets its share of the threads (threads / products, at
+   * least one), so products run side by side rather than one after another on all threads.
+   * With more products than threads, thread t runs products t, t + T, ... one after another.
+   * Every element is the same K chain as in `runBatched`, so the results are identical to it.
+   */
+  runMany(products: readonly { count: number; M: number; N: number; K: number; a: Batched; b: Batched; c: Batched }[]): void {
+    const live = products.filter((p) => p.count > 0 && p.M > 0 && p.N > 0);
+    for (const p of live) if (p.c.cs !== 1) throw new RangeError("HeapSgemm.runMany: C must have unit column stride");
+    if (live.length === 0) return;
+    const pool = kernelThreads();
+    const T = pool?.usable ? Math.min(this.maxThreads, pool.count + 1) : 1;
+    const { mr, nr } = this.shape;
+    const { mc, kc, nc } = this.blocking;
+    const budget = Math.max(1, Math.floor(T / live.length));
+    // Per product and per thread of its budget: a work area sized for its blocks, then its records.
+    const sizes = live.map(({ M, N, K }) => {
+      const kb = Math.min(kc, Math.max(K, 1));
+      return [roundUp(4 * mr * nr, ALIGN), roundUp(4 * Math.min(mc, roundUp(M, mr)) * kb, ALIGN), roundUp(4 * kb * Math.min(nc, roundUp(N, nr)), ALIGN)];
+    });
+    const area = allocate(budget * sizes.reduce((s, [x, y, z]) => s + x + y + z, 0));
+    let lists: Region | null = null;
+    try {
+      let at = area.offset;
+      const perThread: number[][][] = [];
+      live.forEach(({ count, M, N, K, a, b, c }, p) => {
+        const [scratch, pa, pb] = sizes[p];
+        const work = Array.from({ length: budget }, () => {
+          const w = { scratch: at, pa: at + scratch, pb: at + scratch + pa };
+          at += scratch + pa + pb;
+          return w;
+        });
+        const T1 = threadsFor(count, M, N, K, budget);
+        perThread.push(...planJobs(count, M, N, K, a, b, c, T1, this.shape, this.blocking, work.slice(0, T1)));
+      });
+      // More record lists than threads (more products than threads): deal them round-robin.
+      const jobs: number[][][] = Array.from({ length: Math.min(T, perThread.length) }, () => []);
+      perThread.forEach((recs, i) => jobs[i % jobs.length].push(...recs));
+      if (jobs.length === 1 && jobs[0].length === 1) return this.runGemm(...jobs[0][0]);
+      const total = jobs.reduce((n, j) => n + j.length, 0);
+      lists = allocate(total * RECORD);
+      const ints = new Int32Array(heap().memory.buffer, lists.offset, total * GEMM_ARGS);
+      const args: number[][] = [];
+      let k = 0;
+      for (const j of jobs) {
+        args.push([lists.offset + 4 * k, j.length]);
+        for (const rec of j) ints.set(rec, (k += GEMM_ARGS) - GEMM_ARGS);
+      }
+      this.stats.many++;
+      if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
+      else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
     } finally {
       heap().release(area);
       if (lists) heap().release(lists);

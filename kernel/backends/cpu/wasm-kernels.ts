@@ -407,6 +407,19 @@ export function runKernel(w: WasmKernel, offsets: number[]): void {
   pool.run(w, jobs, (args) => w.fn(...args));
 }
 
+/**
+ * Runs `w` once per argument list (offsets, as runKernel takes them), the calls side by side on
+ * the worker threads, one whole call per thread (a split kernel gets its full range): pmap's
+ * shards (shard-parallel.ts). More calls than threads go in rounds of one per thread.
+ */
+export function runKernelsSideBySide(w: WasmKernel, calls: readonly number[][]): void {
+  const jobs = calls.map((offsets) => (w.outer ? [...offsets, 0, w.outer] : [...offsets]));
+  const pool = kernelThreads();
+  if (!pool) return jobs.forEach((args) => w.fn(...args));
+  const T = pool.count + 1;
+  for (let i = 0; i < jobs.length; i += T) pool.run(w, jobs.slice(i, i + T), (args) => w.fn(...args));
+}
+
 const MAX_MODULES = 2048;
 const modules = new Map<string, WasmKernel | null>();
 let nextModuleId = 1;
