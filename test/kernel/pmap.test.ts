@@ -14,35 +14,11 @@ vi.hoisted(() => {
 
 import { NDArray, devicePut, devices, grad, jit, jvp, lax, makeJaxpr, np, pmap, vmap } from "../../kernel/index";
 import { NameError, NotAvailableError, ValueError } from "../../kernel/core/errors";
-import { rng } from "./helpers/rng";
+import { at, build, expectClose, randArrays, vals } from "./helpers/host-arrays";
 
 type Fn = (...args: any[]) => any;
 const D = 4;
-const rand = rng(4321);
-function randArray(shape: number[]): [NDArray, number[]] {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = np.array(Array.from({ length: n }, () => rand() * 4 - 2), { dtype: "float32" }).reshape(shape);
-  return [a, vals(a)];
-}
-const vals = (x: unknown): number[] => Array.from((x as NDArray).dataSync() as ArrayLike<number>, Number);
-function expectClose(got: unknown, want: number[], tol = 1e-5): void {
-  const g = vals(got);
-  expect(g.length).toBe(want.length);
-  g.forEach((v, i) => {
-    if (Math.abs(v - want[i]) > tol * Math.max(1, Math.abs(want[i]))) throw new Error(`element ${i}: got ${v}, want ${want[i]}\n got ${g.join(" ")}\nwant ${want.join(" ")}`);
-  });
-}
-const at = (x: number[], shape: number[], idx: number[]): number => x[idx.reduce((off, v, d) => off * shape[d] + v, 0)];
-function build(shape: number[], f: (idx: number[]) => number): number[] {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const idx: number[] = [];
-    for (let d = shape.length - 1, r = k; d >= 0; d--) (idx[d] = r % shape[d]), (r = Math.floor(r / shape[d]));
-    out.push(f(idx));
-  }
-  return out;
-}
+const randArray = randArrays(4321);
 const pm = (f: Fn, opts: Record<string, unknown> = {}) => pmap(f, { axisName: "i", ...opts });
 
 /** Records the device each backend primitive runs on (the CPU backend's execute). */
