@@ -336,6 +336,9 @@ export const tests = [
         low.push(...(await measure(page, frame, theme, p)));
         // The panel wide: its editor group maximised while the screenshot is taken.
         await page.locator(`.tabs-container .tab:has-text("${p.title}")`).first().click();
+        // The toggle maximizes the active group: wait until that is the panel's (the click can
+        // land before focus moves, and the code's group would be maximized instead).
+        await page.locator(`.editor-group-container.active .tab.active:has-text("${p.title}")`).first().waitFor({ timeout: 10_000 });
         await toggleMaximized(page, true);
         await (await panelFrame(page, p.kind)).locator(p.ready).first().waitFor();
         await page.mouse.move(1, 1);
