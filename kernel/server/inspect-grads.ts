@@ -11,7 +11,7 @@ import { PyTreeDef } from "../core/tree";
 import { ClosedJaxpr } from "../ir/jaxpr";
 import { LazySource, captureSource } from "../ir/source";
 import { GradCall } from "../transforms/autodiff";
-import { checkGradLeaves, checkGrads } from "../transforms/check-grads";
+import { checkGradLeaves, checkGrads, checkGradsEps } from "../transforms/check-grads";
 import {
   CheckGradsLeaf, CheckGradsParams, CheckGradsResult, GradCallInfo, GradHistoryPoint, GradLeafInfo, GradLeafStats, GradientRecord,
   GradientRecordsResult, InspectRecordsParams,
@@ -306,12 +306,14 @@ export function checkGradsRecord(p: CheckGradsParams): CheckGradsResult {
     return c.hasAux ? (out as unknown[])[0] : out;
   };
   const diffArgs = c.argnums.map((a) => c.args[a]);
-  const eps = 1e-2;
+  // One step for both checks: checkGrads' own default for these arguments' dtypes.
+  let eps = 1e-2;
   const paths = gradLeafPaths(c.fn, c.inTree, c.argnums);
   let leaves: CheckGradsLeaf[] | undefined;
   let message: string | undefined;
   let ok = true;
   try {
+    eps = checkGradsEps(diffArgs);
     leaves = checkGradLeaves(f, diffArgs, c.grads, { eps }).slice(0, INSPECT_LIMITS.leaves).map((r, i) => ({
       path: paths[i] ?? `leaf[${i}]`, worst: jsonNumber(r.ratio), autodiff: jsonNumber(r.autodiff), numeric: jsonNumber(r.numeric), ok: r.ok,
     }));

@@ -307,7 +307,7 @@ export function checkGrads(f: Fn, args: readonly unknown[], order: number, opts:
   for (const a of arrays) if (!a.dtype.isFloat) throw new DTypeError(`checkGrads: arguments must be floating-point arrays (finite differences need real values), got ${a.aval.str()}`);
   if (opts.eps === 0) throw new ArgumentError("checkGrads: eps must be positive, got 0");
   // The step of the least precise argument dtype (float32: 1e-2).
-  const eps = opts.eps ?? arrays.reduce((e, a) => Math.max(e, defaultEps(a.dtype)), 1e-2);
+  const eps = opts.eps ?? checkGradsEps(argList);
   const tols: Tols = { atol: opts.atol ?? undefined, rtol: opts.rtol ?? undefined };
 
   const check = (g: Fn, gArgs: unknown[], ord: number, errMsg: string): void => {
@@ -329,6 +329,11 @@ export function checkGrads(f: Fn, args: readonly unknown[], order: number, opts:
     }
   };
   check(f, argList, order, "");
+}
+
+/** The finite-difference step checkGrads uses for these arguments: that of the least precise float dtype (float32: 1e-2). */
+export function checkGradsEps(args: readonly unknown[]): number {
+  return treeFlatten([...args])[0].map((l) => asArray(l, "argument")).reduce((e, a) => Math.max(e, a.dtype.isFloat ? defaultEps(a.dtype) : 0), 1e-2);
 }
 
 /** One leaf's directional check (see {@link checkGradLeaves}). */
@@ -354,7 +359,7 @@ export function checkGradLeaves(f: Fn, args: readonly unknown[], grads: readonly
   const p = hostLeaves(argList, "argument");
   if (p.arrays.length !== grads.length) throw new PrimalError(`checkGrads: expected one gradient per argument leaf, got ${grads.length} gradients for ${p.arrays.length} leaves`);
   for (const a of p.arrays) if (!a.dtype.isFloat) throw new DTypeError(`checkGrads: arguments must be floating-point arrays (finite differences need real values), got ${a.aval.str()}`);
-  const eps = opts.eps ?? p.arrays.reduce((e, a) => Math.max(e, defaultEps(a.dtype)), 1e-2);
+  const eps = opts.eps ?? checkGradsEps(argList);
   const dir = hostLeaves(snapDirection(argList, randLike(new Rng(0), argList), eps / 2), "tangents");
   return p.arrays.map((a, k) => {
     const only = treeUnflatten(dir.def, dir.arrays.map((t, i) => (i === k ? t : arrayLike(t, new Array<number>(t.size).fill(0))))) as unknown[];
