@@ -15,7 +15,7 @@ export * as tree from "./api/tree";
 export * as random from "./api/random";
 export * as nn from "./api/nn";
 export { PRNGKeyArray } from "./api/random";
-export { devices, devicePut, deviceGet, blockUntilReady } from "./api/devices";
+export { devices, devicePut, devicePutSharded, devicePutReplicated, deviceGet, blockUntilReady } from "./api/devices";
 export { print, display, plot } from "./api/output";
 export { grad, valueAndGrad, jvp, vjp, linearize, jacfwd, jacrev, hessian } from "./transforms/autodiff";
 export { jacrev as jacobian } from "./transforms/autodiff";

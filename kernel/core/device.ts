@@ -35,6 +35,13 @@ export interface DeviceBuffer {
   ready?(): Promise<void>;
   /** The host copy if it is there without waiting; null when reading would wait for the device. Absent: always there. */
   peek?(): Storage | null;
+  /**
+   * A buffer that stands for another: a sharded array's shards gathered onto its first device
+   * (core/sharded.ts). NDArray._buf hands every consumer the resolved buffer.
+   */
+  resolve?(): DeviceBuffer;
+  /** Every device holding part of the data (a sharded array's shards); absent: `device` alone. */
+  devices?(): Device[];
 }
 
 /** What a backend offers the core: its devices, host transfers and primitive execution. */
@@ -55,6 +62,11 @@ export interface Backend {
    * device), or null to run it here.
    */
   implDevice?(prim: Primitive): Device | null;
+  /**
+   * Places host storage on a device as one shard of a sharded array (devicePutSharded): where
+   * pmap reads it in place (a CPU device's own thread). Absent: fromHost.
+   */
+  placeShard?(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer;
   /** Finishes pending device work and releases the devices (before the process exits). */
   shutdown?(): Promise<void>;
 }
@@ -126,7 +138,9 @@ export function defaultDevice(): Device {
 export function toDevice(d: Device | string | undefined | null, op = "devicePut"): Device {
   if (d === undefined || d === null) return defaultDevice();
   if (typeof d !== "string") {
-    if (allDevices().includes(d as Device)) return d;
+    // The device's own backend says whether it is one of its devices (asking every backend would open them all).
+    const dev = d as Partial<Device>;
+    if (dev.backend && typeof dev.backend.devices === "function" && backends.get(dev.backend.platform) === dev.backend && dev.backend.devices().includes(d as Device)) return d as Device;
     throw new ArgumentError(`${op}: expected a device or a device name such as "cpu:0", got ${describeValue(d)}`);
   }
   const [platform, idx, ...rest] = d.split(":");

@@ -77,20 +77,26 @@ export class NDArray {
     return this;
   }
 
-  /** @internal The live buffer (throws for tracers and disposed arrays). */
+  /** @internal The live buffer as one buffer (a sharded array's shards gathered); throws for tracers and disposed arrays. */
   _buf(op: string): DeviceBuffer {
+    const b = this._rawBuf(op);
+    return b.resolve ? b.resolve() : b;
+  }
+  /** @internal The live buffer as held: a sharded array's ShardedBuffer is not gathered. */
+  _rawBuf(op: string): DeviceBuffer {
     const c = this._concrete(op);
     if (!c._buffer) throw new ConcretizationError(`${op}: abstract value has no data, got ${this.aval.str()}`);
     return c._buffer;
   }
 
-  /** The device holding the data. */
+  /** The device holding the data (a sharded array's first shard's device, where it is gathered when read whole). */
   get device(): Device {
-    return this._buf("device").device;
+    return this._rawBuf("device").device;
   }
-  /** The set of devices holding the data (one device until sharding exists). */
+  /** The set of devices holding the data: every shard's device for a pmap output. */
   devices(): Set<Device> {
-    return new Set([this.device]);
+    const b = this._rawBuf("devices");
+    return new Set(b.devices ? b.devices() : [b.device]);
   }
 
   /** The data as a typed array, synchronously (always works on the CPU). */
@@ -112,7 +118,7 @@ export class NDArray {
   }
   /** Waits for pending work without copying to the host. */
   async blockUntilReady(): Promise<this> {
-    const b = this._buf("blockUntilReady");
+    const b = this._rawBuf("blockUntilReady");
     await (b.ready ? b.ready() : b.read());
     return this;
   }

@@ -8,8 +8,8 @@ import { captureSource } from "./source";
 
 /** One traced program. */
 export interface TraceRecord {
-  /** What traced it: "jit", or "grad" for the linear (tangent) program that vjp transposes. */
-  kind: "jit" | "grad";
+  /** What traced it: "jit", "grad" for the linear (tangent) program that vjp transposes, or "pmap" for the per-device program of a pmap. */
+  kind: "jit" | "grad" | "pmap";
   /** The traced function's name. */
   name: string;
   inAvals: ShapedArray[];
@@ -22,10 +22,12 @@ export interface TraceRecord {
   forward?: () => ClosedJaxpr;
   /** grad: the linear program transposed: output cotangents in, input cotangents out (built on first use). */
   backward?: () => ClosedJaxpr;
+  /** pmap: the mapped axis (its name as the jaxpr prints it, null for an unnamed axis), its size and the devices the shards run on. */
+  pmap?: { axisName: string | null; axisSize: number; devices: string[] };
 }
 
 /** What else a trace record can carry. */
-export type TraceExtras = Pick<TraceRecord, "tapOutputs" | "forward" | "backward">;
+export type TraceExtras = Pick<TraceRecord, "tapOutputs" | "forward" | "backward" | "pmap">;
 
 const listeners = new Set<(r: TraceRecord) => void>();
 
@@ -54,6 +56,7 @@ export function recordTrace(kind: TraceRecord["kind"], name: string, jaxpr: Clos
   if (extras.tapOutputs) r.tapOutputs = extras.tapOutputs;
   if (extras.forward) r.forward = once(extras.forward);
   if (extras.backward) r.backward = once(extras.backward);
+  if (extras.pmap) r.pmap = extras.pmap;
   for (const l of listeners) l(r);
 }
 

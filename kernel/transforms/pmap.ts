@@ -31,6 +31,7 @@ import { ShapedArray } from "../core/aval";
 import { Backend, Device, DeviceBuffer, devices as backendDevices } from "../core/device";
 import { ArgumentError, NotAvailableError, PrimalError, ShapeError, ValueError } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
+import { ShardedBuffer } from "../core/sharded";
 import { Primitive, UndefinedPrimal, definePrimitive } from "../core/primitive";
 import { describeValue } from "../core/shape";
 import { MainTrace, Trace, Tracer, bind, bind1, withNewMain } from "../core/trace";
@@ -38,10 +39,12 @@ import { PyTreeDef, treeFlatten, treeUnflatten } from "../core/tree";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
 import { fromLiteral } from "../ir/literal";
+import { recordTrace } from "../ir/trace-log";
 import { axisIndex as axisIndexP, psum as psumP } from "../primitives/collectives";
 import { concatenate, convert, eq, moveAxis, mul, reshape, sliceAxis, zerosLike } from "../primitives/ops";
 import { flattenToArrays } from "./args";
 import { batchJaxpr, emitUnknown, hoistConsts, jvpJaxpr, partialEvalJaxpr, selectOutputs, transposeJaxpr } from "./control-flow";
+import { customJvpCallP, customVjpCallP } from "./custom";
 import { jitP } from "./jit";
 import { PartialEvalTracer } from "./partial-eval";
 import { traceToJaxpr } from "./stage";
@@ -202,6 +205,97 @@ function sideBySide(e: JaxprEqn, ins: NDArray[][], devs: Device[]): NDArray[][] 
   return outs && outs.map((bufs) => bufs.map((b, k) => new NDArray(outAvals[k], b, true)));
 }
 
+/**
+ * What a backend offers to run a whole program on every shard at once, shard i on devices[i]
+ * (the CPU backend: each device's own thread, backends/cpu/device-threads.ts), returning each
+ * shard's outputs as buffers left on its device; null when it cannot (the caller then runs the
+ * program's equations in lockstep). Throws what the program raises.
+ */
+interface ShardProgramRunner {
+  runShardPrograms(program: ClosedJaxpr, name: string, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[][], devices: Device[]): DeviceBuffer[][] | null;
+}
+
+/** The runner of the devices' backend, or null (one device, several backends, none offered, side by side off). */
+function programRunner(devs: Device[]): ShardProgramRunner | null {
+  if (!sideBySideOn || devs.length < 2) return null;
+  const backend = devs[0].backend as Backend & Partial<ShardProgramRunner>;
+  if (typeof backend.runShardPrograms !== "function" || devs.some((d) => d.backend !== backend)) return null;
+  return backend as ShardProgramRunner;
+}
+
+/**
+ * A step of a body: one equation the main thread runs in lockstep (a collective over the axis,
+ * a jit holding one, an effect, a nested pmap), or a run of ordinary equations cut out as a
+ * program of its own, run on every device at once where the backend can.
+ */
+type Step =
+  | { eqn: JaxprEqn }
+  | { program: ClosedJaxpr; ins: Var[]; outs: Var[]; eqns: JaxprEqn[]; declined: boolean };
+
+/** Primitives that stay on the main thread: effects (their output and order belong to the cell) and nested pmaps. */
+const MAIN_THREAD = new Set(["debug_print", "debug_callback", "xla_pmap"]);
+
+/** Steps of a body, per axis name (a body's collectives are over its own pmap's axis). */
+const plans = new WeakMap<Jaxpr, Map<string, Step[]>>();
+
+/** Cuts `j` into steps: maximal runs of ordinary equations become programs. */
+function planSteps(j: Jaxpr, axis: string): Step[] {
+  let byAxis = plans.get(j);
+  if (!byAxis) plans.set(j, (byAxis = new Map()));
+  const known = byAxis.get(axis);
+  if (known) return known;
+  const steps: Step[] = [];
+  let run: JaxprEqn[] = [];
+  const cut = () => {
+    if (run.length) steps.push({ program: null as unknown as ClosedJaxpr, ins: [], outs: [], eqns: run, declined: false });
+    run = [];
+  };
+  for (const e of j.eqns) {
+    const own = e.primitive.axisNames?.(e.params).includes(axis) || MAIN_THREAD.has(e.primitive.name) || Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, axis)));
+    if (own) {
+      cut();
+      steps.push({ eqn: e });
+    } else run.push(e);
+  }
+  cut();
+  // Each program's inputs: the variables it reads that it does not define; its outputs: the
+  // variables it defines that a later step or the body's outputs read.
+  const readLater = new Set<Var>(j.outvars.filter((a): a is Var => a instanceof Var));
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const st = steps[k];
+    const eqns = "eqn" in st ? [st.eqn] : st.eqns;
+    if (!("eqn" in st)) {
+      const defined = new Set<Var>(eqns.flatMap((e) => e.outVars));
+      const ins: Var[] = [];
+      const seen = new Set<Var>();
+      for (const e of eqns)
+        for (const a of e.inputs)
+          if (a instanceof Var && !defined.has(a) && !seen.has(a)) {
+            seen.add(a);
+            ins.push(a);
+          }
+      const outs = [...defined].filter((v) => !(v instanceof DropVar) && readLater.has(v));
+      st.ins = ins;
+      st.outs = outs;
+      st.program = new ClosedJaxpr(new Jaxpr([], ins, eqns.map(forDevice), outs), []);
+    }
+    for (const e of eqns) for (const a of e.inputs) if (a instanceof Var) readLater.add(a);
+  }
+  byAxis.set(axis, steps);
+  return steps;
+}
+
+/**
+ * An equation as a device's program runs it: a custom_jvp/custom_vjp call (whose rules are
+ * functions of this thread, which no other thread can run) becomes a jit of the function it
+ * calls. Only evaluation happens there, which never uses the rules.
+ */
+function forDevice(e: JaxprEqn): JaxprEqn {
+  if (e.primitive !== customJvpCallP && e.primitive !== customVjpCallP) return e;
+  const p = e.params as { call_jaxpr: ClosedJaxpr; name: string };
+  return new JaxprEqn(jitP, e.inputs, { jaxpr: p.call_jaxpr, name: p.name }, e.outVars, e.sourceRef);
+}
+
 /** Runs `j` on every shard in lockstep; envs[i] holds shard i's values. */
 function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapParams, devs: Device[]): NDArray[][] {
   const envs = devs.map((_, i) => {
@@ -216,7 +310,8 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
     if (x === undefined) throw new PrimalError(`xla_pmap: variable used before it is defined, got ${a.aval.str()}`);
     return x;
   };
-  for (const e of j.eqns) {
+  const runner = programRunner(devs);
+  const runEqn = (e: JaxprEqn) => {
     const ins = devs.map((_, i) => e.inputs.map((a) => read(i, a)));
     let outs: NDArray[][];
     if (e.primitive.axisNames?.(e.params).includes(p.axis_name)) outs = collectiveAcross(e, ins, p, devs);
@@ -236,28 +331,87 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
         if (!(v instanceof DropVar)) envs[i].set(v, outs[i][k]);
       }),
     );
+  };
+  for (const st of planSteps(j, p.axis_name)) {
+    if ("eqn" in st) {
+      runEqn(st.eqn);
+      continue;
+    }
+    if (st.outs.length === 0) continue;
+    const res = runner && !st.declined ? runProgram(runner, st, devs, (i, v) => read(i, v), p.name) : null;
+    if (!res) {
+      if (runner) st.declined = true;
+      for (const e of st.eqns) runEqn(e);
+      continue;
+    }
+    devs.forEach((_, i) => st.outs.forEach((v, k) => envs[i].set(v, res[i][k])));
   }
   return devs.map((_, i) => j.outvars.map((a) => read(i, a)));
+}
+
+/** One program on every device at once through the backend's runner; null when it declines (or an operand is a tracer). */
+function runProgram(runner: ShardProgramRunner, st: Extract<Step, { program: ClosedJaxpr }>, devs: Device[], read: (i: number, v: Var) => NDArray, name: string): NDArray[][] | null {
+  const ins = devs.map((_, i) => st.ins.map((v) => read(i, v)));
+  if (ins.some((shard) => shard.some((x) => x instanceof Tracer || !x._buffer || x._disposed))) return null;
+  const outs = runner.runShardPrograms(
+    st.program,
+    name,
+    ins.map((shard) => shard.map((x) => ({ buffer: x._rawBuf("xla_pmap"), aval: x.aval }))),
+    devs,
+  );
+  return outs && outs.map((bufs) => bufs.map((b, k) => new NDArray(st.outs[k].aval, b, true)));
+}
+
+/** The shards of x along `axis` when x is already sharded so on `devs` (a pmap output, devicePutSharded): no copy. */
+function existingShards(x: NDArray, axis: number, devs: Device[]): NDArray[] | null {
+  const b = !(x instanceof Tracer) && !x._disposed ? x._buffer : null;
+  if (!(b instanceof ShardedBuffer) || b.axis !== axis || b.shards.length !== devs.length || b.shards.some((s, i) => s.device !== devs[i])) return null;
+  return b.shards.map((s) => new NDArray(b.shardAval, s, true));
 }
 
 function pmapImpl(args: NDArray[], p: PmapParams): NDArray[] {
   const devs = pmapDevices(p);
   // Shard i of every input, committed to device i.
+  const byInput = args.map((a, k) => {
+    const ax = p.in_axes[k];
+    return ax === null ? null : existingShards(a, ax, devs);
+  });
   const shards = devs.map((dev, i) =>
     args.map((a, k) => {
       const ax = p.in_axes[k];
-      return ax === null ? place(a, dev, true) : shardOf(a, ax, i, dev);
+      return byInput[k]?.[i] ?? (ax === null ? place(a, dev, true) : shardOf(a, ax, i, dev));
     }),
   );
   const outs = runLockstep(p.call_jaxpr.jaxpr, p.call_jaxpr.consts, shards, p, devs);
+  // Buffers the outputs may not own: the inputs' (a body returning an input unchanged).
+  const taken = new Set<DeviceBuffer>(shards.flatMap((shard) => shard.map((x) => x._rawBuf("xla_pmap"))));
+  const keepShards = !!programRunner(devs) || devs[0].platform === "cpu";
   return p.out_axes.map((ax, k) => {
     if (ax === null) return place(outs[0][k], devs[0], false);
+    if (keepShards) return shardedOutput(outs.map((o) => o[k]), ax, devs, taken);
     const stacked = stackShards(
       outs.map((o) => o[k]),
       devs[0],
     );
     return ax === 0 ? stacked : moveAxis(stacked, 0, ax);
   });
+}
+
+/**
+ * One output whose shards stay on their devices (JAX's pmap outputs): a ShardedBuffer along
+ * `axis`, gathered only when read whole. A shard buffer something else also holds (an input
+ * returned unchanged, one value returned twice) is copied, so disposing the output frees only
+ * its own.
+ */
+function shardedOutput(xs: NDArray[], axis: number, devs: Device[], taken: Set<DeviceBuffer>): NDArray {
+  const bufs = xs.map((x, i) => {
+    let b = x._rawBuf("xla_pmap");
+    if (b.device !== devs[i] || b.resolve || taken.has(b)) b = devs[i].backend.fromHost(x._buf("xla_pmap").readSync(), x.aval, devs[i]);
+    taken.add(b);
+    return b;
+  });
+  const aval = globalAval(xs[0].aval, axis, xs.length);
+  return new NDArray(aval, new ShardedBuffer(bufs, xs[0].aval, axis, aval), false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,6 +687,10 @@ export function pmap<F extends (...args: any[]) => any>(f: F, opts: PmapOptions 
         return norm(a, rank);
       });
       const [body, consts] = hoistConsts(traced);
+      // The IR panel's record: the per-device program, with its consts (as makeJaxpr of the body prints it).
+      recordTrace("pmap", name, traced, {
+        pmap: { axisName, axisSize: size, devices: (devs ?? backendDevices().slice(0, size)).map(String) },
+      });
       entry = { body, consts, outTree: outTree!, outAxes };
       // A body closing over a tracer of an enclosing transformation is traced again next call.
       if (!consts.some((c) => c instanceof Tracer)) cache.set(key, entry);

@@ -914,7 +914,7 @@ const METHODS: Record<string, Entry> = {
  * which is always valid). A new method must be added to METHODS or here.
  */
 const NO_BAD_INPUT = new Set([
-  "constructor", "_concrete", "_buf", "_host", "_hostReady", "devices", "data", "blockUntilReady", "dispose", "toString", "repr",
+  "constructor", "_concrete", "_buf", "_rawBuf", "_host", "_hostReady", "devices", "data", "blockUntilReady", "dispose", "toString", "repr",
   "abs", "T", "ravel", "flatten", "copy", "aval", "shape", "dtype", "ndim", "size", "weakType", "device",
   // Called by JS itself with a hint ("number", "string", "default"), never with user input.
   "[Symbol.toPrimitive]",
