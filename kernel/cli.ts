@@ -35,6 +35,7 @@ import { setLinearizeSources } from "./ir/source";
 import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "./lower/inspect";
 import { parseCells } from "./server/cell-parser";
 import { CellRunner, type CellErrorInfo, type CellOutput, type StackFrame } from "./server/cell-runner";
+import { describePmap, shownProgram } from "./server/inspect-jaxpr";
 
 /** Where the CLI writes, and what it runs cells against (tests pass a fake library). */
 export interface CliIo {
@@ -66,7 +67,8 @@ Options:
   --backend cpu|webgpu  device to run on (default: a hardware GPU through WebGPU when
                         there is one, else the CPU; webgpu also takes a software adapter)
   --no-jit              run every primitive eagerly, like jax.disable_jit()
-  --ir                  also print the jaxpr of every function traced by jit or grad
+  --ir                  also print the jaxpr of every function traced by jit, grad or
+                        pmap (a pmap's per-device program)
   --kernels             also print what jit compiled: each program's fused kernels, their
                         generated source, the equations they compute and their times
   --json                print one JSON object per output, one per line
@@ -180,7 +182,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     }
   };
   const runner = new CellRunner({ library: io.library, filePath: abs, onOutput });
-  // --ir: each program traced by jit or grad, printed after the output of the cell that traced it.
+  // --ir: each program traced by jit, grad or pmap, printed after the output of the cell that traced it.
   const traced: TraceRecord[] = [];
   const stopLog = opts.ir ? onTrace((r) => traced.push(r)) : () => undefined;
   if (opts.ir) setLinearizeSources(true);
@@ -200,6 +202,13 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     for (const r of traced.splice(0)) {
       const where = r.source ? ` (${shown(r.source.file)}:${r.source.line})` : "";
       const label = `${r.kind}(${r.name})${where}`;
+      if (r.kind === "pmap") {
+        // The program every device runs on its shard, printed as makeJaxpr prints the body.
+        const text = String(shownProgram(r));
+        if (opts.json) json({ type: "jaxpr", cell: current, kind: r.kind, name: r.name, file: r.source?.file, line: r.source?.line, text, pmap: r.pmap });
+        else io.stdout(`--- per-device program of ${label}${r.pmap ? `: ${describePmap(r.pmap)}` : ""} ---\n${text}\n`);
+        continue;
+      }
       if (opts.json) json({ type: "jaxpr", cell: current, kind: r.kind, name: r.name, file: r.source?.file, line: r.source?.line, text: String(r.jaxpr) });
       else io.stdout(`--- jaxpr of ${label} ---\n${String(r.jaxpr)}\n`);
     }

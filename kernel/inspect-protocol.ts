@@ -92,8 +92,11 @@ export interface JaxprInfo {
 /** One traced program of the IR panel. */
 export interface IrRecord {
   id: number;
-  /** "jit": a jitted function's trace; "grad": the linear program behind a grad/valueAndGrad call. */
-  kind: "jit" | "grad";
+  /**
+   * "jit": a jitted function's trace; "grad": the linear program behind a grad/valueAndGrad
+   * call; "pmap": the per-device program of a pmap (what every device runs on its shard).
+   */
+  kind: "jit" | "grad" | "pmap";
   name: string;
   /** Where the user called the transformed function. */
   source: SourceLine | null;
@@ -120,6 +123,20 @@ export interface IrRecord {
    * so the panel can show them; `text` and `jaxpr` leave them out, as `makeJaxpr` would.
    */
   tapOutputs?: number;
+  /**
+   * pmap records: `text`/`jaxpr` are the per-device program (the body on one shard's avals, as
+   * `makeJaxpr` prints it); this is the mapped axis (`axisName` null for a pmap given none),
+   * its size, and the devices the shards run on, shard i on `devices[i]`.
+   */
+  pmap?: PmapInfo;
+}
+
+/** The mapped axis of a pmap record and where its shards run. */
+export interface PmapInfo {
+  axisName: string | null;
+  axisSize: number;
+  /** One per shard (`axisSize` of them): "cpu:0", "cpu:1". */
+  devices: string[];
 }
 
 /** Result of `inspect/irRecords`. */
@@ -372,6 +389,31 @@ const isStr = (v: unknown, max = 1 << 20): v is string => typeof v === "string" 
 const isIntList = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 100_000 && v.every(isInt);
 const isSourceLine = (v: unknown): v is SourceLine => isObj(v) && isStr(v.file, 4096) && isInt(v.line) && v.line >= 1 && isInt(v.column);
 const KERNEL_STATES: readonly string[] = ["idle", "busy", "stopped", "dead"];
+const IR_KINDS: readonly string[] = ["jit", "grad", "pmap"];
+
+/** Whether `v` is a well-formed {@link PmapInfo}: a name or null, a size ≥ 1, one device name per shard. */
+export function isPmapInfo(v: unknown): v is PmapInfo {
+  return (
+    isObj(v) &&
+    (v.axisName === null || isStr(v.axisName, 1000)) &&
+    isInt(v.axisSize) &&
+    v.axisSize >= 1 &&
+    Array.isArray(v.devices) &&
+    v.devices.length === v.axisSize &&
+    v.devices.every((d) => isStr(d, 200))
+  );
+}
+
+/**
+ * The IR records' fields the panel branches on: id, a known kind, name and text, and a
+ * well-formed `pmap` when present (the rest of a record is trusted, as for the other records).
+ */
+function irRecordProblem(r: unknown, i: number): string | null {
+  if (!isObj(r) || !isInt(r.id) || !isStr(r.name, 10_000) || !isStr(r.text, 4_000_000)) return `records[${i}]: expected an object with id, name and text`;
+  if (!IR_KINDS.includes(r.kind as string)) return `records[${i}]: expected kind jit, grad or pmap, got ${JSON.stringify(r.kind)?.slice(0, 40)}`;
+  if (r.pmap !== undefined && !isPmapInfo(r.pmap)) return `records[${i}]: expected pmap {axisName (string or null), axisSize ≥ 1, devices (one name per shard)}`;
+  return null;
+}
 
 /**
  * Checks a message from a panel; returns it typed, or a reason it was rejected (the extension
@@ -403,7 +445,8 @@ export function validatePanelMessage(m: unknown): PanelToHost | string {
 
 /**
  * Checks a message from the extension (the panel's side); returns it typed, or a reason. The
- * records themselves are trusted to have the protocol's shape once their envelope checks out.
+ * records themselves are trusted to have the protocol's shape once their envelope checks out,
+ * except the IR records' kind and pmap fields, which choose how a record is rendered.
  */
 export function validateHostMessage(m: unknown): HostToPanel | string {
   if (!isObj(m) || typeof m.type !== "string") return `host message: expected an object with a string "type", got ${m === null ? "null" : typeof m}`;
@@ -411,7 +454,15 @@ export function validateHostMessage(m: unknown): HostToPanel | string {
   const records = (d: unknown) => isObj(d) && Array.isArray(d.records) && isInt(d.total);
   const kernelOk = KERNEL_STATES.includes(m.kernel as string);
   switch (m.type) {
-    case "irRecords":
+    case "irRecords": {
+      if (!records(m.data) || !kernelOk) return bad("expected data {records, total} and kernel state");
+      const recs = (m.data as { records: unknown[] }).records;
+      for (let i = 0; i < recs.length; i++) {
+        const problem = irRecordProblem(recs[i], i);
+        if (problem) return bad(problem);
+      }
+      return m as HostToPanel;
+    }
     case "gradientRecords":
       return records(m.data) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total} and kernel state");
     case "kernelRecords":

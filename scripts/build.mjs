@@ -1,5 +1,6 @@
 // One esbuild script for every bundle: the extension (dist/extension.js), the kernel process
-// (dist/kernel.js), the CLI (dist/cli.js), the panels (dist/webview/*.js) and the benchmark
+// (dist/kernel.js), the CLI (dist/cli.js), the device threads (dist/gpu-thread.js,
+// dist/cpu-device-thread.js), the panels (dist/webview/*.js) and the benchmark
 // runner (dist/bench.js). `--production` minifies and writes source maps beside the bundles.
 import * as esbuild from "esbuild";
 import { existsSync, readdirSync, rmSync } from "node:fs";
@@ -25,6 +26,8 @@ const builds = [
   { ...node, entryPoints: ["kernel/cli.ts"], outfile: "dist/cli.js" },
   // The WebGPU device thread runs as its own worker script (kernel/backends/webgpu/gpu-client.ts).
   { ...node, entryPoints: ["kernel/backends/webgpu/gpu-thread.ts"], outfile: "dist/gpu-thread.js" },
+  // Each CPU device's thread runs its own copy of the library (kernel/backends/cpu/device-threads.ts).
+  { ...node, entryPoints: ["kernel/cpu-device-thread.ts"], outfile: "dist/cpu-device-thread.js" },
 ];
 if (existsSync(join(root, "kernel/main.ts"))) builds.push({ ...node, entryPoints: ["kernel/main.ts"], outfile: "dist/kernel.js" });
 if (existsSync(join(root, "test/bench/bench.ts"))) builds.push({ ...node, entryPoints: ["test/bench/bench.ts"], outfile: "dist/bench.js", external: [...node.external, "@jax-js/jax", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"] });

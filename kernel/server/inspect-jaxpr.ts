@@ -1,14 +1,16 @@
 // The IR panel's records (inspect/irRecords): each traced program as its printed text and as
 // data, equation by equation, with the names the printer gives the variables, the source line
 // of each equation and the lines of the text it occupies; jit records add the optimised
-// program the compiler lowered, grad records the forward and backward programs.
+// program the compiler lowered, grad records the forward and backward programs, pmap records
+// the mapped axis and the devices their per-device program runs on.
 
 import { ClosedJaxpr, Atom, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
 import { LineMarks } from "../ir/pretty";
 import { literalText, paramText, printJaxprLines, varName } from "../ir/printer";
 import { TraceRecord } from "../ir/trace-log";
 import { CompiledRecord, inspectCompiled } from "../lower/inspect";
-import { AtomInfo, EqnInfo, InspectRecordsParams, IrRecord, IrRecordsResult, JaxprInfo, ParamInfo, VarInfo } from "../protocol";
+import { AtomInfo, EqnInfo, InspectRecordsParams, IrRecord, IrRecordsResult, JaxprInfo, ParamInfo, PmapInfo, VarInfo } from "../protocol";
+import { dropUnusedOutputs } from "../transforms/stage";
 import { INSPECT_LIMITS, avalInfo, capText, jsonNumber, selectRecords, sourceLine, store } from "./inspect-common";
 
 /** Names variables as the printer does (kernel/ir/printer.ts): order of first appearance, jit bodies aliased. */
@@ -150,17 +152,33 @@ export function builtJaxpr(cj: ClosedJaxpr): BuiltJaxpr {
   return b;
 }
 
-/** The program a jit record shows: the traced jaxpr without the extra outputs of taps (what makeJaxpr prints). */
 const shownPrograms = new WeakMap<ClosedJaxpr, ClosedJaxpr>();
-function shownProgram(r: TraceRecord): ClosedJaxpr {
-  if (!r.tapOutputs) return r.jaxpr;
+/**
+ * The program a record shows, as `makeJaxpr` prints it: a jit record's traced jaxpr without
+ * the extra outputs of taps; a pmap record's per-device program with its unused results marked
+ * `_` (pmap stages the body keeping every name, as jit does; makeJaxpr of the body drops them).
+ * Other records show their jaxpr as it is.
+ */
+export function shownProgram(r: TraceRecord): ClosedJaxpr {
+  if (!r.tapOutputs && r.kind !== "pmap") return r.jaxpr;
   let v = shownPrograms.get(r.jaxpr);
   if (!v) {
     const j = r.jaxpr.jaxpr;
-    v = new ClosedJaxpr(new Jaxpr(j.constvars, j.invars, j.eqns, j.outvars.slice(0, j.outvars.length - r.tapOutputs)), r.jaxpr.consts);
+    const outvars = r.tapOutputs ? j.outvars.slice(0, j.outvars.length - r.tapOutputs) : j.outvars;
+    const shown = new Jaxpr(j.constvars, j.invars, j.eqns, outvars);
+    v = new ClosedJaxpr(r.kind === "pmap" ? dropUnusedOutputs(shown) : shown, r.jaxpr.consts);
     shownPrograms.set(r.jaxpr, v);
   }
   return v;
+}
+
+/**
+ * A pmap record's axis and devices in words (`axis i of size 2, runs on cpu:0, cpu:1`), as
+ * `primal run --ir` and inspect/jaxprs head its per-device program.
+ */
+export function describePmap(p: PmapInfo): string {
+  const axis = p.axisName === null ? `an unnamed axis of size ${p.axisSize}` : `axis ${p.axisName} of size ${p.axisSize}`;
+  return `${axis}, runs on ${p.devices.join(", ")}`;
 }
 
 /** Builds a lazily staged program of a record, or says why it could not be staged. */
@@ -194,6 +212,7 @@ export function irRecords(p: InspectRecordsParams = {}): IrRecordsResult {
     if (t.cell !== undefined) rec.cell = t.cell;
     if (t.runId !== undefined) rec.runId = t.runId;
     if (r.tapOutputs) rec.tapOutputs = r.tapOutputs;
+    if (r.kind === "pmap" && r.pmap) rec.pmap = { axisName: r.pmap.axisName, axisSize: r.pmap.axisSize, devices: [...r.pmap.devices] };
     if (r.kind === "grad") {
       const back = staged(r.backward);
       if (back) rec.backward = back;

@@ -1,12 +1,14 @@
 // The kernel's answers to inspect/jaxprs, inspect/gradients and inspect/kernels as text, until
-// the inspector panels (issue 7) render the same records: every function traced by jit and the
-// linear program behind every grad (newest first, with the jaxpr after the compiler's passes
-// for jitted ones), and every compiled program's kernels, as `primal run --ir` / `--kernels`
-// print them. The records are kept from the moment the kernel starts (inspect-records.ts keeps
-// the latest 200 traces; the structured forms of the same records are in that file).
+// the inspector panels (issue 7) render the same records: every function traced by jit or pmap
+// (a pmap's per-device program) and the linear program behind every grad (newest first, with
+// the jaxpr after the compiler's passes for jitted ones), and every compiled program's kernels,
+// as `primal run --ir` / `--kernels` print them. The records are kept from the moment the
+// kernel starts (inspect-records.ts keeps the latest 200 traces; the structured forms of the
+// same records are in that file).
 
 import { formatCompiled, inspectCompiled } from "../lower/inspect";
 import { InspectParams, InspectResult } from "../protocol";
+import { describePmap, shownProgram } from "./inspect-jaxpr";
 import { keptTraces, setInspectRecording } from "./inspect-records";
 
 /** Starts keeping trace records (turns the inspection recording on: inspect-records.ts keeps them). */
@@ -28,16 +30,21 @@ export function inspectText(kind: "jaxprs" | "gradients" | "kernels", p: Inspect
     const text = recs.map((r) => formatCompiled(r, where(r.source, p.file))).join("\n");
     return { count: recs.length, text: text || "No program has been compiled yet: call a jitted function in a cell (and turn JIT on)." };
   }
-  const want = kind === "jaxprs" ? "jit" : "grad";
-  const recs = keptTraces().map((t) => t.record).filter((r) => r.kind === want && inFile(r.source)).reverse();
+  const want = kind === "jaxprs" ? ["jit", "pmap"] : ["grad"];
+  const recs = keptTraces().map((t) => t.record).filter((r) => want.includes(r.kind) && inFile(r.source)).reverse();
   const compiled = new Map(inspectCompiled().map((c) => [c.before, c]));
   const text = recs
     .map((r) => {
-      const head = `--- ${kind === "jaxprs" ? "jaxpr of jit" : "linear program of grad"}(${r.name})${where(r.source, p.file)} ---\n${String(r.jaxpr)}`;
+      const at = where(r.source, p.file);
+      const title =
+        r.kind === "pmap"
+          ? `per-device program of pmap(${r.name})${at}${r.pmap ? `: ${describePmap(r.pmap)}` : ""}`
+          : `${kind === "jaxprs" ? "jaxpr of jit" : "linear program of grad"}(${r.name})${at}`;
+      const head = `--- ${title} ---\n${String(r.kind === "pmap" ? shownProgram(r) : r.jaxpr)}`;
       const c = compiled.get(r.jaxpr);
       return c ? `${head}\n--- after the compiler's passes ---\n${String(c.after)}\n` : `${head}\n`;
     })
     .join("\n");
-  const none = kind === "jaxprs" ? "No function has been traced by jit yet." : "No gradient has been taken yet.";
+  const none = kind === "jaxprs" ? "No function has been traced by jit or pmap yet." : "No gradient has been taken yet.";
   return { count: recs.length, text: text || none };
 }

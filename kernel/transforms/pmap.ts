@@ -28,6 +28,7 @@
 // when the pmap returns.
 
 import { ShapedArray } from "../core/aval";
+import { config } from "../core/config";
 import { Backend, Device, DeviceBuffer, devices as backendDevices } from "../core/device";
 import { ArgumentError, NotAvailableError, PrimalError, ShapeError, ValueError } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
@@ -217,7 +218,8 @@ interface ShardProgramRunner {
 
 /** The runner of the devices' backend, or null (one device, several backends, none offered, side by side off). */
 function programRunner(devs: Device[]): ShardProgramRunner | null {
-  if (!sideBySideOn || devs.length < 2) return null;
+  // With jit disabled (the JIT toggle off) the body runs equation by equation, as eager code.
+  if (!sideBySideOn || devs.length < 2 || config.disableJit) return null;
   const backend = devs[0].backend as Backend & Partial<ShardProgramRunner>;
   if (typeof backend.runShardPrograms !== "function" || devs.some((d) => d.backend !== backend)) return null;
   return backend as ShardProgramRunner;
@@ -338,7 +340,7 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
       continue;
     }
     if (st.outs.length === 0) continue;
-    const res = runner && !st.declined ? runProgram(runner, st, devs, (i, v) => read(i, v), p.name) : null;
+    const res = runner && !st.declined ? runProgram(runner, st, devs, (i, v) => read(i, v), p.name) : devs.length === 1 && !config.disableJit ? runCompiled(st, devs[0], (v) => read(0, v), p.name) : null;
     if (!res) {
       if (runner) st.declined = true;
       for (const e of st.eqns) runEqn(e);
@@ -360,6 +362,16 @@ function runProgram(runner: ShardProgramRunner, st: Extract<Step, { program: Clo
     devs,
   );
   return outs && outs.map((bufs) => bufs.map((b, k) => new NDArray(st.outs[k].aval, b, true)));
+}
+
+/**
+ * A program on the one device of a one-device pmap: compiled, as the device threads run it (so
+ * one device and several compare the same code); null when an operand is a tracer.
+ */
+function runCompiled(st: Extract<Step, { program: ClosedJaxpr }>, dev: Device, read: (v: Var) => NDArray, name: string): NDArray[][] | null {
+  const ins = st.ins.map(read);
+  if (ins.some((x) => x instanceof Tracer)) return null;
+  return [bind(jitP, ins, { jaxpr: st.program, name }).map((o) => place(o, dev, true))];
 }
 
 /** The shards of x along `axis` when x is already sharded so on `devs` (a pmap output, devicePutSharded): no copy. */

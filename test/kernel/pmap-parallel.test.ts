@@ -5,12 +5,16 @@
 // gradient of a data-parallel MLP step. Four logical devices on this machine's cores, so more
 // shards than threads (rounds, products dealt round-robin) is covered. The side-by-side results
 // must equal the lockstep ones bit for bit (the same GEMM records and kernels run, on other
-// threads); no timing is asserted (the speed-up is test/bench/pmap.ts's business).
+// threads); no timing is asserted (the speed-up is test/bench/pmap.ts's business). This is the
+// executor pmap uses when the devices have no threads of their own (PRIMAL_CPU_DEVICE_THREADS=0,
+// set here): with them, the programs between collectives run on the devices' threads
+// (test/kernel/pmap.test.ts, device-threads.test.ts).
 
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
   process.env.PRIMAL_CPU_DEVICES = "4";
+  process.env.PRIMAL_CPU_DEVICE_THREADS = "0";
 });
 
 import { NDArray, grad, lax, np, pmap } from "../../kernel/index";

@@ -14,6 +14,8 @@ vi.hoisted(() => {
 
 import { NDArray, devicePut, devices, grad, jit, jvp, lax, makeJaxpr, np, pmap, vmap } from "../../kernel/index";
 import { NameError, NotAvailableError, ValueError } from "../../kernel/core/errors";
+import { withConfig } from "../../kernel/core/config";
+import { deviceThreadStats } from "../../kernel/backends/cpu/device-threads";
 import { at, build, expectClose, randArrays, vals } from "./helpers/host-arrays";
 
 type Fn = (...args: any[]) => any;
@@ -134,27 +136,60 @@ describe("nested pmap", () => {
 });
 
 describe("shards run on their devices", () => {
-  it("each shard's equations run on device i, collectives meet, the result comes back", () => {
-    const [x] = randArray([D, 3]);
-    const { calls, restore } = spyDevices();
+  /** Records the programs the backend runs on every device's thread (runShardPrograms). */
+  function spyPrograms(): { calls: { devices: string[]; text: string }[]; restore: () => void } {
+    const backend = devices()[0].backend as any;
+    const calls: { devices: string[]; text: string }[] = [];
+    const original = backend.runShardPrograms.bind(backend);
+    const spy = vi.spyOn(backend, "runShardPrograms").mockImplementation((program: any, name: any, inputs: any, devs: any) => {
+      calls.push({ devices: devs.map(String), text: String(program) });
+      return original(program, name, inputs, devs);
+    });
+    return { calls, restore: () => spy.mockRestore() };
+  }
+
+  it("each device runs the programs between the collectives on its own thread; the output's shards stay there", () => {
+    const [x, xs] = randArray([D, 3]);
+    const { calls, restore } = spyPrograms();
     const out = pm((v: NDArray) => lax.psum(np.sin(v), "i").mul(v))(x);
     restore();
-    const sinDevices = calls.filter((c) => c.prim === "sin").map((c) => c.device);
-    expect(sinDevices.sort()).toEqual(["cpu:0", "cpu:1", "cpu:2", "cpu:3"]);
-    const mulDevices = calls.filter((c) => c.prim === "mul").map((c) => c.device);
-    expect(mulDevices.sort()).toEqual(["cpu:0", "cpu:1", "cpu:2", "cpu:3"]);
+    // Two programs (before and after the psum), each on all four devices.
+    expect(calls.map((c) => c.devices)).toEqual([devices().map(String), devices().map(String)]);
+    expect(calls[0].text).toMatch(/sin/);
+    expect(calls[1].text).toMatch(/mul/);
+    expect(calls[1].text).not.toMatch(/psum/);
+    const stats = deviceThreadStats();
+    expect(stats.map((t) => t.device)).toEqual([0, 1, 2, 3]);
+    expect(new Set(stats.map((t) => t.threadId)).size).toBe(4);
+    expect(stats.every((t) => t.programs >= 2)).toBe(true);
+    expect([...out.devices()].map(String)).toEqual(devices().map(String));
     expect(out.device.toString()).toBe("cpu:0");
+    const S = (k: number) => [0, 1, 2, 3].reduce((s, i) => s + Math.sin(xs[i * 3 + k]), 0);
+    expectClose(out, build([D, 3], ([i, k]) => S(k) * xs[i * 3 + k]));
   });
 
   it("explicit devices: the shards go to those devices", () => {
     const [x, xs] = randArray([2, 3]);
     const devs = devices().slice(2);
-    const { calls, restore } = spyDevices();
+    const { calls, restore } = spyPrograms();
     const out = pmap((v: NDArray) => np.exp(v), { devices: devs })(x);
     restore();
-    expect(calls.filter((c) => c.prim === "exp").map((c) => c.device).sort()).toEqual(["cpu:2", "cpu:3"]);
+    expect(calls.map((c) => c.devices)).toEqual([["cpu:2", "cpu:3"]]);
     expectClose(out, xs.map(Math.exp));
     expect(out.device.toString()).toBe("cpu:2");
+    expect([...out.devices()].map(String)).toEqual(["cpu:2", "cpu:3"]);
+  });
+
+  it("with jit disabled (the JIT toggle off) the body runs equation by equation on this thread", () => {
+    const [x, xs] = randArray([D, 3]);
+    const { calls, restore } = spyPrograms();
+    const eager = spyDevices();
+    const out = withConfig("jax_disable_jit", true, () => pm((v: NDArray) => np.exp(v).add(1))(x));
+    restore();
+    eager.restore();
+    expect(calls).toEqual([]);
+    expect(eager.calls.filter((c) => c.prim === "exp").map((c) => c.device).sort()).toEqual(["cpu:0", "cpu:1", "cpu:2", "cpu:3"]);
+    expectClose(out, xs.map((v) => Math.exp(v) + 1));
   });
 
   it("inputs committed to another device are sharded all the same", () => {

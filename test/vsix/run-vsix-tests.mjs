@@ -42,7 +42,7 @@ const ALLOWED = [
   /^extension\/package\.json$/,
   /^extension\/(readme|changelog)\.md$/,
   /^extension\/LICENSE(\.md|\.txt)?$/i,
-  /^extension\/dist\/(extension|kernel|gpu-thread)\.js$/,
+  /^extension\/dist\/(extension|kernel|gpu-thread|cpu-device-thread)\.js$/,
   /^extension\/dist\/webview\/[\w-]+\.(js|css)$/,
   /^extension\/syntaxes\/[\w.-]+\.json$/,
   /^extension\/media\/icon\.png$/,
@@ -56,7 +56,7 @@ const ALLOWED = [
 ];
 /** What every VSIX must hold. */
 const REQUIRED = ["extension/package.json", "extension/readme.md", "extension/changelog.md", "extension/dist/extension.js", "extension/dist/kernel.js",
-  "extension/dist/gpu-thread.js", "extension/media/icon.png", "extension/syntaxes/jaxpr.tmLanguage.json", "extension/dist/node_modules/esbuild/lib/main.js",
+  "extension/dist/gpu-thread.js", "extension/dist/cpu-device-thread.js", "extension/media/icon.png", "extension/syntaxes/jaxpr.tmLanguage.json", "extension/dist/node_modules/esbuild/lib/main.js",
   "extension/LICENSE.txt", "extension/examples/quickstart.ts", "extension/examples/mlp.ts"];
 
 /** The repository the marketplace README's absolute image URLs must point into. */

@@ -1,11 +1,12 @@
 // One IR record in the panel, built when the record is selected: tabs (the toolkit's panels) for
 // its programs, "Traced" and "Optimized" for a jitted function, "Forward | Backward" side by side
-// and "Linear" for a function under grad, each pane either the printed text (text-view.ts) or
+// and "Linear" for a function under grad, "Per-device program" for a pmap (with its axis and
+// devices beside the kind badge), each pane either the printed text (text-view.ts) or
 // the graph of its equations (graph-view.ts), switched by the "Graph" button. A tab's panes are
 // built the first time the tab is shown, and a pane's graph the first time the graph is shown,
 // so a record with a 5,000-equation backward pass costs nothing until it is looked at.
 
-import { IrRecord, JaxprInfo, SourceLine } from "../../kernel/protocol";
+import { IrRecord, JaxprInfo, PmapInfo, SourceLine } from "../../kernel/protocol";
 import { clear, fmtSource, h } from "../common/dom";
 import { JaxprGraphView } from "./graph-view";
 import { EqnEntry } from "./line-model";
@@ -42,6 +43,9 @@ export function tabsOf(r: IrRecord): TabSpec[] {
         { key: "backward", title: "Backward", text: r.backward.text, jaxpr: r.backward.jaxpr },
       ],
     });
+  } else if (r.kind === "pmap") {
+    // The key stays "traced": saved folds and scroll apply whatever the tab is called.
+    tabs.push({ id: "traced", label: "Per-device program", panes: [{ key: "traced", title: "Per-device", text: r.text, jaxpr: r.jaxpr }] });
   } else tabs.push({ id: "traced", label: "Traced", panes: [{ key: "traced", title: "Traced", text: r.text, jaxpr: r.jaxpr }] });
   if (r.optimized) tabs.push({ id: "optimized", label: "Optimized", panes: [{ key: "optimized", title: "Optimized", text: r.optimized.text, jaxpr: r.optimized.jaxpr }] });
   if (r.linear) tabs.push({ id: "linear", label: "Linear", panes: [{ key: "linear", title: "Linear", text: r.linear.text, jaxpr: r.linear.jaxpr }] });
@@ -98,6 +102,7 @@ export class RecordView {
       { className: "ir-toolbar" },
       h("span", { className: "ir-rec-title", text: r.name }),
       h("span", { className: `badge ir-kind ir-kind-${r.kind}`, text: r.kind }),
+      r.pmap ? pmapInfo(r.pmap) : null,
       r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell + 1}`, title: "The cell that traced it (counting from 1)" }) : null,
       r.inAvals.length ? h("span", { className: "muted ir-avals", text: `(${r.inAvals.map((a) => a.text).join(", ")})` }) : null,
       r.source ? sourceLink(r.source, (s) => this.host.revealSource(s)) : null,
@@ -275,6 +280,26 @@ export class RecordView {
 
 /** The DOM id of a tab (one record view is in the page at a time). */
 const tabDomId = (t: TabId) => `ir-tab-${t}`;
+
+/** A pmap's axis in short: `axis i × 2`, or `unnamed axis × 2`. */
+export function pmapAxisText(p: PmapInfo): string {
+  return `${p.axisName === null ? "unnamed axis" : `axis ${p.axisName}`} × ${p.axisSize}`;
+}
+
+/**
+ * A pmap record's axis and devices beside its kind badge: the axis name and size, then
+ * "per-device program, runs on" and a tag per device (shard i runs on the i-th).
+ */
+export function pmapInfo(p: PmapInfo): HTMLElement {
+  const axisTitle = p.axisName === null ? "The mapped axis (pmap was given no axisName) and its size" : "The mapped axis (the name collectives use) and its size";
+  return h(
+    "span",
+    { className: "ir-pmap", title: `The program below runs once per shard: shard i on device i (${p.devices.join(", ")})` },
+    h("span", { className: "ir-pmap-axis", text: pmapAxisText(p), title: axisTitle }),
+    h("span", { className: "muted", text: "per-device program, runs on" }),
+    ...p.devices.map((d, i) => h("span", { className: "ir-device", text: d, title: `shard ${i}` })),
+  );
+}
 
 /** A link to a source line (`file.ts:12`) that reveals it in the editor. */
 export function sourceLink(s: SourceLine, reveal: (s: SourceLine) => void): HTMLElement {

@@ -1,6 +1,6 @@
 // The IR panel's view: the list of traced functions (newest first, by cell and name, with a kind
-// badge and a link to the call site) and the detail of the selected one (record-view.ts), built
-// only when it is selected. It handles the extension's messages (records after each run, the
+// badge, a pmap's axis, and a link to the call site) and the detail of the selected one
+// (record-view.ts), built only when it is selected. It handles the extension's messages (records after each run, the
 // editor's cursor, a focus request from the kernels panel) and saves what the user set up
 // (selected record, tab, graph or text, folds, scroll offsets) with the bridge, so a hidden or
 // reloaded panel comes back as it was.
@@ -10,7 +10,7 @@ import { Bridge } from "../common/bridge";
 import { clear, h } from "../common/dom";
 import { kernelStateBadge, renderStatus } from "../common/status";
 import { sameFile } from "./line-model";
-import { RecordView, sourceLink } from "./record-view";
+import { RecordView, pmapAxisText, sourceLink } from "./record-view";
 import { TextViewState } from "./text-view";
 
 /** What the panel saves with `setState`. */
@@ -113,7 +113,7 @@ export class IrView {
       this.dropDetail();
       clear(this.list);
       this.list.hidden = true;
-      renderStatus(this.status, kernel, kernel === "idle" ? "No traced functions yet. Run a cell that calls a jitted function or grad." : undefined);
+      renderStatus(this.status, kernel, kernel === "idle" ? "No traced functions yet. Run a cell that calls a jitted function, grad or pmap." : undefined);
       return;
     }
     clear(this.status);
@@ -288,6 +288,7 @@ export class IrView {
         { className: `ir-rec-row${on ? " selected" : ""}`, dataset: { record: r.id }, attrs: { role: "option", "aria-selected": String(on), id: `ir-rec-${r.id}` } },
         h("span", { className: "ir-rec-name", text: r.name }),
         h("span", { className: `badge ir-kind ir-kind-${r.kind}`, text: r.kind }),
+        r.pmap ? h("span", { className: "muted ir-pmap-axis", text: pmapAxisText(r.pmap), title: `Per-device program, runs on ${r.pmap.devices.join(", ")}` }) : null,
         r.optimized ? h("span", { className: "badge ir-opt", text: "compiled", title: "Has the optimized program the compiler lowered" }) : null,
         r.cell !== undefined ? h("span", { className: "muted", text: `cell ${r.cell + 1}`, title: "The cell that traced it (counting from 1)" }) : null,
         h("span", { className: "muted ir-avals", text: `(${r.inAvals.map((a) => a.text).join(", ")})` }),

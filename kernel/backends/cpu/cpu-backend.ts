@@ -5,7 +5,10 @@
 // generic loop. Big elementwise ops and reductions run as the compiler's wasm kernels
 // (eager-wasm.ts), small ones through the records' generated JS loops. Under pmap, matmuls and
 // big wasm kernels of all the shards run side by side on the worker threads (executeShards,
-// shard-parallel.ts), each device with its share of the cores.
+// shard-parallel.ts), each device with its share of the cores. With several devices, each device
+// has its own worker thread (device-threads.ts): pmap runs the programs between the body's
+// collectives on every device's thread at once (runShardPrograms), and their outputs stay in
+// that thread's memory until read.
 
 import { ShapedArray } from "../../core/aval";
 import { Backend, Device, DeviceBuffer, checkStorage, registerBackend } from "../../core/device";
@@ -13,6 +16,9 @@ import { Storage } from "../../core/dtype";
 import { PrimalError } from "../../core/errors";
 import { HostArray, Primitive } from "../../core/primitive";
 import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
+import { ClosedJaxpr } from "../../ir/jaxpr";
+import { WireError } from "../../ir/wire";
+import { deviceThreadsEnabled, putOnThread, runPrograms, shutdownDeviceThreads } from "./device-threads";
 import { eagerWasm } from "./eager-wasm";
 import { dotGeneralCpu } from "./gemm";
 import { runShards } from "./shard-parallel";
@@ -81,6 +87,28 @@ class CpuBackend implements Backend {
     const host = inputs.map((shard) => shard.map((x): HostArray => ({ data: x.buffer.readSync(), shape: x.aval.shape, dtype: x.aval.dtype })));
     const outs = runShards(prim, host, params, outAvals);
     return outs && outs.map((shard, i) => shard.map((o, k) => this.fromHost(o, outAvals[k], devices[i])));
+  }
+  /**
+   * One program on every pmap shard at once, shard i on devices[i]'s own thread; the outputs
+   * stay on the threads. Null (pmap then runs the program's equations itself) when the device
+   * threads are off or the program cannot be sent to a thread (a parameter holding a function).
+   */
+  runShardPrograms(program: ClosedJaxpr, name: string, inputs: { buffer: DeviceBuffer; aval: ShapedArray }[][], devices: Device[]): DeviceBuffer[][] | null {
+    if (devices.length < 2 || !deviceThreadsEnabled()) return null;
+    try {
+      return runPrograms(devices.map((device, i) => ({ device, program, name, inputs: inputs[i] })));
+    } catch (e) {
+      if (e instanceof WireError) return null;
+      throw e;
+    }
+  }
+  /** A shard placed with devicePutSharded: on the device's thread when there are several devices (pmap reads it there). */
+  placeShard(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer {
+    checkStorage(data, aval);
+    return this.devs.length > 1 && deviceThreadsEnabled() ? putOnThread(device, data, aval) : new CpuBuffer(device, data);
+  }
+  async shutdown(): Promise<void> {
+    await shutdownDeviceThreads();
   }
 }
 
