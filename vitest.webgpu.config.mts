@@ -67,7 +67,9 @@ const CPU_ONLY = [
   // The inspection records' builders are backend-independent; this file pins the CPU's kernel languages and records.
   "test/kernel/inspect-records.test.ts",
   // pmap over 4 logical CPU devices (PRIMAL_CPU_DEVICES); WebGPU pmap needs several adapters.
-  "test/kernel/pmap.test.ts", "test/kernel/pmap-parallel.test.ts",
+  "test/kernel/pmap.test.ts", "test/kernel/pmap-parallel.test.ts", "test/kernel/pmap-sharded.test.ts", "test/kernel/pmap-control-flow.test.ts", "test/kernel/inspect-pmap.test.ts",
+  // The CPU devices' own threads (test/webgpu/pmap.test.ts has pmap over WebGPU devices).
+  "test/kernel/device-threads.test.ts", "test/kernel/example-data-parallel.test.ts",
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -117,12 +117,6 @@ describe("collectives inside pmap, against their definitions", () => {
     const body = jit((v: NDArray) => lax.psum(v.mul(2), "i").add(lax.axisIndex("i")));
     expectClose(pm(body)(x), build([D, F], ([i, k]) => 2 * sum(col(k)) + i));
   });
-
-  it("a collective inside cond in the body is refused with NotAvailableError", () => {
-    const f = (v: NDArray) => lax.cond(v.sum().gt(0), (u: NDArray) => lax.psum(u, "i"), (u: NDArray) => u, v);
-    expect(() => pm(f)(x)).toThrow(NotAvailableError);
-    expect(() => pm(f)(x)).toThrow(/collective over axis 'i' inside 'cond'/);
-  });
 });
 
 describe("nested pmap", () => {

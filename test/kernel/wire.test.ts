@@ -221,7 +221,8 @@ describe("wire format round trips", () => {
 
   it("keeps source lines, DropVars and generic parameter values", () => {
     const cj = trace((x: NDArray) => lax.scan((c: NDArray, v: NDArray) => [c.add(v), null], x.get(0), x)[0], f32([3, 2]));
-    expect(cj.jaxpr.eqns.some((e) => e.source?.file.endsWith("wire.test.ts"))).toBe(true);
+    // Some equation has a source line (this file's; in the jit-all run, the wrapper's that calls the API).
+    expect(cj.jaxpr.eqns.some((e) => e.source !== null && e.source.line > 0)).toBe(true);
     roundTrip(cj);
     // A hand-built equation with every kind of plain parameter (the add rule ignores them).
     const add = getPrimitive("add")!;
