@@ -287,7 +287,7 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
       // Each shard's equation runs on its device, all shards at once where the backend can;
       // results that came out elsewhere (an equation of literals only) are moved there, so every
       // intermediate value lives on its shard's device.
-      outs = sideBySide(e, ins, devs) ?? devs.map((dev, i) => bind(e.primitive, ins[i], e.params).map((o) => place(o, dev, true)));
+      outs = sideBySide(e, ins, devs) ?? devs.map((dev, i) => bind(e.primitive, ins[i], nestedParams(e, i, devs)).map((o) => place(o, dev, true)));
     }
     devs.forEach((_, i) =>
       e.outVars.forEach((v, k) => {
@@ -310,6 +310,20 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
     devs.forEach((_, i) => st.outs.forEach((v, k) => envs[i].set(v, res[i][k])));
   }
   return devs.map((_, i) => j.outvars.map((a) => read(i, a)));
+}
+
+/**
+ * A nested pmap's parameters for outer shard i: JAX lays nested pmaps out as a mesh, outer shard
+ * i's inner shard j on device i * inner + j, so an inner pmap given no devices gets its row of
+ * the backend's devices when there are enough for the whole mesh (else, as before, the first
+ * ones: JAX would raise; Primal runs the rows one after another on the same devices).
+ */
+function nestedParams(e: JaxprEqn, i: number, devs: Device[]): Record<string, unknown> {
+  const q = e.params as unknown as PmapParams;
+  if (e.primitive.name !== "xla_pmap" || q.devices) return e.params;
+  const all = devs[0].backend.devices();
+  if (all.length < devs.length * q.axis_size) return e.params;
+  return { ...e.params, devices: all.slice(i * q.axis_size, (i + 1) * q.axis_size) };
 }
 
 /** One program on every device at once through the backend's runner; null when it declines (or an operand is a tracer). */

@@ -124,6 +124,21 @@ describe("nested pmap", () => {
     const [x, xs] = randArray([2, 2, 3]);
     const out = pmap(pmap((v: NDArray) => lax.psum(v, "j"), { axisName: "j" }), { axisName: "i" })(x);
     expectClose(out, build([2, 2, 3], ([i, , k]) => at(xs, [2, 2, 3], [i, 0, k]) + at(xs, [2, 2, 3], [i, 1, k])));
+    // A mesh: outer shard i's inner shards run on devices 2i and 2i + 1.
+    const backend = devices()[0].backend as any;
+    const seen: string[][] = [];
+    const original = backend.runShardPrograms.bind(backend);
+    const spy = vi.spyOn(backend, "runShardPrograms").mockImplementation((program: any, name: any, inputs: any, devs: any) => {
+      seen.push(devs.map(String));
+      return original(program, name, inputs, devs);
+    });
+    const meshOut = pmap(pmap((v: NDArray) => np.exp(v), { axisName: "j" }), { axisName: "i" })(x);
+    spy.mockRestore();
+    expect(seen).toEqual([
+      ["cpu:0", "cpu:1"],
+      ["cpu:2", "cpu:3"],
+    ]);
+    expectClose(meshOut, xs.map(Math.exp));
     // A collective over the outer axis inside the inner pmap is not supported yet.
     expect(() => pmap(pmap((v: NDArray) => lax.psum(v, "i"), { axisName: "j" }), { axisName: "i" })(x)).toThrow(NotAvailableError);
   });
