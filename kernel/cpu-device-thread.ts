@@ -12,13 +12,20 @@
 // why the library is loaded with a dynamic import: its loading errors are caught and reported,
 // where a static import would fail before any of this code ran.
 //
+// The inspectors: every program compiled here is recorded in this thread's own compile log
+// (kernel/lower/inspect.ts), tagged with the program and run name that compiled it, and the
+// `inspect` command answers with those records already in the kernels panel's form (the same
+// conversion the kernel server uses, kernel/server/inspect-records.ts), since the log's records
+// hold jaxprs that cannot be posted. Kernel timing follows the main thread's (`timing`).
+//
 // Bundled on its own (scripts/build.mjs -> dist/cpu-device-thread.js); from sources, the main
 // side bundles this file with esbuild (kernel/backends/thread-source.ts).
 
 import { MessagePort, parentPort, threadId, workerData } from "node:worker_threads";
-import type { ThreadCommand, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-threads";
+import type { ThreadCommand, ThreadCompiledRecord, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-threads";
 import type { NDArray } from "./core/ndarray";
 import type { ClosedJaxpr } from "./ir/jaxpr";
+import type { CompiledRecord } from "./lower/inspect";
 
 const data = workerData as ThreadWorkerData;
 const ctl = new Int32Array(data.ctl);
@@ -54,20 +61,53 @@ interface Lib {
   ShapedArray: typeof import("./core/aval").ShapedArray;
   DTYPES: typeof import("./core/dtype").DTYPES;
   decodeClosedJaxpr: typeof import("./ir/wire").decodeClosedJaxpr;
+  inspectCompiled: typeof import("./lower/inspect").inspectCompiled;
+  setKernelTiming: typeof import("./lower/inspect").setKernelTiming;
+  kernelProgramRecord: typeof import("./server/inspect-records").kernelProgramRecord;
 }
 
 async function load(): Promise<Lib> {
   // The whole library first: it registers the backends, the primitives and the compiler.
   await import("./index");
-  const [trace, jit, nd, aval, dtype, wire] = await Promise.all([
+  const [trace, jit, nd, aval, dtype, wire, inspect, records] = await Promise.all([
     import("./core/trace"),
     import("./transforms/jit"),
     import("./core/ndarray"),
     import("./core/aval"),
     import("./core/dtype"),
     import("./ir/wire"),
+    import("./lower/inspect"),
+    import("./server/inspect-records"),
   ]);
-  return { bind: trace.bind, jitP: jit.jitP, fromStorage: nd.fromStorage, ShapedArray: aval.ShapedArray, DTYPES: dtype.DTYPES, decodeClosedJaxpr: wire.decodeClosedJaxpr };
+  // Every program compiled from here on is tagged with the run that compiled it.
+  inspect.onCompile((r) => origins.set(r, { pid: running?.pid ?? null, name: running?.name ?? null, at: performance.timeOrigin + performance.now() }));
+  return {
+    bind: trace.bind, jitP: jit.jitP, fromStorage: nd.fromStorage, ShapedArray: aval.ShapedArray, DTYPES: dtype.DTYPES, decodeClosedJaxpr: wire.decodeClosedJaxpr,
+    inspectCompiled: inspect.inspectCompiled, setKernelTiming: inspect.setKernelTiming, kernelProgramRecord: records.kernelProgramRecord,
+  };
+}
+
+/** The run in progress (its program and name), while a program runs. */
+let running: { pid: number; name: string } | null = null;
+/** Which program's run compiled each record, under what name, and when. */
+const origins = new WeakMap<CompiledRecord, { pid: number | null; name: string | null; at: number }>();
+/** Whether this thread asked for kernel timing (the main thread's setting, from `timing`). */
+let timingOn = false;
+
+/** The answer to `inspect`: the newest `limit` records (or those with `ids`), oldest first, in the kernels panel's form. */
+function inspectRecords(lib: Lib, limit: number | undefined, ids: number[] | undefined): { records: ThreadCompiledRecord[]; total: number } {
+  const all = lib.inspectCompiled();
+  const wanted = ids ? new Set(ids) : null;
+  const picked: CompiledRecord[] = [];
+  for (let i = all.length - 1; i >= 0 && (limit === undefined || picked.length < limit); i--) if (!wanted || wanted.has(all[i].id)) picked.push(all[i]);
+  const records = picked.reverse().map((c): ThreadCompiledRecord => {
+    const o = origins.get(c);
+    const record = lib.kernelProgramRecord(c);
+    // Compiled from a decoded jaxpr, the record is named "jit": the run's name is the pmapped function's.
+    if (o?.name) record.name = o.name;
+    return { pid: o?.pid ?? null, at: o?.at ?? 0, record };
+  });
+  return { records, total: all.length };
 }
 
 /** The device's arrays by id; an array stored under several ids (an output that is an input) is counted. */
@@ -132,6 +172,7 @@ function handle(lib: Lib, cmd: ThreadCommand): void {
         const cj = programs.get(cmd.pid);
         if (cj === undefined) throw new Error(`${cmd.name}: program #${cmd.pid} was never sent to this device thread`);
         if (cj instanceof Error) throw cj;
+        running = { pid: cmd.pid, name: cmd.name };
         const outs = lib.bind(lib.jitP, cmd.inputs.map((id) => input(id, cmd.name)), { jaxpr: cj, name: cmd.name });
         if (outs.length !== cmd.outputs.length) throw new Error(`${cmd.name}: the program returned ${outs.length} outputs, expected ${cmd.outputs.length}`);
         outs.forEach((x, k) => hold(cmd.outputs[k], x));
@@ -139,6 +180,7 @@ function handle(lib: Lib, cmd: ThreadCommand): void {
       } catch (e) {
         reply({ token: cmd.token, ok: false, error: errorOf(e) });
       } finally {
+        running = null;
         for (const id of cmd.release) release(id);
       }
       return;
@@ -157,6 +199,17 @@ function handle(lib: Lib, cmd: ThreadCommand): void {
       return;
     case "stats":
       reply({ token: cmd.token, ok: true, stats: { threadId, liveArrays: arrays.size, programs: programs.size } });
+      return;
+    case "timing":
+      // setKernelTiming nests: this thread holds at most one request.
+      if (cmd.on !== timingOn) lib.setKernelTiming((timingOn = cmd.on));
+      return;
+    case "inspect":
+      try {
+        reply({ token: cmd.token, ok: true, inspect: inspectRecords(lib, cmd.limit, cmd.ids) });
+      } catch (e) {
+        reply({ token: cmd.token, ok: false, error: errorOf(e) });
+      }
       return;
   }
 }

@@ -199,8 +199,25 @@ export interface KernelProgramRecord {
   source: SourceLine | null;
   cell?: number;
   runId?: string;
-  /** The IR record of the traced program, when it is still kept. */
+  /**
+   * The IR record of the traced program, when it is still kept. For a program pmap cut from a
+   * per-device program (between its collectives), the pmap record; `irEqns` says which part.
+   */
   irRecordId?: number;
+  /**
+   * A program that computes a part of the IR record's program (a pmap's per-device program,
+   * cut at its collectives): the equations of that record's jaxpr it computes, as indices into
+   * its top-level equations, in order. The steps' `eqns` index this program's own optimised
+   * jaxpr, which the pmap record does not show.
+   */
+  irEqns?: number[];
+  /**
+   * The device whose own thread compiled and runs the program ("cpu:1"): a pmap's programs on
+   * CPU devices with threads of their own (PRIMAL_CPU_DEVICES). The same program on N devices
+   * is N records, one per device, each with that device's calls and times. Absent for the
+   * kernel process's own programs.
+   */
+  device?: string;
   counts: { kernels: number; library: number; aliases: number };
   /** Equations of the optimised jaxpr. */
   eqnCount: number;
@@ -416,6 +433,19 @@ function irRecordProblem(r: unknown, i: number): string | null {
 }
 
 /**
+ * The kernel records' fields the panel branches on: id, name, platform and steps, a device name
+ * when present (it draws the device badge), and an IR link that can be followed (an integer
+ * `irRecordId`, and `irEqns` only with one). The rest of a record is trusted.
+ */
+function kernelRecordProblem(r: unknown, i: number): string | null {
+  if (!isObj(r) || !isInt(r.id) || !isStr(r.name, 10_000) || !isStr(r.platform, 200) || !Array.isArray(r.steps)) return `records[${i}]: expected an object with id, name, platform and steps`;
+  if (r.device !== undefined && !(isStr(r.device, 200) && r.device.length > 0)) return `records[${i}]: expected device to be a device name ("cpu:1"), got ${JSON.stringify(r.device)?.slice(0, 40)}`;
+  if (r.irRecordId !== undefined && !isInt(r.irRecordId)) return `records[${i}]: expected an integer irRecordId`;
+  if (r.irEqns !== undefined && !(isIntList(r.irEqns) && r.irRecordId !== undefined)) return `records[${i}]: expected irEqns (integers) with an irRecordId`;
+  return null;
+}
+
+/**
  * Checks a message from a panel; returns it typed, or a reason it was rejected (the extension
  * logs the reason and ignores the message).
  */
@@ -446,7 +476,8 @@ export function validatePanelMessage(m: unknown): PanelToHost | string {
 /**
  * Checks a message from the extension (the panel's side); returns it typed, or a reason. The
  * records themselves are trusted to have the protocol's shape once their envelope checks out,
- * except the IR records' kind and pmap fields, which choose how a record is rendered.
+ * except the fields that choose how a record is rendered: the IR records' kind and pmap, the
+ * kernel records' device and IR link.
  */
 export function validateHostMessage(m: unknown): HostToPanel | string {
   if (!isObj(m) || typeof m.type !== "string") return `host message: expected an object with a string "type", got ${m === null ? "null" : typeof m}`;
@@ -465,8 +496,15 @@ export function validateHostMessage(m: unknown): HostToPanel | string {
     }
     case "gradientRecords":
       return records(m.data) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total} and kernel state");
-    case "kernelRecords":
-      return records(m.data) && Array.isArray(m.devices) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total}, devices and kernel state");
+    case "kernelRecords": {
+      if (!records(m.data) || !Array.isArray(m.devices) || !kernelOk) return bad("expected data {records, total}, devices and kernel state");
+      const recs = (m.data as { records: unknown[] }).records;
+      for (let i = 0; i < recs.length; i++) {
+        const problem = kernelRecordProblem(recs[i], i);
+        if (problem) return bad(problem);
+      }
+      return m as HostToPanel;
+    }
     case "empty":
       return isStr(m.reason, 10_000) && kernelOk ? (m as HostToPanel) : bad("expected a reason and kernel state");
     case "cursor":

@@ -9,6 +9,9 @@
 // bounded (INSPECT_LIMITS), and a grad call inside a top-level jit makes the compiled step
 // return the loss, the gradients and the inputs as extra outputs (transforms/taps.ts), so the
 // gradients panel shows the values the program computed; that costs the step a few writes.
+//
+// The kernels panel also lists the programs the CPU devices' own threads compiled (a pmap's
+// programs, inspect-devices.ts), merged with this process's by compile time.
 
 import { allDevicesOfAllBackends } from "../core/device";
 import { onTrace } from "../ir/trace-log";
@@ -17,6 +20,7 @@ import { onGradCall } from "../transforms/autodiff";
 import { wantTaps } from "../transforms/taps";
 import { InspectRecordsParams, KernelProgramRecord, KernelRecordsResult, KernelStepInfo } from "../protocol";
 import { INSPECT_LIMITS, KeptTrace, RunContext, capText, selectRecords, sourceLine, store, traceIdOf } from "./inspect-common";
+import { DEVICE_RECORD_IDS, DeviceRecordEntry, deviceKernelRecords, linkSegment } from "./inspect-devices";
 import { clearGradRecords, recordGradCall } from "./inspect-grads";
 
 export { INSPECT_LIMITS, jsonNumber } from "./inspect-common";
@@ -28,6 +32,8 @@ let recording = false;
 let unsubscribe: (() => void)[] = [];
 /** The run that compiled each program. */
 const compiledRun = new WeakMap<CompiledRecord, RunContext>();
+/** When each program was compiled (ms since the epoch), to order them among the device threads' programs. */
+const compiledAt = new WeakMap<CompiledRecord, number>();
 
 /**
  * Turns the recording of inspection records on or off (off by default; the kernel process
@@ -51,6 +57,7 @@ export function setInspectRecording(on: boolean, context?: () => RunContext | nu
       if (store.traces.length > INSPECT_LIMITS.traces) store.traces.splice(0, store.traces.length - INSPECT_LIMITS.traces);
     }),
     onCompile((r) => {
+      compiledAt.set(r, performance.timeOrigin + performance.now());
       const ctx = store.runContext();
       if (ctx) compiledRun.set(r, ctx);
     }),
@@ -124,12 +131,28 @@ export function kernelProgramRecord(c: CompiledRecord): KernelProgramRecord {
   }
   const ir = traceIdOf(c.before);
   if (ir !== undefined) rec.irRecordId = ir;
+  // A program cut from a pmap body (a one-device pmap compiles its programs here).
+  else linkSegment(rec, c.before);
   if (truncated) rec.truncated = true;
   return rec;
 }
 
-/** Answer of `inspect/kernelRecords`. */
+/**
+ * Answer of `inspect/kernelRecords`: this process's compiled programs and, when device threads
+ * were started, theirs (one record per device, `device` set), newest first. Programs compiled
+ * before recording was turned on count as the oldest.
+ */
 export function kernelRecords(p: InspectRecordsParams = {}): KernelRecordsResult {
   const all = inspectCompiled() as CompiledRecord[];
-  return { records: selectRecords(all, p, (c) => c.source?.file ?? null).map(kernelProgramRecord), total: all.length };
+  const fileOf = (c: CompiledRecord) => c.source?.file ?? null;
+  // Only ids of this process's records asked for: the threads have nothing to add.
+  const threads = p.ids && !p.ids.some((id) => id >= DEVICE_RECORD_IDS) ? null : deviceKernelRecords(p);
+  if (!threads) return { records: selectRecords(all, p, fileOf).map(kernelProgramRecord), total: all.length };
+  type Entry = { id: number; at: number; device: number; file: string | null; record: () => KernelProgramRecord };
+  const own = all.map((c): Entry => ({ id: c.id, at: compiledAt.get(c) ?? 0, device: -1, get file() { return fileOf(c); }, record: () => kernelProgramRecord(c) }));
+  const theirs = threads.entries.map((e: DeviceRecordEntry): Entry => ({ id: e.rec.id, at: e.at, device: e.device, file: e.rec.source?.file ?? null, record: () => e.rec }));
+  // Oldest first (selectRecords picks from the end): by compile time, a program's devices in
+  // descending order so that they come out in ascending order; a stable sort keeps each log's order.
+  const merged = [...own, ...theirs].sort((a, b) => a.at - b.at || b.device - a.device);
+  return { records: selectRecords(merged, p, (e) => e.file).map((e) => e.record()), total: all.length + threads.total };
 }

@@ -24,9 +24,9 @@
 // is run in lockstep; cond, scan and while holding one run in lockstep too (pmap-control-flow.ts:
 // every shard takes part in each of the body's collectives, as under vmap).
 //
-// Outputs: on the CPU each mapped output is one array whose shards stay on their devices
-// (ShardedBuffer, gathered only when read whole), as JAX's pmap outputs; on other platforms the
-// shards are stacked on the first device. An unmapped output (out_axes null) is shard 0's value.
+// Outputs: each mapped output is one array whose shards stay on their devices (ShardedBuffer,
+// gathered through host memory onto the first device only when read whole), as JAX's pmap
+// outputs. An unmapped output (out_axes null) is shard 0's value.
 
 import { ShapedArray } from "../core/aval";
 import { config } from "../core/config";
@@ -38,7 +38,7 @@ import { ShardedBuffer } from "../core/sharded";
 import { Tracer, bind } from "../core/trace";
 import { Atom, ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var } from "../ir/jaxpr";
 import { fromLiteral } from "../ir/literal";
-import { concatenate, moveAxis, reshape, sliceAxis } from "../primitives/ops";
+import { concatenate, reshape, sliceAxis } from "../primitives/ops";
 import { customJvpCallP, customVjpCallP } from "./custom";
 import { jitP } from "./jit";
 import { lockstepControlFlow } from "./pmap-control-flow";
@@ -372,16 +372,16 @@ export function pmapImpl(args: NDArray[], p: PmapParams): NDArray[] {
   const outs = runLockstep(p.call_jaxpr.jaxpr, p.call_jaxpr.consts, shards, p, devs);
   // Buffers the outputs may not own: the inputs' (a body returning an input unchanged).
   const taken = new Set<DeviceBuffer>(shards.flatMap((shard) => shard.map((x) => x._rawBuf("xla_pmap"))));
-  const keepShards = !!programRunner(devs) || devs[0].platform === "cpu";
-  return p.out_axes.map((ax, k) => {
-    if (ax === null) return place(outs[0][k], devs[0], false);
-    if (keepShards) return shardedOutput(outs.map((o) => o[k]), ax, devs, taken);
-    const stacked = stackShards(
-      outs.map((o) => o[k]),
-      devs[0],
-    );
-    return ax === 0 ? stacked : moveAxis(stacked, 0, ax);
-  });
+  return p.out_axes.map((ax, k) =>
+    ax === null
+      ? place(outs[0][k], devs[0], false)
+      : shardedOutput(
+          outs.map((o) => o[k]),
+          ax,
+          devs,
+          taken,
+        ),
+  );
 }
 
 /**

@@ -4,7 +4,7 @@
 // message the page posts checked by the extension's own guard, and host messages delivered as
 // VS Code delivers them (a JSON round trip, then a window message event).
 
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { HostToPanel, PanelToHost, validateHostMessage, validatePanelMessage } from "../../kernel/protocol";
 
 /** What a page posted, and its saved state (`setState`), starting from `saved`. */
@@ -56,6 +56,19 @@ export async function startInDom<V>(start: (root: HTMLElement) => { view: V; bri
   const root = document.createElement("div");
   document.body.append(root);
   const { view, bridge, ready } = start(root);
+  const h = { root, view, posted, state, dispose: () => bridge.dispose() };
+  started.push(h);
   await ready;
-  return { root, view, posted, state, dispose: () => bridge.dispose() };
+  return h;
+}
+
+const started: { dispose(): void }[] = [];
+
+/** After each test of the file: disposes every panel startInDom started, removes the stand-in and empties the DOM. */
+export function cleanUpPanelsAfterEach(): void {
+  afterEach(() => {
+    for (const h of started.splice(0)) h.dispose();
+    removeFakeApi();
+    document.body.replaceChildren();
+  });
 }

@@ -12,7 +12,7 @@
 // DOM, and a second panel on the saved state coming back as it was left.
 
 import { readFileSync } from "node:fs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NDArray } from "../../kernel/core/ndarray";
 import { grad, jit, lax, np } from "../../kernel/index";
 import { makeJaxpr } from "../../kernel/transforms/stage";
@@ -24,7 +24,7 @@ import { FOLD_DEFAULT_LINES, LineModel } from "../../webview/ir/line-model";
 import { startIrPanel } from "../../webview/ir/main";
 import { JaxprTextView } from "../../webview/ir/text-view";
 import { IrView } from "../../webview/ir/view";
-import { Harness as FakeHarness, removeFakeApi, sendToPanel, startInDom } from "./fake-vscode";
+import { Harness as FakeHarness, cleanUpPanelsAfterEach, sendToPanel, startInDom } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
@@ -51,12 +51,7 @@ const codeText = (row: HTMLElement) => row.querySelector(".code-line")!.textCont
 const textView = (h: Harness, i = 0) => h.view.detail()!.textViews()[i];
 
 let harness: Harness | null = null;
-afterEach(() => {
-  harness?.dispose();
-  harness = null;
-  removeFakeApi();
-  clear(document.body);
-});
+cleanUpPanelsAfterEach();
 
 describe("IR panel on real records", () => {
   let data: IrRecordsResult;

@@ -12,7 +12,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 const savedDevices = vi.hoisted(() => {
   const was = process.env.PRIMAL_CPU_DEVICES;
@@ -23,10 +23,9 @@ const savedDevices = vi.hoisted(() => {
 import { NDArray, devices, jit, lax, np, pmap } from "../../kernel/index";
 import { IrRecord, IrRecordsResult, PanelToHost } from "../../kernel/protocol";
 import { clearInspectRecords, irRecords, setInspectRecording } from "../../kernel/server/inspect-records";
-import { clear } from "../../webview/common/dom";
 import { startIrPanel } from "../../webview/ir/main";
 import { IrView } from "../../webview/ir/view";
-import { Harness as FakeHarness, removeFakeApi, sendToPanel, startInDom } from "./fake-vscode";
+import { Harness as FakeHarness, cleanUpPanelsAfterEach, sendToPanel, startInDom } from "./fake-vscode";
 
 type Harness = FakeHarness<IrView>;
 const start = (): Promise<Harness> => startInDom(startIrPanel);
@@ -34,12 +33,7 @@ const f32 = (xs: number[]) => np.array(xs, { dtype: "float32" });
 const last = <T extends PanelToHost["type"]>(posted: PanelToHost[], type: T) => posted.filter((m) => m.type === type).pop() as Extract<PanelToHost, { type: T }> | undefined;
 
 let harness: Harness | null = null;
-afterEach(() => {
-  harness?.dispose();
-  harness = null;
-  removeFakeApi();
-  clear(document.body);
-});
+cleanUpPanelsAfterEach();
 
 describe("IR panel on pmap records", () => {
   let data: IrRecordsResult;

@@ -11,7 +11,7 @@
 // their step is opened), and a second panel on the saved state comes back as it was left.
 
 import { readFileSync } from "node:fs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NDArray } from "../../kernel/core/ndarray";
 import { allDevicesOfAllBackends } from "../../kernel/core/device";
 import { jit, np } from "../../kernel/index";
@@ -23,7 +23,7 @@ import {
 import { clear } from "../../webview/common/dom";
 import { startKernelsPanel } from "../../webview/kernels/main";
 import { KernelsView } from "../../webview/kernels/view";
-import { Harness as FakeHarness, removeFakeApi, sendToPanel, startInDom } from "./fake-vscode";
+import { Harness as FakeHarness, cleanUpPanelsAfterEach, sendToPanel, startInDom } from "./fake-vscode";
 
 /** The line of this file that carries the comment `// @tag`. */
 const lineOf = (tag: string) => readFileSync(__filename, "utf8").split("\n").findIndex((l) => l.includes(`// @${tag}`)) + 1;
@@ -46,12 +46,7 @@ const cpuDevices = (): DeviceInfo[] =>
     .map((d) => ({ id: String(d), platform: d.platform, kind: d.deviceKind, threads: 4 }));
 
 let harness: Harness | null = null;
-afterEach(() => {
-  harness?.dispose();
-  harness = null;
-  removeFakeApi();
-  clear(document.body);
-});
+cleanUpPanelsAfterEach();
 
 describe("kernels panel on real records (CPU backend)", () => {
   let data: KernelRecordsResult;

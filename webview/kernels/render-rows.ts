@@ -16,6 +16,7 @@ export interface RowContext {
   /** The step's source highlighter (created on first use, kept by the view). */
   highlight(rec: KernelProgramRecord, step: KernelStepInfo): LazyHighlight;
   revealSource(rec: KernelProgramRecord): void;
+  /** The step's equations in the IR panel: in the optimised jaxpr, or for a program cut from a pmap body, the program's equations in that body. */
   showInIr(rec: KernelProgramRecord, step: KernelStepInfo): void;
   openText(rec: KernelProgramRecord, step: KernelStepInfo): void;
 }
@@ -46,7 +47,7 @@ function twistie(row: Row, ex: Expansion): HTMLElement {
   return h("span", { className: "twistie", text: t ? (isOpen(row, ex) ? "▾" : "▸") : "", attrs: { "aria-hidden": "true" } });
 }
 
-/** The program row: name, platform and cache badges, totals, where it was compiled from. */
+/** The program row: name, platform, device and cache badges, totals, where it was compiled from. */
 function programRow(row: Extract<Row, { kind: "program" }>, ctx: RowContext): HTMLElement[] {
   const r = row.rec;
   const c = r.counts;
@@ -65,6 +66,7 @@ function programRow(row: Extract<Row, { kind: "program" }>, ctx: RowContext): HT
   return [
     h("span", { className: "prog-name", text: r.name || "(anonymous)" }),
     badge(r.platform, `platform platform-${r.platform}`, r.adapter ? `runs on ${r.adapter}` : `runs on ${r.platform}`),
+    r.device ? badge(r.device, "device", `compiled and run by ${r.device}'s own thread: this row's calls and times are that device's`) : null,
     r.cacheHit ? badge(`cached (${r.cacheHit})`, "cache", r.cacheHit === "traced" ? "served from the compile cache: same traced program" : "served from the compile cache: same optimised program") : null,
     r.truncated ? badge("truncated", "truncated", "some steps or source text were cut by the kernel's caps") : null,
     h("span", { className: "prog-stats muted", text: stats.join(" · ") }),
@@ -125,7 +127,9 @@ export function renderRow(row: Row, ctx: RowContext): HTMLElement {
       break;
     case "eqns":
       el.append(h("span", { className: "detail-label", text: `fused equations (${row.step.eqnText.length})` }));
-      if (row.rec.irRecordId !== undefined && row.step.eqns.length)
+      if (row.rec.irRecordId !== undefined && row.rec.irEqns?.length)
+        el.append(link("show in IR", "show this program's equations in the per-device program it was cut from (IR panel)", () => ctx.showInIr(row.rec, row.step), "show-in-ir"));
+      else if (row.rec.irRecordId !== undefined && row.step.eqns.length)
         el.append(link("show in IR", "show these equations in the optimised jaxpr (IR panel)", () => ctx.showInIr(row.rec, row.step), "show-in-ir"));
       break;
     case "eqn":

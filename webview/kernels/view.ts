@@ -71,7 +71,13 @@ export class KernelsView {
       expansion: this.expansion,
       highlight: (rec, step) => this.highlighter(rec, step),
       revealSource: (rec) => rec.source && this.bridge.post({ type: "revealSource", source: rec.source }),
-      showInIr: (rec, step) => rec.irRecordId !== undefined && this.bridge.post({ type: "showInIr", irRecordId: rec.irRecordId, optimized: true, eqns: [...step.eqns] }),
+      showInIr: (rec, step) => {
+        if (rec.irRecordId === undefined) return;
+        // A program cut from a pmap body: its step equations index its own optimised jaxpr, which
+        // the pmap record does not show, so the program's equations in the body are shown.
+        if (rec.irEqns) this.bridge.post({ type: "showInIr", irRecordId: rec.irRecordId, optimized: false, eqns: [...rec.irEqns] });
+        else this.bridge.post({ type: "showInIr", irRecordId: rec.irRecordId, optimized: true, eqns: [...step.eqns] });
+      },
       openText: (rec, step) =>
         step.source !== null &&
         step.language &&

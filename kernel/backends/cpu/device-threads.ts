@@ -18,6 +18,12 @@
 // is unref'd, so it never keeps the process alive. Each device thread gets
 // max(1, floor(T / N)) kernel threads of its own (T = PRIMAL_CPU_THREADS, else the CPUs).
 // PRIMAL_CPU_DEVICE_THREADS=0 turns the device threads off (pmap then runs on this thread).
+//
+// The inspectors: each thread keeps the records of the programs it compiled (its own copy of
+// kernel/lower/inspect.ts's log). `deviceThreadRecords` asks the started threads for them, in
+// the kernels panel's form made on the thread, with the program each came from; a thread
+// measures its kernels whenever this thread's kernel timing is on (the setting goes out with
+// the next command after it changes).
 
 import { join } from "node:path";
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
@@ -29,6 +35,7 @@ import {
 } from "../../core/errors";
 import { ClosedJaxpr } from "../../ir/jaxpr";
 import { WireClosedJaxpr, WireError, encodeClosedJaxpr } from "../../ir/wire";
+import { kernelTimingOn } from "../../lower/inspect";
 import { findThreadSource, startWorker, threadSourceExists } from "../thread-source";
 import { defaultThreads } from "./kernel-threads";
 
@@ -53,11 +60,37 @@ export type ThreadCommand =
   | { c: "run"; token: number; pid: number; name: string; inputs: number[]; outputs: number[]; release: number[] }
   | { c: "get"; token: number; id: number }
   | { c: "free"; ids: number[] }
-  | { c: "stats"; token: number };
+  | { c: "stats"; token: number }
+  /** Per-kernel timing on or off (kernel/lower/inspect.ts's setKernelTiming), as this thread has it. */
+  | { c: "timing"; on: boolean }
+  /** The thread's compiled programs: the newest `limit`, or those with the thread's own `ids`. */
+  | { c: "inspect"; token: number; limit?: number; ids?: number[] };
+
+/** A program a device thread compiled, as the thread describes it (the answer to `inspect`). */
+export interface ThreadCompiledRecord {
+  /** The program (`program` command) whose run compiled it; null when compiled outside a run. */
+  pid: number | null;
+  /** When it was compiled, in ms since the epoch. */
+  at: number;
+  /**
+   * The kernels panel's record of it, made on the thread by kernel/server/inspect-records.ts
+   * (the protocol's KernelProgramRecord, numbered by the thread and named after the run that
+   * compiled it). This layer only carries it.
+   */
+  record: { id: number };
+}
 
 /** Device thread -> main thread. Token 0 says the thread is ready; token -1 that it is ending. */
 export type ThreadReply =
-  | { token: number; ok: true; data?: Storage; stats?: { threadId: number; liveArrays: number; programs: number }; ready?: { threadId: number; at: number } }
+  | {
+      token: number;
+      ok: true;
+      data?: Storage;
+      stats?: { threadId: number; liveArrays: number; programs: number };
+      ready?: { threadId: number; at: number };
+      /** The answer to `inspect`: the records picked, oldest first, and how many the thread keeps. */
+      inspect?: { records: ThreadCompiledRecord[]; total: number };
+    }
   | { token: number; ok: false; error: { name: string; message: string } };
 
 const REPLIES = 0;
@@ -97,6 +130,8 @@ class DeviceThread {
   threadId: number | null = null;
   /** Arrays uploaded to this thread (puts), for tests of in-place chains. */
   uploads = 0;
+  /** The kernel-timing setting last sent to the thread (null before the first). */
+  timing: boolean | null = null;
   closed = false;
   private failure: string | null = null;
 
@@ -163,6 +198,11 @@ class DeviceThread {
     return r;
   }
 
+  /** Whether the thread has ended (or was shut down). */
+  get dead(): boolean {
+    return this.closed || Atomics.load(this.ctl, deadIndex(this.device)) !== 0;
+  }
+
   /** Throws a DeviceError when the thread can no longer answer. */
   checkAlive(): void {
     if (this.closed) throw new DeviceError(`cpu:${this.device}: the device thread was shut down, got a request for it`);
@@ -196,7 +236,16 @@ function threadFor(device: Device): DeviceThread {
     threads.set(device.id, (t = new DeviceThread(device.id, ctl)));
   }
   t.checkAlive();
+  syncTiming(t);
   return t;
+}
+
+/** Sends the thread this thread's kernel-timing setting when it changed (or was never sent). */
+function syncTiming(t: DeviceThread): void {
+  const on = kernelTimingOn();
+  if (t.timing === on) return;
+  t.timing = on;
+  t.send({ c: "timing", on });
 }
 
 // Commands go out at the end of the current microtask, or before any wait: frees and uploads
@@ -315,8 +364,11 @@ export interface ProgramJob {
 
 /** Each program's wire form and id, encoded once. */
 const encoded = new WeakMap<ClosedJaxpr, { pid: number; wire: WireClosedJaxpr }>();
+/** The programs by id, while they live (the inspectors ask which program a thread's record came from). */
+const programById = new Map<number, WeakRef<ClosedJaxpr>>();
 /** Tells the threads to drop the programs whose jaxpr was garbage-collected. */
 const programGone = new FinalizationRegistry<number>((pid) => {
+  programById.delete(pid);
   for (const t of threads.values())
     if (t.programs.delete(pid)) t.send({ c: "drop", pid });
 });
@@ -326,6 +378,7 @@ function programOf(cj: ClosedJaxpr): { pid: number; wire: WireClosedJaxpr } {
   if (!e) {
     e = { pid: nextProgram++, wire: encodeClosedJaxpr(cj) };
     encoded.set(cj, e);
+    programById.set(e.pid, new WeakRef(cj));
     programGone.register(cj, e.pid);
   }
   return e;
@@ -461,5 +514,50 @@ export function deviceThreadStats(): { device: number; threadId: number; liveArr
     const t = all[k];
     if (!r.ok || !r.stats) throw threadError(r.ok ? { name: "DeviceError", message: "no statistics in the reply" } : r.error, getBackend("cpu").devices()[t.device]);
     return { device: t.device, threadId: r.stats.threadId, liveArrays: r.stats.liveArrays, programs: r.stats.programs, uploads: t.uploads, startupMs: t.readyAt === null ? null : t.readyAt - t.startedAt };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection
+
+/** One device thread's compiled programs (deviceThreadRecords). */
+export interface DeviceThreadRecords {
+  device: Device;
+  /** Records the thread keeps in all (its compile log is capped, as this thread's is). */
+  total: number;
+  /** The records picked, oldest first, each with the program it was compiled for while that program lives here. */
+  records: (ThreadCompiledRecord & { program: ClosedJaxpr | null })[];
+}
+
+/**
+ * The compiled-program records of the started device threads, in device order: one round trip
+ * to all of them at once (nothing is started; none started gives []). `query` says what to ask
+ * each device's thread for (its newest `limit` records, or its own record `ids`; null skips the
+ * thread). Threads that ended are skipped. The records are made on the threads, in the
+ * kernels panel's form (kernel/server/inspect-records.ts's kernelProgramRecord).
+ */
+export function deviceThreadRecords(query: (device: number) => { limit?: number; ids?: number[] } | null): DeviceThreadRecords[] {
+  const asked: { thread: DeviceThread; token: number }[] = [];
+  for (const thread of [...threads.values()].sort((a, b) => a.device - b.device)) {
+    if (thread.dead) continue;
+    const q = query(thread.device);
+    if (!q) continue;
+    const token = nextToken++;
+    const cmd: Extract<ThreadCommand, { c: "inspect" }> = { c: "inspect", token };
+    if (q.limit !== undefined) cmd.limit = q.limit;
+    if (q.ids) cmd.ids = [...q.ids];
+    thread.send(cmd);
+    asked.push({ thread, token });
+  }
+  const devs = getBackend("cpu").devices();
+  return waitFor(asked).map((r, k) => {
+    const { thread } = asked[k];
+    const device = devs[thread.device];
+    if (!r.ok || !r.inspect) throw threadError(r.ok ? { name: "DeviceError", message: "no records in the reply to inspect" } : r.error, device);
+    return {
+      device,
+      total: r.inspect.total,
+      records: r.inspect.records.map((x) => ({ ...x, program: x.pid === null ? null : (programById.get(x.pid)?.deref() ?? null) })),
+    };
   });
 }
