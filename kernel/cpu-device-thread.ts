@@ -69,7 +69,7 @@ interface Lib {
 async function load(): Promise<Lib> {
   // The whole library first: it registers the backends, the primitives and the compiler.
   await import("./index");
-  const [trace, jit, nd, aval, dtype, wire, inspect, records] = await Promise.all([
+  const [trace, jit, nd, aval, dtype, wire, inspect, records, debug] = await Promise.all([
     import("./core/trace"),
     import("./transforms/jit"),
     import("./core/ndarray"),
@@ -78,7 +78,9 @@ async function load(): Promise<Lib> {
     import("./ir/wire"),
     import("./lower/inspect"),
     import("./server/inspect-records"),
+    import("./core/debug"),
   ]);
+  debug.setDebugTag(`cpu:${data.device}`);
   // Every program compiled from here on is tagged with the run that compiled it.
   inspect.onCompile((r) => origins.set(r, { pid: running?.pid ?? null, name: running?.name ?? null, at: performance.timeOrigin + performance.now() }));
   return {

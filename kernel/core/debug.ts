@@ -19,7 +19,13 @@ export function setDebugLevel(n: number): void {
   level = Math.max(0, Math.min(5, Math.floor(n)));
 }
 
+let tag = "";
+/** Names this thread in every debug line (a CPU device's thread: "cpu:1"). */
+export function setDebugTag(t: string): void {
+  tag = t ? ` ${t}` : "";
+}
+
 /** Writes one line to stderr when the debug level is at least `min`. */
 export function debugLog(min: number, what: string, text: string): void {
-  if (level >= min) process.stderr.write(`[primal:${what}] ${text}\n`);
+  if (level >= min) process.stderr.write(`[primal:${what}${tag}] ${text}\n`);
 }

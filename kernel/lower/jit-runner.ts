@@ -112,8 +112,8 @@ export function passesOf(r: CompiledRecord): OptimizeRecord | undefined {
   return passRecords.get(r);
 }
 
-/** The jit executor: compiled when possible, interpreted otherwise. */
-export function runCompiled(cj: ClosedJaxpr, args: NDArray[]): NDArray[] {
+/** The jit executor: compiled when possible, interpreted otherwise; `name` names a program traced elsewhere (a pmap's program, one sent to a device thread). */
+export function runCompiled(cj: ClosedJaxpr, args: NDArray[], name?: string): NDArray[] {
   if (!enabled) return evalClosedJaxpr(cj, args);
   const platform = platformOf(args);
   if (!executors.has(platform)) return evalClosedJaxpr(cj, args);
@@ -121,19 +121,19 @@ export function runCompiled(cj: ClosedJaxpr, args: NDArray[]): NDArray[] {
   if (!per) cache.set(cj, (per = new Map()));
   let c = per.get(platform);
   if (c === undefined) {
-    c = compile(cj, platform);
+    c = compile(cj, platform, name);
     per.set(platform, c);
   }
   if (c === null) return evalClosedJaxpr(cj, args);
   return c.run(args) ?? evalClosedJaxpr(cj, args);
 }
 
-/** Compiles `cj` (or explains at PRIMAL_DEBUG=3 why not, and returns null). */
-export function compile(cj: ClosedJaxpr, platform = "cpu"): Compiled | null {
+/** Compiles `cj` (or explains at PRIMAL_DEBUG=3 why not, and returns null); named after its jit's trace, else `given`. */
+export function compile(cj: ClosedJaxpr, platform = "cpu", given?: string): Compiled | null {
   const executor = executors.get(platform);
   if (!executor) return null;
   const info = traced.get(cj);
-  const name = info?.name ?? "jit";
+  const name = info?.name ?? given ?? "jit";
   const t0 = performance.now();
   try {
     const { program: p, passes, hit } = lowered(cj);

@@ -27,8 +27,8 @@ export interface JitParams {
   name: string;
 }
 
-/** How a jitted program is run on concrete arrays. The compiler replaces this. */
-export let runJitted = (jaxpr: ClosedJaxpr, args: NDArray[]): NDArray[] => evalClosedJaxpr(jaxpr, args);
+/** How a jitted program is run on concrete arrays (`name`: the jit's, for records and logs). The compiler replaces this. */
+export let runJitted = (jaxpr: ClosedJaxpr, args: NDArray[], _name?: string): NDArray[] => evalClosedJaxpr(jaxpr, args);
 /** @internal Installs the compiler's executor. */
 export function _setJitRunner(fn: typeof runJitted): void {
   runJitted = fn;
@@ -42,7 +42,7 @@ export const jitP = definePrimitive<JitParams>({
   cpu: () => {
     throw new PrimalError("jit: runs through its impl, not a CPU kernel, got a direct kernel call");
   },
-  impl: (args, p) => runJitted(p.jaxpr, args),
+  impl: (args, p) => runJitted(p.jaxpr, args, p.name),
   // The body, transformed by jvp, becomes a new jitted jaxpr over (primals, nonzero tangents).
   jvp: (primals, tangents, p) => {
     const mask = tangents.map((t) => t !== null);

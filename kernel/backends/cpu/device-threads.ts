@@ -50,6 +50,8 @@ export interface ThreadWorkerData {
   deadIndex: number;
   /** Where the thread posts its replies. */
   replies: MessagePort;
+  /** The device's index (its debug lines are tagged cpu:<device>). */
+  device: number;
 }
 
 /** Main thread -> device thread, in batches (arrays of commands, handled in order). */
@@ -145,7 +147,7 @@ class DeviceThread {
     this.port = port1;
     const n = cpuDeviceCount();
     const threads = Math.max(1, Math.floor(defaultThreads() / n));
-    const workerData: ThreadWorkerData = { ctl: ctl.buffer as SharedArrayBuffer, repliesIndex: REPLIES, deadIndex: deadIndex(device), replies: port2 };
+    const workerData: ThreadWorkerData = { ctl: ctl.buffer as SharedArrayBuffer, repliesIndex: REPLIES, deadIndex: deadIndex(device), replies: port2, device };
     const env = { ...process.env, PRIMAL_CPU_DEVICES: "1", PRIMAL_BACKEND: "cpu", PRIMAL_CPU_DEVICE_THREADS: "0", PRIMAL_CPU_THREADS: String(threads) };
     this.startedAt = performance.timeOrigin + performance.now();
     this.worker = startWorker(src, { workerData, transferList: [port2], env, name: `primal cpu:${device}` });
