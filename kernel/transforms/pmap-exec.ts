@@ -204,40 +204,28 @@ function planSteps(j: Jaxpr, axis: string): Step[] {
   if (!byAxis) plans.set(j, (byAxis = new Map()));
   const known = byAxis.get(axis);
   if (known) return known;
-  const steps: Step[] = [];
-  let run: JaxprEqn[] = [];
-  const cut = () => {
-    if (run.length) steps.push({ program: null as unknown as ClosedJaxpr, ins: [], outs: [], eqns: run, declined: false });
-    run = [];
-  };
+  // Equations of their own, and runs of ordinary equations between them.
+  const parts: (JaxprEqn | JaxprEqn[])[] = [];
   for (const e of j.eqns) {
     const own = e.primitive.axisNames?.(e.params).includes(axis) || MAIN_THREAD.has(e.primitive.name) || Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, axis)));
-    if (own) {
-      cut();
-      steps.push({ eqn: e });
-    } else run.push(e);
+    const last = parts[parts.length - 1];
+    if (own) parts.push(e);
+    else if (Array.isArray(last)) last.push(e);
+    else parts.push([e]);
   }
-  cut();
   // Each program's inputs: the variables it reads that it does not define; its outputs: the
-  // variables it defines that a later step or the body's outputs read.
+  // variables it defines that a later step or the body's outputs read (found walking backwards).
   const readLater = new Set<Var>(j.outvars.filter((a): a is Var => a instanceof Var));
-  for (let k = steps.length - 1; k >= 0; k--) {
-    const st = steps[k];
-    const eqns = "eqn" in st ? [st.eqn] : st.eqns;
-    if (!("eqn" in st)) {
+  const steps: Step[] = new Array(parts.length);
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const part = parts[k];
+    const eqns = Array.isArray(part) ? part : [part];
+    if (!Array.isArray(part)) steps[k] = { eqn: part };
+    else {
       const defined = new Set<Var>(eqns.flatMap((e) => e.outVars));
-      const ins: Var[] = [];
-      const seen = new Set<Var>();
-      for (const e of eqns)
-        for (const a of e.inputs)
-          if (a instanceof Var && !defined.has(a) && !seen.has(a)) {
-            seen.add(a);
-            ins.push(a);
-          }
+      const ins = [...new Set(eqns.flatMap((e) => e.inputs.filter((a): a is Var => a instanceof Var && !defined.has(a))))];
       const outs = [...defined].filter((v) => !(v instanceof DropVar) && readLater.has(v));
-      st.ins = ins;
-      st.outs = outs;
-      st.program = new ClosedJaxpr(new Jaxpr([], ins, eqns.map(forDevice), outs), []);
+      steps[k] = { program: new ClosedJaxpr(new Jaxpr([], ins, eqns.map(forDevice), outs), []), ins, outs, eqns, declined: false };
     }
     for (const e of eqns) for (const a of e.inputs) if (a instanceof Var) readLater.add(a);
   }
