@@ -214,9 +214,10 @@ function jvpJaxprUncached(cj: ClosedJaxpr, nonzeros: readonly boolean[], instant
  * returning outputs batched along axis 0 where `outBatched` (an unbatched output is broadcast
  * when `instantiate[i]`).
  */
-export function batchJaxpr(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
-  // Inside a named vmap's rule the body is batched along that same axis (its collectives reduce it).
-  const axisName = ruleAxisName(size);
+export function batchJaxpr(cj: ClosedJaxpr, size: number, inBatched: readonly boolean[], instantiate: readonly boolean[], name?: string): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {
+  // Inside a named vmap's rule the body is batched along that same axis (its collectives reduce
+  // it); `name` names the batched axis explicitly (a pmap body run as a vmap over its axis).
+  const axisName = name ?? ruleAxisName(size);
   return cached(cj, `batch ${size} ${axisName ?? ""} ${maskKey(inBatched, instantiate)}`, () => batchJaxprUncached(cj, size, axisName, inBatched, instantiate), (r) => r.jaxpr.consts);
 }
 function batchJaxprUncached(cj: ClosedJaxpr, size: number, axisName: string | null, inBatched: readonly boolean[], instantiate: readonly boolean[]): { jaxpr: ClosedJaxpr; outBatched: boolean[] } {

@@ -12,13 +12,38 @@
 //   - while: the condition on every shard, then the body on every shard while any shard's
 //     condition holds; a shard whose condition no longer holds keeps its carry (JAX's batched
 //     while: the body runs, its result is selected away).
+//   - an inner pmap whose body uses the outer pmap's axis: the inner pmap runs as a vmap over
+//     its own axis on each outer shard (its body batched with the inner axis name, so its own
+//     collectives reduce that axis), in lockstep across the outer shards (so the outer axis'
+//     collectives see every outer shard). The values are JAX's; the inner shards run on their
+//     outer shard's device rather than on a mesh of devices.
 
 import { Device } from "../core/device";
+import { PrimalError } from "../core/errors";
 import { NDArray, fromStorage } from "../core/ndarray";
+import { Primitive } from "../core/primitive";
+import { MainTrace, Trace, withNewMain } from "../core/trace";
 import { ClosedJaxpr, Jaxpr, JaxprEqn } from "../ir/jaxpr";
-import { concatenate, reshape, sliceAxis } from "../primitives/ops";
+import { concatenate, moveAxis, reshape, sliceAxis } from "../primitives/ops";
 import { CondParams, condP } from "./cond";
+import { batchJaxpr } from "./control-flow";
 import { ScanParams, WhileParams, scanP, whileP } from "./loops";
+import type { PmapParams } from "./pmap";
+
+/** The level that binds the pmap axis while the body is traced; it is always below the staging trace. */
+class AxisFrameTrace extends Trace {
+  pure(x: NDArray): NDArray {
+    return x;
+  }
+  processPrimitive(prim: Primitive): NDArray[] {
+    throw new PrimalError(`xla_pmap: '${prim.name}' reached the axis frame of a pmap outside its body, got a primitive with no traced operand`);
+  }
+}
+
+/** Runs `fn` with the pmap's axis bound (collectives over it are then staged by the trace above). */
+export function withAxisFrame<T>(name: string, size: number, fn: () => T): T {
+  return withNewMain(AxisFrameTrace, { axisName: name, axisSize: size }, (_main: MainTrace) => fn());
+}
 
 /** Runs a jaxpr for every shard in lockstep: args[i] are shard i's inputs, the result shard i's outputs. */
 export type RunLockstep = (j: Jaxpr, consts: NDArray[], args: NDArray[][]) => NDArray[][];
@@ -27,7 +52,8 @@ export type RunLockstep = (j: Jaxpr, consts: NDArray[], args: NDArray[][]) => ND
  * A cond, scan or while equation run for every shard in lockstep (`ins[i]` are shard i's
  * operands); null for any other primitive.
  */
-export function lockstepControlFlow(e: JaxprEqn, ins: NDArray[][], run: RunLockstep, devs: Device[]): NDArray[][] | null {
+export function lockstepControlFlow(e: JaxprEqn, ins: NDArray[][], run: RunLockstep, devs: Device[], outer: { name: string; size: number }): NDArray[][] | null {
+  if (e.primitive.name === "xla_pmap") return lockstepInnerPmap(e.params as unknown as PmapParams, ins, run, outer);
   if (e.primitive === condP) return lockstepCond(e.params as unknown as CondParams, ins, run);
   if (e.primitive === scanP) return lockstepScan(e.params as unknown as ScanParams, ins, run, e, devs);
   if (e.primitive === whileP) return lockstepWhile(e.params as unknown as WhileParams, ins, run);
@@ -104,4 +130,25 @@ function lockstepWhile(p: WhileParams, ins: NDArray[][], run: RunLockstep): NDAr
     );
     carry = carry.map((old, i) => (going[i] ? next[i] : old));
   }
+}
+
+// xla_pmap[call_jaxpr axis_name axis_size in_axes out_axes] inside an outer pmap's body.
+function lockstepInnerPmap(q: PmapParams, ins: NDArray[][], run: RunLockstep, outer: { name: string; size: number }): NDArray[][] {
+  const inBatched = q.in_axes.map((a) => a !== null);
+  const { jaxpr } = withAxisFrame(outer.name, outer.size, () =>
+    batchJaxpr(
+      q.call_jaxpr,
+      q.axis_size,
+      inBatched,
+      q.out_axes.map(() => true),
+      q.axis_name,
+    ),
+  );
+  const args = ins.map((shard) => shard.map((x, k) => (q.in_axes[k] === null || q.in_axes[k] === 0 ? x : moveAxis(x, q.in_axes[k]!, 0))));
+  return runClosed(run, jaxpr, args).map((shard) =>
+    shard.map((o, k) => {
+      const ax = q.out_axes[k];
+      return ax === null ? row(o, 0) : ax === 0 ? o : moveAxis(o, 0, ax);
+    }),
+  );
 }

@@ -267,7 +267,7 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
       const inner = (e.params as { jaxpr: ClosedJaxpr }).jaxpr;
       outs = runLockstep(inner.jaxpr, inner.consts, ins, p, devs);
     } else if (Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, p.axis_name)))) {
-      const cf = lockstepControlFlow(e, ins, (jj, cs, as) => runLockstep(jj, cs, as, p, devs), devs);
+      const cf = lockstepControlFlow(e, ins, (jj, cs, as) => runLockstep(jj, cs, as, p, devs), devs, { name: p.axis_name, size: p.axis_size });
       if (!cf)
         throw new NotAvailableError(`xla_pmap: a collective over axis '${p.axis_name}' inside '${e.primitive.name}' is not supported in pmap yet (only in the body itself and inside jit, cond, scan and while), got one in a ${e.primitive.name} body`);
       outs = cf.map((shard, i) => shard.map((o) => place(o, devs[i], true)));

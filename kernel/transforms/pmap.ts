@@ -14,7 +14,7 @@ import { ArgumentError, PrimalError, ShapeError, ValueError } from "../core/erro
 import { NDArray } from "../core/ndarray";
 import { Primitive, UndefinedPrimal, definePrimitive } from "../core/primitive";
 import { describeValue } from "../core/shape";
-import { MainTrace, Trace, Tracer, bind, bind1, withNewMain } from "../core/trace";
+import { Tracer, bind, bind1 } from "../core/trace";
 import { PyTreeDef, treeFlatten, treeUnflatten } from "../core/tree";
 import { evalClosedJaxpr } from "../ir/eval-jaxpr";
 import { ClosedJaxpr } from "../ir/jaxpr";
@@ -23,6 +23,7 @@ import { axisIndex as axisIndexP, psum as psumP } from "../primitives/collective
 import { convert, eq, moveAxis, mul, zerosLike } from "../primitives/ops";
 import { flattenToArrays } from "./args";
 import { globalAval, pmapImpl } from "./pmap-exec";
+import { withAxisFrame } from "./pmap-control-flow";
 
 export { setPmapParallel } from "./pmap-exec";
 import { batchJaxpr, emitUnknown, hoistConsts, jvpJaxpr, partialEvalJaxpr, selectOutputs, transposeJaxpr } from "./control-flow";
@@ -49,20 +50,6 @@ export interface PmapParams {
 const generatedNames = new Set<string>();
 let nextAxis = 0;
 
-/** The level that binds the pmap axis while the body is traced; it is always below the staging trace. */
-class AxisFrameTrace extends Trace {
-  pure(x: NDArray): NDArray {
-    return x;
-  }
-  processPrimitive(prim: Primitive): NDArray[] {
-    throw new PrimalError(`xla_pmap: '${prim.name}' reached the axis frame of a pmap outside its body, got a primitive with no traced operand`);
-  }
-}
-
-/** Runs `fn` with the pmap's axis bound (collectives over it are then staged by the trace above). */
-function withAxisFrame<T>(name: string, size: number, fn: () => T): T {
-  return withNewMain(AxisFrameTrace, { axisName: name, axisSize: size }, (_main: MainTrace) => fn());
-}
 
 const norm = (a: number | null, rank: number): number | null => (a === null ? null : a < 0 ? a + rank : a);
 

@@ -130,6 +130,36 @@ describe("while in a pmap body", () => {
   });
 });
 
+describe("an inner pmap using the outer pmap's axis", () => {
+  it("psum over the outer axis, over the inner axis and axisIndex of both, against the host", () => {
+    const [x, xs] = randArray([2, 2, 3]);
+    const X = (i: number, j: number, k: number) => at(xs, [2, 2, 3], [i, j, k]);
+    const inner = (v: NDArray) =>
+      lax
+        .psum(v, "i")
+        .add(lax.psum(v, "j").mul(10))
+        .add(lax.axisIndex("i").mul(100))
+        .add(lax.axisIndex("j").mul(1000));
+    const out = pmap(pmap(inner, { axisName: "j" }), { axisName: "i" })(x);
+    expect(out.shape).toEqual([2, 2, 3]);
+    expectClose(out, build([2, 2, 3], ([i, j, k]) => X(0, j, k) + X(1, j, k) + 10 * (X(i, 0, k) + X(i, 1, k)) + 100 * i + 1000 * j), 1e-5);
+  });
+
+  it("inner in_axes 1, an unmapped inner output, and grad through both", () => {
+    const [x, xs] = randArray([2, 3, 2]);
+    const X = (i: number, k: number, j: number) => at(xs, [2, 3, 2], [i, k, j]);
+    const f = pmap(pmap((v: NDArray) => [lax.pmean(v, "i").mul(v), lax.psum(v.sum(), ["i", "j"])], { axisName: "j", inAxes: 1, outAxes: [1, null] }), { axisName: "i" });
+    const [a, b] = f(x) as NDArray[];
+    expect(a.shape).toEqual([2, 3, 2]);
+    expectClose(a, build([2, 3, 2], ([i, k, j]) => ((X(0, k, j) + X(1, k, j)) / 2) * X(i, k, j)), 1e-5);
+    const total = xs.reduce((s, v) => s + v, 0);
+    expectClose(b, [total, total], 1e-4);
+    // d/dx[i,k,j] of sum over everything of pmean_i(x) * x = (sum_i' x[i',k,j]) / 2 + (sum_i' x[i',k,j]) / 2.
+    const g = grad((y: NDArray) => np.sum((f(y) as NDArray[])[0]))(x) as NDArray;
+    expectClose(g, build([2, 3, 2], ([, k, j]) => X(0, k, j) + X(1, k, j)), 1e-4);
+  });
+});
+
 describe("still refused", () => {
   it("a collective inside a customJvp function in the body", () => {
     const [x] = randArray([D, 3]);
