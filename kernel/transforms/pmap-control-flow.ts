@@ -17,6 +17,7 @@
 //     collectives reduce that axis), in lockstep across the outer shards (so the outer axis'
 //     collectives see every outer shard). The values are JAX's; the inner shards run on their
 //     outer shard's device rather than on a mesh of devices.
+//   - a customJvp/customVjp function: its function, in lockstep (evaluation never uses a rule).
 
 import { Device } from "../core/device";
 import { PrimalError } from "../core/errors";
@@ -27,6 +28,7 @@ import { ClosedJaxpr, Jaxpr, JaxprEqn } from "../ir/jaxpr";
 import { concatenate, moveAxis, reshape, sliceAxis } from "../primitives/ops";
 import { CondParams, condP } from "./cond";
 import { batchJaxpr } from "./control-flow";
+import { customJvpCallP, customVjpCallP } from "./custom";
 import { ScanParams, WhileParams, scanP, whileP } from "./loops";
 import type { PmapParams } from "./pmap";
 
@@ -49,11 +51,13 @@ export function withAxisFrame<T>(name: string, size: number, fn: () => T): T {
 export type RunLockstep = (j: Jaxpr, consts: NDArray[], args: NDArray[][]) => NDArray[][];
 
 /**
- * A cond, scan or while equation run for every shard in lockstep (`ins[i]` are shard i's
- * operands); null for any other primitive.
+ * A cond, scan, while, inner pmap or custom_jvp/custom_vjp call run for every shard in lockstep
+ * (`ins[i]` are shard i's operands); null for any other primitive.
  */
 export function lockstepControlFlow(e: JaxprEqn, ins: NDArray[][], run: RunLockstep, devs: Device[], outer: { name: string; size: number }): NDArray[][] | null {
   if (e.primitive.name === "xla_pmap") return lockstepInnerPmap(e.params as unknown as PmapParams, ins, run, outer);
+  // Evaluation never uses a custom rule: the function itself runs.
+  if (e.primitive === customJvpCallP || e.primitive === customVjpCallP) return runClosed(run, (e.params as unknown as { call_jaxpr: ClosedJaxpr }).call_jaxpr, ins);
   if (e.primitive === condP) return lockstepCond(e.params as unknown as CondParams, ins, run);
   if (e.primitive === scanP) return lockstepScan(e.params as unknown as ScanParams, ins, run, e, devs);
   if (e.primitive === whileP) return lockstepWhile(e.params as unknown as WhileParams, ins, run);
