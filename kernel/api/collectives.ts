@@ -43,10 +43,23 @@ function namesOf(op: string, axisName: unknown, positionalOk: boolean): { named:
   return { named, positional };
 }
 
-/** JAX's axis_index_groups: only under pmap in JAX; vmap collectives refuse it, as JAX's do. */
-function checkGroups(op: string, groups: unknown): void {
-  if (groups !== undefined && groups !== null)
-    throw new NotAvailableError(`${op}: axis_index_groups not supported in vmap collectives (as in JAX); it will come with pmap, got ${describeValue(groups)}`);
+/**
+ * JAX's axis_index_groups, checked: lists of indices along one named axis, every index in exactly
+ * one group, all groups of one size. The collective then runs within each group. Only pmap
+ * evaluates them; a vmap collective refuses them when its batching rule runs, as JAX's does.
+ */
+function groupsOf(op: string, groups: unknown, named: readonly string[]): number[][] | null {
+  if (groups === undefined || groups === null) return null;
+  if (named.length !== 1) throw new NotAvailableError(`${op}: axisIndexGroups need exactly one named axis, got [${named.map((n) => `'${n}'`).join(", ")}]`);
+  const size = axisFrameSize(named[0]);
+  if (!Array.isArray(groups) || groups.length === 0 || !groups.every((g) => Array.isArray(g) && g.length > 0 && g.every((i) => Number.isInteger(i))))
+    throw new ArgumentError(`${op}: axisIndexGroups must be a non-empty list of non-empty lists of axis indices, got ${describeValue(groups)}`);
+  const gs = groups as number[][];
+  const seen = gs.flat();
+  if (seen.some((i) => i < 0 || i >= size) || new Set(seen).size !== seen.length || seen.length !== size)
+    throw new ValueError(`${op}: axisIndexGroups must cover every index of axis '${named[0]}' (size ${size}) exactly once, got ${JSON.stringify(gs)}`);
+  if (gs.some((g) => g.length !== gs[0].length)) throw new ValueError(`${op}: axisIndexGroups must all be the same size, got ${JSON.stringify(gs)}`);
+  return gs.map((g) => [...g]);
 }
 
 function leafArray(op: string, leaf: unknown): NDArray {
@@ -78,7 +91,8 @@ function positionalReduce(op: string, xs: NDArray[], axes: number[], reduce: typ
 }
 
 interface GroupOpts {
-  axisIndexGroups?: null;
+  /** JAX's axis_index_groups (under pmap): the collective runs within each group of axis indices. */
+  axisIndexGroups?: number[][] | null;
 }
 
 /**
@@ -89,17 +103,18 @@ interface GroupOpts {
 export function psum(x: NDArray | number, axisName: AxisName, opts?: GroupOpts): NDArray;
 export function psum<T>(x: T, axisName: AxisName, opts?: GroupOpts): T;
 export function psum(x: unknown, axisName: AxisName, opts: GroupOpts = {}): any {
-  checkGroups("psum", checkOptions<GroupOpts>("psum", opts, { axisIndexGroups: "any" }).axisIndexGroups);
+  const given = checkOptions<GroupOpts>("psum", opts, { axisIndexGroups: "any" }).axisIndexGroups;
   const { named, positional } = namesOf("psum", axisName, true);
+  const groups = groupsOf("psum", given, named);
   return mapLeaves("psum", x, (leaves) => {
     const xs = positionalReduce("psum", leaves.map((l) => (l.dtype === bool ? o.convert(l, int32) : l)), positional, R.reduceSum);
     if (!named.length) return xs;
     // JAX's constant case: nothing traced, so nothing varies along the axes.
     if (xs.every((l) => !(l instanceof Tracer))) {
-      const n = product(named);
+      const n = groups ? groups[0].length : product(named);
       return xs.map((l) => o.mul(l, n));
     }
-    return bind(C.psum, xs, { axes: named, axis_index_groups: null });
+    return bind(C.psum, xs, { axes: named, axis_index_groups: groups });
   });
 }
 
@@ -107,13 +122,14 @@ export function psum(x: unknown, axisName: AxisName, opts: GroupOpts = {}): any 
 export function pmean(x: NDArray | number, axisName: AxisName, opts?: GroupOpts): NDArray;
 export function pmean<T>(x: T, axisName: AxisName, opts?: GroupOpts): T;
 export function pmean(x: unknown, axisName: AxisName, opts: GroupOpts = {}): any {
-  checkGroups("pmean", checkOptions<GroupOpts>("pmean", opts, { axisIndexGroups: "any" }).axisIndexGroups);
+  const given = checkOptions<GroupOpts>("pmean", opts, { axisIndexGroups: "any" }).axisIndexGroups;
   const { named, positional } = namesOf("pmean", axisName, true);
+  const groups = groupsOf("pmean", given, named);
   return mapLeaves("pmean", x, (leaves) => {
-    const sums = leaves.map((l) => psum(l, axisName));
+    const sums = leaves.map((l) => psum(l, axisName, { axisIndexGroups: groups }));
     return sums.map((s, i) => {
       const l = leaves[i];
-      const n = product(named) * positional.reduce((m, a) => m * l.shape[canonicalAxis("pmean", a, l.ndim)], 1);
+      const n = (groups ? groups[0].length : product(named)) * positional.reduce((m, a) => m * l.shape[canonicalAxis("pmean", a, l.ndim)], 1);
       const f = s.dtype.isFloat ? s : o.convert(s, float32);
       return o.div(f, n);
     });
@@ -122,11 +138,12 @@ export function pmean(x: unknown, axisName: AxisName, opts: GroupOpts = {}): any
 
 function extremum(op: "pmax" | "pmin", prim: typeof C.pmax, reduce: typeof R.reduceMax) {
   return (x: unknown, axisName: AxisName, opts: GroupOpts = {}): any => {
-    checkGroups(op, checkOptions<GroupOpts>(op, opts, { axisIndexGroups: "any" }).axisIndexGroups);
+    const given = checkOptions<GroupOpts>(op, opts, { axisIndexGroups: "any" }).axisIndexGroups;
     const { named, positional } = namesOf(op, axisName, true);
+    const groups = groupsOf(op, given, named);
     return mapLeaves(op, x, (leaves) => {
       const xs = positionalReduce(op, leaves, positional, reduce);
-      return named.length ? bind(prim, xs, { axes: named, axis_index_groups: null }) : xs;
+      return named.length ? bind(prim, xs, { axes: named, axis_index_groups: groups }) : xs;
     });
   };
 }
@@ -159,14 +176,14 @@ export function allGather(x: NDArray | number, axisName: AxisName, opts?: AllGat
 export function allGather<T>(x: T, axisName: AxisName, opts?: AllGatherOpts): T;
 export function allGather(x: unknown, axisName: AxisName, opts: AllGatherOpts = {}): any {
   const { axis = 0, tiled = false, axisIndexGroups } = checkOptions<AllGatherOpts>("all_gather", opts, { axis: "integer", tiled: "boolean", axisIndexGroups: "any" });
-  checkGroups("all_gather", axisIndexGroups);
   const { named } = namesOf("all_gather", axisName, false);
-  const size = product(named);
+  const groups = groupsOf("all_gather", axisIndexGroups, named);
+  const size = groups ? groups[0].length : product(named);
   return mapLeaves("all_gather", x, (leaves) =>
     leaves.map((l) => {
       if (tiled && l.ndim === 0) throw new ValueError(`all_gather: tiled gathering needs an operand of rank >= 1 to concatenate along, got ${l.aval.str()}`);
       const dim = canonicalAxis("all_gather", axis ?? 0, tiled ? l.ndim : l.ndim + 1);
-      const params: C.AllGatherParams = { all_gather_dimension: dim, axis_name: named, axis_index_groups: null, axis_size: size, tiled: tiled ?? false };
+      const params: C.AllGatherParams = { all_gather_dimension: dim, axis_name: named, axis_index_groups: groups, axis_size: size, tiled: tiled ?? false };
       // The shape rule checks here too: a vmap's batching rule does not call it.
       C.allGather.abstractEval([l.aval], params);
       return bind1(C.allGather, [l], params);
@@ -211,14 +228,14 @@ export function psumScatter(x: NDArray | number, axisName: AxisName, opts?: Psum
 export function psumScatter<T>(x: T, axisName: AxisName, opts?: PsumScatterOpts): T;
 export function psumScatter(x: unknown, axisName: AxisName, opts: PsumScatterOpts = {}): any {
   const { scatterDimension = 0, tiled = false, axisIndexGroups } = checkOptions<PsumScatterOpts>("psum_scatter", opts, { scatterDimension: "integer", tiled: "boolean", axisIndexGroups: "any" });
-  checkGroups("psum_scatter", axisIndexGroups);
   const { named } = namesOf("psum_scatter", axisName, false);
-  const size = product(named);
+  const groups = groupsOf("psum_scatter", axisIndexGroups, named);
+  const size = groups ? groups[0].length : product(named);
   return mapLeaves("psum_scatter", x, (leaves) =>
     leaves.map((l) => {
       if (l.ndim === 0) throw new ValueError(`psum_scatter: the operand needs an axis to scatter along, got ${l.aval.str()}`);
       const sd = canonicalAxis("psum_scatter", scatterDimension ?? 0, l.ndim);
-      const params: C.ReduceScatterParams = { axis_index_groups: null, axis_name: named, axis_size: size, scatter_dimension: sd, tiled: tiled ?? false };
+      const params: C.ReduceScatterParams = { axis_index_groups: groups, axis_name: named, axis_size: size, scatter_dimension: sd, tiled: tiled ?? false };
       C.reduceScatter.abstractEval([l.aval], params);
       return bind1(C.reduceScatter, [l], params);
     }),

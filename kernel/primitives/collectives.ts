@@ -25,6 +25,9 @@ function checkAxisNames(names: readonly string[]): void {
   for (const n of names) if (!findAxisFrame(n)) throw unboundAxisName(n);
 }
 
+/** Groups as JAX prints them: ((0, 1), (2, 3)), or None. */
+const groupsText = (g: number[][] | null): string | null => (g === null ? null : `(${g.map((x) => `(${x.join(", ")}${x.length === 1 ? "," : ""})`).join(", ")}${g.length === 1 ? "," : ""})`);
+
 /** A tuple of axis names as JAX prints it: ('i',), ('i', 'j'). */
 const namesText = (names: readonly string[]): string => (names.length === 1 ? `('${names[0]}',)` : `(${names.map((n) => `'${n}'`).join(", ")})`);
 
@@ -49,9 +52,21 @@ const toBatched = (x: NDArray, from: number | null, to: number, size: number): N
 // ---------------------------------------------------------------------------------------------
 // psum, pmax, pmin: all-reduce over named axes, any number of operands (one per pytree leaf)
 
+/**
+ * JAX's axis_index_groups: the axis' indices split into groups of one size; the collective runs
+ * within each group (its position in the group is the index an all_gather orders by). Only
+ * pmap evaluates it (pmap-exec.ts); a vmap's batching rule refuses it, as JAX's does.
+ */
+export type AxisIndexGroups = number[][] | null;
+
+/** The batching rules' refusal of axis_index_groups (JAX: not supported in vmap). */
+function refuseGroups(op: string, groups: AxisIndexGroups): void {
+  if (groups !== null) throw new NotAvailableError(`${op}: axis_index_groups not supported in vmap collectives (as in JAX; they work under pmap), got ${JSON.stringify(groups)}`);
+}
+
 export interface AllReduceParams {
   axes: string[];
-  axis_index_groups: null;
+  axis_index_groups: AxisIndexGroups;
 }
 
 /**
@@ -64,6 +79,7 @@ export interface AllReduceParams {
 function allReduceBatch(prim: () => Primitive<AllReduceParams>, reduce: Primitive<{ axes: number[]; out_sharding: null }>, unbatched: (v: NDArray, size: number) => NDArray): BatchRule<AllReduceParams> {
   return (args, dims, p, size, name) => {
     if (!name || !p.axes.includes(name)) return [bind(prim(), args, p), dims];
+    refuseGroups(prim().name, p.axis_index_groups);
     let outs = args.map((v, i) => (dims[i] === null ? unbatched(v, size) : bind1(reduce, [v], { axes: [dims[i]!], out_sharding: null })));
     const rest = p.axes.filter((a) => a !== name);
     if (rest.length) outs = bind(prim(), outs, { ...p, axes: rest });
@@ -89,7 +105,7 @@ function defineAllReduce(name: string, reduce: Primitive<{ axes: number[]; out_s
         },
     transpose: linear ? (cts, _args, p) => psumTransposed(cts, p) : undefined,
     batch: allReduceBatch(() => prim, reduce, unbatched),
-    printParams: (p) => ({ axes: namesText(p.axes), axis_index_groups: p.axis_index_groups }),
+    printParams: (p) => ({ axes: namesText(p.axes), axis_index_groups: groupsText(p.axis_index_groups) }),
   });
   return prim;
 }
@@ -166,7 +182,7 @@ export const ppermute: Primitive<PpermuteParams> = definePrimitive<PpermuteParam
 export interface AllGatherParams {
   all_gather_dimension: number;
   axis_name: string[];
-  axis_index_groups: null;
+  axis_index_groups: AxisIndexGroups;
   axis_size: number;
   tiled: boolean;
 }
@@ -200,7 +216,7 @@ export const allGather: Primitive<AllGatherParams> = definePrimitive<AllGatherPa
   axisNames: (p) => p.axis_name,
   jvp: (primals, tangents, p) => o.linearJvp(allGather, primals, tangents, p),
   transpose: ([ct], _args, p) => [
-    ct === null ? null : bind1(reduceScatter, [ct], { axis_index_groups: null, axis_name: p.axis_name, axis_size: p.axis_size, scatter_dimension: p.all_gather_dimension, tiled: p.tiled }),
+    ct === null ? null : bind1(reduceScatter, [ct], { axis_index_groups: p.axis_index_groups, axis_name: p.axis_name, axis_size: p.axis_size, scatter_dimension: p.all_gather_dimension, tiled: p.tiled }),
   ],
   batch([x], [d], p, size, name) {
     if (!name || !p.axis_name.includes(name)) {
@@ -213,16 +229,17 @@ export const allGather: Primitive<AllGatherParams> = definePrimitive<AllGatherPa
       return [[bind1(allGather, [x], { ...p, all_gather_dimension: dim })], [od]];
     }
     if (p.axis_name.length > 1) throw new NotAvailableError(`all_gather: gathering over several axes at once under vmap is not supported (nor in JAX), got axis_name ${namesText(p.axis_name)}`);
+    refuseGroups("all_gather", p.axis_index_groups);
     // The batch axis becomes the gathered axis; every element sees the same result.
     let y = toBatched(x, d, p.all_gather_dimension, size);
     if (p.tiled) y = foldAxis(y, p.all_gather_dimension);
     return [[y], [null]];
   },
-  printParams: (p) => ({ all_gather_dimension: p.all_gather_dimension, axis_index_groups: p.axis_index_groups, axis_name: namesText(p.axis_name), axis_size: p.axis_size, tiled: p.tiled }),
+  printParams: (p) => ({ all_gather_dimension: p.all_gather_dimension, axis_index_groups: groupsText(p.axis_index_groups), axis_name: namesText(p.axis_name), axis_size: p.axis_size, tiled: p.tiled }),
 });
 
 export interface ReduceScatterParams {
-  axis_index_groups: null;
+  axis_index_groups: AxisIndexGroups;
   axis_name: string[];
   axis_size: number;
   scatter_dimension: number;
@@ -250,7 +267,7 @@ export const reduceScatter: Primitive<ReduceScatterParams> = definePrimitive<Red
   axisNames: (p) => p.axis_name,
   jvp: (primals, tangents, p) => o.linearJvp(reduceScatter, primals, tangents, p),
   transpose: ([ct], _args, p) => [
-    ct === null ? null : bind1(allGather, [ct], { all_gather_dimension: p.scatter_dimension, axis_name: p.axis_name, axis_index_groups: null, axis_size: p.axis_size, tiled: p.tiled }),
+    ct === null ? null : bind1(allGather, [ct], { all_gather_dimension: p.scatter_dimension, axis_name: p.axis_name, axis_index_groups: p.axis_index_groups, axis_size: p.axis_size, tiled: p.tiled }),
   ],
   batch([x], [d], p, size, name) {
     const sd = p.scatter_dimension;
@@ -262,12 +279,13 @@ export const reduceScatter: Primitive<ReduceScatterParams> = definePrimitive<Red
       return [[bind1(reduceScatter, [x], p)], [p.tiled ? d : d - 1]];
     }
     if (p.axis_name.length > 1) throw new NotAvailableError(`reduce_scatter: scattering over several axes at once under vmap is not supported (nor in JAX), got axis_name ${namesText(p.axis_name)}`);
+    refuseGroups("reduce_scatter", p.axis_index_groups);
     // psum over the batch axis, then element i keeps block i of the scatter dimension: that
     // dimension (split into (size, block) when tiled) becomes the batch axis.
     const y = d === null ? o.mul(x, size) : o.reduceSum(x, [d]);
     return p.tiled ? [[splitAxis(y, sd, size)], [sd]] : [[y], [sd]];
   },
-  printParams: (p) => ({ axis_index_groups: p.axis_index_groups, axis_name: namesText(p.axis_name), axis_size: p.axis_size, scatter_dimension: p.scatter_dimension, tiled: p.tiled }),
+  printParams: (p) => ({ axis_index_groups: groupsText(p.axis_index_groups), axis_name: namesText(p.axis_name), axis_size: p.axis_size, scatter_dimension: p.scatter_dimension, tiled: p.tiled }),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -116,14 +116,22 @@ function nestedJaxprs(v: unknown): Jaxpr[] {
   return [];
 }
 
-/** A collective over this pmap's axis, computed across the shards with its batching rule. */
+/**
+ * A collective over this pmap's axis, computed across the shards with its batching rule; with
+ * axis_index_groups, within each group (the group's order is the order an all_gather stacks in).
+ */
 function collectiveAcross(e: JaxprEqn, ins: NDArray[][], p: PmapParams, devs: Device[]): NDArray[][] {
   const prim = e.primitive;
   if (!prim.batch) throw new NotAvailableError(`xla_pmap: collective '${prim.name}' has no batching rule to evaluate it across devices`);
-  const nIn = e.inputs.length;
-  const stacked = Array.from({ length: nIn }, (_, k) => stackShards(ins.map((shard) => shard[k]), devs[0]));
-  const [outs, dims] = prim.batch(stacked, stacked.map(() => 0), e.params, p.axis_size, p.axis_name);
-  return devs.map((dev, i) => outs.map((o, k) => (dims[k] === null ? place(o, dev, true) : shardOf(o, dims[k]!, i, dev))));
+  const groups = (e.params as { axis_index_groups?: number[][] | null }).axis_index_groups ?? null;
+  const out: NDArray[][] = new Array(devs.length);
+  for (const group of groups ?? [devs.map((_, i) => i)]) {
+    const params = groups ? { ...e.params, axis_index_groups: null } : e.params;
+    const stacked = e.inputs.map((_, k) => stackShards(group.map((i) => ins[i][k]), devs[group[0]]));
+    const [outs, dims] = prim.batch(stacked, stacked.map(() => 0), params, group.length, p.axis_name);
+    group.forEach((i, g) => (out[i] = outs.map((o, k) => (dims[k] === null ? place(o, devs[i], true) : shardOf(o, dims[k]!, g, devs[i])))));
+  }
+  return out;
 }
 
 /**

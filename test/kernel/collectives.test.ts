@@ -337,7 +337,8 @@ describe("errors", () => {
     expect(() => vm((v) => lax.psumScatter(v, "i", { tiled: true }), "i")(x)).toThrow("tiled reduce_scatter operand scatter dimension size 3 must be divisible by shard_count 4");
     expect(() => vm((v) => lax.allGather(v, "i", { axis: 2 }), "i")(x)).toThrow(/all_gather: axis 2 is out of bounds for array of dimension 2/);
     expect(() => vm((v) => lax.psum(v, 3 as unknown as string), "i")(x)).toThrow(/psum: axisName must be a string or an array of strings, got/);
-    expect(() => vm((v) => lax.psum(v, "i", { axisIndexGroups: [[0, 1], [2, 3]] as unknown as null }), "i")(x)).toThrow(NotAvailableError);
+    expect(() => vm((v) => lax.psum(v, "i", { axisIndexGroups: [[0, 1], [2, 3]] }), "i")(x)).toThrow(NotAvailableError);
+    expect(() => vm((v) => lax.psum(v, "i", { axisIndexGroups: [[0, 1], [2, 3]] }), "i")(x)).toThrow(/psum: axis_index_groups not supported in vmap collectives/);
     expect(() => vm((v) => lax.allGather(v, "i", { axes: 1 } as object), "i")(x)).toThrow(/all_gather: unknown option, got "axes"/);
   });
 });

@@ -119,6 +119,56 @@ describe("collectives inside pmap, against their definitions", () => {
   });
 });
 
+describe("axisIndexGroups", () => {
+  const F = 3;
+  const [x, xs] = randArray([D, F]);
+  const X = (i: number, k: number) => xs[i * F + k];
+  // Groups {0, 2} and {3, 1}: a shard's group, and its position in it (the order allGather stacks in).
+  const groups = [
+    [0, 2],
+    [3, 1],
+  ];
+  const groupOf = (i: number) => groups.find((g) => g.includes(i))!;
+
+  it("psum, pmean, pmax and pmin within each group", () => {
+    const over = (i: number, k: number, f: (v: number[]) => number) => f(groupOf(i).map((j) => X(j, k)));
+    const total = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    expectClose(pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: groups }))(x), build([D, F], ([i, k]) => over(i, k, total)));
+    expectClose(pm((v: NDArray) => lax.pmean(v, "i", { axisIndexGroups: groups }))(x), build([D, F], ([i, k]) => over(i, k, total) / 2));
+    expectClose(pm((v: NDArray) => lax.pmax(v, "i", { axisIndexGroups: groups }))(x), build([D, F], ([i, k]) => over(i, k, (v) => Math.max(...v))));
+    expectClose(pm((v: NDArray) => lax.pmin(v, "i", { axisIndexGroups: groups }))(x), build([D, F], ([i, k]) => over(i, k, (v) => Math.min(...v))));
+  });
+
+  it("allGather stacks in the group's order; psumScatter keeps the shard's block of its group's sum", () => {
+    const g = pm((v: NDArray) => lax.allGather(v, "i", { axisIndexGroups: groups }))(x);
+    expect(g.shape).toEqual([D, 2, F]);
+    expectClose(g, build([D, 2, F], ([i, p, k]) => X(groupOf(i)[p], k)));
+    const [y, ys] = randArray([D, 2, F]);
+    const Y = (i: number, b: number, k: number) => ys[(i * 2 + b) * F + k];
+    const s = pm((v: NDArray) => lax.psumScatter(v, "i", { axisIndexGroups: groups }))(y);
+    expect(s.shape).toEqual([D, F]);
+    expectClose(s, build([D, F], ([i, k]) => groupOf(i).reduce((a, j) => a + Y(j, groupOf(i).indexOf(i), k), 0)));
+  });
+
+  it("grad through a grouped psum: d/dx[i] of sum(psum_g(x) * w) = sum over i's group of w", () => {
+    const [w, ws] = randArray([D, F]);
+    const loss = (v: NDArray) => np.sum(pm((a: NDArray, b: NDArray) => lax.psum(a, "i", { axisIndexGroups: groups }).mul(b))(v, w) as NDArray);
+    expectClose(grad(loss)(x), build([D, F], ([i, k]) => groupOf(i).reduce((a, j) => a + ws[j * F + k], 0)));
+  });
+
+  it("bad groups are clear errors", () => {
+    expect(() => pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: [[0, 1], [2]] }))(x)).toThrow(/psum: axisIndexGroups must cover every index of axis 'i' \(size 4\) exactly once, got \[\[0,1\],\[2\]\]/);
+    expect(() => pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: [[0, 1, 2], [3]] }))(x)).toThrow(/psum: axisIndexGroups must all be the same size/);
+    expect(() => pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: [[0, 1], [2, 9]] }))(x)).toThrow(/must cover every index/);
+    expect(() => pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: "x" as unknown as number[][] }))(x)).toThrow(/psum: axisIndexGroups must be a non-empty list/);
+  });
+
+  it("the staged equation prints JAX's axis_index_groups", () => {
+    const text = String(makeJaxpr(pm((v: NDArray) => lax.psum(v, "i", { axisIndexGroups: groups })))(x));
+    expect(text).toContain("psum[axes=('i',) axis_index_groups=((0, 2), (3, 1))]");
+  });
+});
+
 describe("nested pmap", () => {
   it("an inner pmap with its own axis inside an outer one (2 x 2)", () => {
     const [x, xs] = randArray([2, 2, 3]);
