@@ -44,7 +44,7 @@ const EXCLUDED_FILES: { file: string; why: string }[] = [
     file: "test/kernel/pmap*.test.ts",
     why: "needs PRIMAL_CPU_DEVICES=4 before the CPU backend loads, and this run's setup file loads the kernel first; jit(pmap) is tested in the file itself",
   },
-  ...["test/kernel/device-threads.test.ts", "test/kernel/inspect-pmap.test.ts", "test/kernel/inspect-device-programs.test.ts", "test/kernel/example-data-parallel.test.ts"].map((file) => ({
+  ...["test/kernel/device-threads.test.ts", "test/kernel/inspect-pmap.test.ts", "test/kernel/inspect-device-programs.test.ts", "test/kernel/inspect-device-text.test.ts", "test/kernel/example-data-parallel.test.ts"].map((file) => ({
     file,
     why: "needs several CPU devices (PRIMAL_CPU_DEVICES) before the CPU backend loads, as the pmap files do; their programs run jitted on the devices' threads anyway",
   })),

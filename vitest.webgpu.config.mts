@@ -69,7 +69,7 @@ const CPU_ONLY = [
   // pmap over 4 logical CPU devices (PRIMAL_CPU_DEVICES); WebGPU pmap needs several adapters.
   "test/kernel/pmap.test.ts", "test/kernel/pmap-parallel.test.ts", "test/kernel/pmap-sharded.test.ts", "test/kernel/pmap-control-flow.test.ts", "test/kernel/inspect-pmap.test.ts",
   // The CPU devices' own threads (test/webgpu/pmap.test.ts has pmap over WebGPU devices).
-  "test/kernel/device-threads.test.ts", "test/kernel/example-data-parallel.test.ts", "test/kernel/inspect-device-programs.test.ts",
+  "test/kernel/device-threads.test.ts", "test/kernel/example-data-parallel.test.ts", "test/kernel/inspect-device-programs.test.ts", "test/kernel/inspect-device-text.test.ts",
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

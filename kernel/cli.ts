@@ -30,11 +30,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as primal from "./index";
 import { shutdownBackends } from "./core/device";
+import { deviceThreadRecords } from "./backends/cpu/device-threads";
 import { TraceRecord, onTrace } from "./ir/trace-log";
 import { setLinearizeSources } from "./ir/source";
 import { CompiledRecord, formatCompiled, onCompile, setKernelTiming } from "./lower/inspect";
 import { parseCells } from "./server/cell-parser";
 import { CellRunner, type CellErrorInfo, type CellOutput, type StackFrame } from "./server/cell-runner";
+import { DeviceTextEntry, byCompileTime, deviceKernelText, deviceKernelTexts } from "./server/inspect-devices";
 import { describePmap, shownProgram } from "./server/inspect-jaxpr";
 
 /** Where the CLI writes, and what it runs cells against (tests pass a fake library). */
@@ -70,7 +72,8 @@ Options:
   --ir                  also print the jaxpr of every function traced by jit, grad or
                         pmap (a pmap's per-device program)
   --kernels             also print what jit compiled: each program's fused kernels, their
-                        generated source, the equations they compute and their times
+                        generated source, the equations they compute and their times (a
+                        pmap's programs once per CPU device that compiled them)
   --json                print one JSON object per output, one per line
   -h, --help            show this help
   -v, --version         print the version
@@ -187,15 +190,41 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
   const stopLog = opts.ir ? onTrace((r) => traced.push(r)) : () => undefined;
   if (opts.ir) setLinearizeSources(true);
   // --kernels: each program jit compiled during a cell, printed (with the kernels' measured
-  // times over the cell's calls) after that cell's output.
-  const compiled: CompiledRecord[] = [];
-  const stopCompileLog = opts.kernels ? onCompile((r) => compiled.push(r)) : () => undefined;
-  if (opts.kernels) setKernelTiming(true);
+  // times over the cell's calls) after that cell's output. The CPU devices' threads compile a
+  // pmap's programs: those are asked for after each cell (only when some thread was started),
+  // headed with their device, named after the pmapped function and its line (from the pmap's
+  // trace record), and printed among this thread's in compile order, a program's devices
+  // together (kernel/server/inspect-devices.ts).
+  const compiled: { r: CompiledRecord; at: number }[] = [];
+  const pmapTraces: { record: TraceRecord }[] = [];
+  const stopKernelLogs: (() => void)[] = [];
+  /** Per device, the thread's own id of the last record printed (or there before the run): later ones are new. */
+  const seenOnThread = new Map<number, number>();
+  if (opts.kernels) {
+    stopKernelLogs.push(
+      onCompile((r) => compiled.push({ r, at: performance.timeOrigin + performance.now() })),
+      onTrace((r) => {
+        if (r.kind !== "pmap") return;
+        pmapTraces.push({ record: r });
+        if (pmapTraces.length > 200) pmapTraces.splice(0, pmapTraces.length - 200);
+      }),
+    );
+    setKernelTiming(true);
+    // Threads already started (a run inside a process that used them) keep older programs.
+    for (const t of deviceThreadRecords(() => ({ limit: 1 }))) seenOnThread.set(t.device.id, t.records.at(-1)?.record.id ?? -1);
+  }
   const flushKernels = (): void => {
-    for (const r of compiled.splice(0)) {
-      const where = r.source ? ` (${shown(r.source.file)}:${r.source.line})` : "";
-      if (opts.json) json({ type: "kernels", cell: current, name: r.name, file: r.source?.file, line: r.source?.line, text: formatCompiled(r) });
-      else io.stdout(formatCompiled(r, where));
+    if (!opts.kernels) return;
+    const own = compiled.splice(0).map(({ r, at }) => ({ at, device: -1, r, e: null }));
+    const theirs = deviceKernelTexts((d) => seenOnThread.get(d), pmapTraces).map((e) => ({ at: e.at, device: e.device.id, r: null, e }));
+    for (const { e } of theirs) seenOnThread.set(e.device.id, Math.max(e.local, seenOnThread.get(e.device.id) ?? -1));
+    for (const { r, e } of byCompileTime<{ at: number; device: number; r: CompiledRecord | null; e: DeviceTextEntry | null }>([...own, ...theirs], false)) {
+      const source = r ? r.source : e!.source;
+      const where = source ? ` (${shown(source.file)}:${source.line})` : "";
+      if (opts.json) {
+        const text = r ? formatCompiled(r) : deviceKernelText(e!, "");
+        json({ type: "kernels", cell: current, name: r ? r.name : e!.name, ...(e ? { device: String(e.device) } : {}), file: source?.file, line: source?.line, text });
+      } else io.stdout(r ? formatCompiled(r, where) : deviceKernelText(e!, where));
     }
   };
   const flushTraces = (): void => {
@@ -244,7 +273,7 @@ async function runFile(opts: RunOptions, io: CliIo): Promise<number> {
     return uncaught > 0 ? 1 : 0;
   } finally {
     stopLog();
-    stopCompileLog();
+    for (const stop of stopKernelLogs) stop();
     if (opts.kernels) setKernelTiming(false);
     process.off("unhandledRejection", onRejection);
   }

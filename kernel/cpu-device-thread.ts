@@ -16,13 +16,16 @@
 // (kernel/lower/inspect.ts), tagged with the program and run name that compiled it, and the
 // `inspect` command answers with those records already in the kernels panel's form (the same
 // conversion the kernel server uses, kernel/server/inspect-records.ts), since the log's records
-// hold jaxprs that cannot be posted. Kernel timing follows the main thread's (`timing`).
+// hold jaxprs that cannot be posted. The `kernelText` command answers with the same records as
+// `primal run --kernels` prints them, below their heading (kernel/lower/inspect.ts's
+// formatCompiledSteps, the main thread's own code), since the heading names the line that called
+// the pmap, which only the main thread knows. Kernel timing follows the main thread's (`timing`).
 //
 // Bundled on its own (scripts/build.mjs -> dist/cpu-device-thread.js); from sources, the main
 // side bundles this file with esbuild (kernel/backends/thread-source.ts).
 
 import { MessagePort, parentPort, threadId, workerData } from "node:worker_threads";
-import type { ThreadCommand, ThreadCompiledRecord, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-threads";
+import type { ThreadCommand, ThreadCompiledRecord, ThreadKernelText, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-threads";
 import type { NDArray } from "./core/ndarray";
 import type { ClosedJaxpr } from "./ir/jaxpr";
 import type { CompiledRecord } from "./lower/inspect";
@@ -63,6 +66,7 @@ interface Lib {
   decodeClosedJaxpr: typeof import("./ir/wire").decodeClosedJaxpr;
   inspectCompiled: typeof import("./lower/inspect").inspectCompiled;
   setKernelTiming: typeof import("./lower/inspect").setKernelTiming;
+  formatCompiledSteps: typeof import("./lower/inspect").formatCompiledSteps;
   kernelProgramRecord: typeof import("./server/inspect-records").kernelProgramRecord;
 }
 
@@ -85,7 +89,8 @@ async function load(): Promise<Lib> {
   inspect.onCompile((r) => origins.set(r, { pid: running?.pid ?? null, name: running?.name ?? null, at: performance.timeOrigin + performance.now() }));
   return {
     bind: trace.bind, jitP: jit.jitP, fromStorage: nd.fromStorage, ShapedArray: aval.ShapedArray, DTYPES: dtype.DTYPES, decodeClosedJaxpr: wire.decodeClosedJaxpr,
-    inspectCompiled: inspect.inspectCompiled, setKernelTiming: inspect.setKernelTiming, kernelProgramRecord: records.kernelProgramRecord,
+    inspectCompiled: inspect.inspectCompiled, setKernelTiming: inspect.setKernelTiming, formatCompiledSteps: inspect.formatCompiledSteps,
+    kernelProgramRecord: records.kernelProgramRecord,
   };
 }
 
@@ -110,6 +115,16 @@ function inspectRecords(lib: Lib, limit: number | undefined, ids: number[] | und
     return { pid: o?.pid ?? null, at: o?.at ?? 0, record };
   });
   return { records, total: all.length };
+}
+
+/** The answer to `kernelText`: the records numbered above `after` (all without it), oldest first, as text below their heading. */
+function kernelText(lib: Lib, after: number | undefined): ThreadKernelText[] {
+  return lib.inspectCompiled()
+    .filter((c) => after === undefined || c.id > after)
+    .map((c) => {
+      const o = origins.get(c);
+      return { id: c.id, pid: o?.pid ?? null, at: o?.at ?? 0, name: o?.name ?? c.name, text: lib.formatCompiledSteps(c) };
+    });
 }
 
 /** The device's arrays by id; an array stored under several ids (an output that is an input) is counted. */
@@ -209,6 +224,13 @@ function handle(lib: Lib, cmd: ThreadCommand): void {
     case "inspect":
       try {
         reply({ token: cmd.token, ok: true, inspect: inspectRecords(lib, cmd.limit, cmd.ids) });
+      } catch (e) {
+        reply({ token: cmd.token, ok: false, error: errorOf(e) });
+      }
+      return;
+    case "kernelText":
+      try {
+        reply({ token: cmd.token, ok: true, kernelText: kernelText(lib, cmd.after) });
       } catch (e) {
         reply({ token: cmd.token, ok: false, error: errorOf(e) });
       }

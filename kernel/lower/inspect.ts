@@ -161,10 +161,27 @@ export function recordCompiled(
   return rec;
 }
 
-/** A record as text: what `primal run --kernels` prints. */
+/** A record as text: what `primal run --kernels` prints (its heading, then its steps). */
 export function formatCompiled(r: CompiledRecord, where = ""): string {
-  const on = r.platform && r.platform !== "cpu" ? ` on ${r.platform}` : "";
-  const lines = [`--- kernels of jit(${r.name})${where}${on} ---`];
+  return `${compiledHeading(r.name, where, r.platform && r.platform !== "cpu" ? r.platform : null)}\n${formatCompiledSteps(r)}`;
+}
+
+/**
+ * The heading of a record's text: `--- kernels of jit(name) (file:line) on webgpu ---`. `where`
+ * is the source part, already formatted; `on` names the platform (not said for the CPU) or,
+ * for a program a CPU device's thread compiled, its device ("cpu:1").
+ */
+export function compiledHeading(name: string, where: string, on: string | null): string {
+  return `--- kernels of jit(${name})${where}${on ? ` on ${on}` : ""} ---`;
+}
+
+/**
+ * A record's text below its heading: the counts, then each step with its equations and source.
+ * A CPU device's thread formats its own records with it (kernel/cpu-device-thread.ts), since
+ * only the main thread knows the line that called the pmap the heading names.
+ */
+export function formatCompiledSteps(r: CompiledRecord): string {
+  const lines: string[] = [];
   lines.push(
     `${r.counts.kernels} fused kernel(s), ${r.counts.library} library call(s)${r.counts.aliases ? `, ${r.counts.aliases} alias(es)` : ""}; ` +
       `${r.after.jaxpr.eqns.length} equations; peak intermediate memory ${fmtBytes(r.peakTempBytes)}; compiled in ${r.compileMs.toFixed(2)} ms`,

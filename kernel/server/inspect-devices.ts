@@ -19,9 +19,17 @@
 // - One record per device: each device's thread compiled the program and ran its shard, with its
 //   own calls, compile time and kernel times. The records of one program are ordered together,
 //   device by device, so the panel shows them as adjacent rows, each with its device badge.
+// - The text forms (`primal run --kernels`, inspect/kernels): `deviceKernelTexts` asks the
+//   threads for their records as text below the heading (formatted there by the code that
+//   formats this process's records), and gives each the heading's name and line from the pmap
+//   record, and its device. `byCompileTime` orders them among this process's records the same
+//   way as the panel: by compile time, a program's devices together, cpu:0 first.
 
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../ir/jaxpr";
-import { deviceThreadRecords } from "../backends/cpu/device-threads";
+import { Device } from "../core/device";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, SourceInfo, Var } from "../ir/jaxpr";
+import { TraceRecord } from "../ir/trace-log";
+import { deviceThreadKernelText, deviceThreadRecords } from "../backends/cpu/device-threads";
+import { compiledHeading } from "../lower/inspect";
 import { InspectRecordsParams, KernelProgramRecord } from "../protocol";
 import { INSPECT_LIMITS, KeptTrace, sourceLine, store } from "./inspect-common";
 
@@ -89,6 +97,61 @@ export function deviceKernelRecords(p: InspectRecordsParams): { entries: DeviceR
   return { entries, total };
 }
 
+// ---- the text forms ---------------------------------------------------------------------------
+
+/** A device thread's program as text, ready to print or to merge with this process's records. */
+export interface DeviceTextEntry {
+  device: Device;
+  /** The thread's own id of the record. */
+  local: number;
+  /** As DeviceRecordEntry's: the first compile of the program on any device (ms since the epoch). */
+  at: number;
+  /** The pmapped function's name (from the pmap record; the run's name when that is not kept). */
+  name: string;
+  /** The line that called the pmapped function, when the pmap record is kept. */
+  source: SourceInfo | null;
+  /** The text below the heading: counts, steps, equations, sources (formatCompiledSteps, on the thread). */
+  steps: string;
+}
+
+/**
+ * The started device threads' compiled programs as text, in device order, each thread's oldest
+ * first (none started: []; nothing is started). `after(device)` is the thread's own record id
+ * after which to list (undefined: all it keeps; null skips it). The pmap records that name the
+ * programs are looked up in `traces`, by default the kept trace records (inspect-records.ts);
+ * the CLI, which keeps no such store, passes the pmap records it saw.
+ */
+export function deviceKernelTexts(
+  after: (device: number) => number | undefined | null = () => undefined,
+  traces: readonly { record: TraceRecord }[] = store.traces,
+): DeviceTextEntry[] {
+  const entries: (DeviceTextEntry & { pid: number | null })[] = [];
+  const firstAt = new Map<number, number>();
+  for (const a of deviceThreadKernelText(after))
+    for (const { id, pid, at, name, text, program } of a.records) {
+      const r = program ? pmapTraceOf(program, traces)?.trace.record : undefined;
+      entries.push({ device: a.device, local: id, at, name: r?.name ?? name, source: r?.source ?? null, steps: text, pid });
+      if (pid !== null) firstAt.set(pid, Math.min(at, firstAt.get(pid) ?? Infinity));
+    }
+  return entries.map(({ pid, ...e }) => (pid === null ? e : { ...e, at: firstAt.get(pid)! }));
+}
+
+/** A device thread's program as `primal run --kernels` prints it; `where` is the source part of the heading, already formatted. */
+export function deviceKernelText(e: DeviceTextEntry, where: string): string {
+  return `${compiledHeading(e.name, where, String(e.device))}\n${e.steps}`;
+}
+
+/**
+ * Orders this process's records (`device` -1) and the device threads' (their device id, `at`
+ * the first compile of their program) by compile time, oldest first or newest first, a
+ * program's devices together in ascending order either way; records with the same time keep
+ * their order (oldest first in, as the logs hold them).
+ */
+export function byCompileTime<T extends { at: number; device: number }>(entries: readonly T[], newestFirst: boolean): T[] {
+  if (!newestFirst) return entries.slice().sort((a, b) => a.at - b.at || a.device - b.device);
+  return entries.slice().sort((a, b) => a.at - b.at || b.device - a.device).reverse();
+}
+
 // ---- the link to the pmap record -------------------------------------------------------------
 
 /** Each pmap body's equations by identity (and by their first output, which a device's copy of a custom_jvp call keeps). */
@@ -112,10 +175,15 @@ function positionsIn(j: Jaxpr): Map<JaxprEqn | Var, number> {
  * of the program's equations in it; null when it is none of theirs (or no longer kept).
  */
 export function pmapSegmentOf(program: ClosedJaxpr): { trace: KeptTrace; eqns: number[] } | null {
+  return pmapTraceOf(program, store.traces);
+}
+
+/** The newest of `traces` whose pmap record's per-device program `program` is a part of, with the positions of its equations there. */
+function pmapTraceOf<T extends { record: TraceRecord }>(program: ClosedJaxpr, traces: readonly T[]): { trace: T; eqns: number[] } | null {
   const eqns = program.jaxpr.eqns;
   if (!eqns.length) return null;
-  for (let i = store.traces.length - 1; i >= 0; i--) {
-    const t = store.traces[i];
+  for (let i = traces.length - 1; i >= 0; i--) {
+    const t = traces[i];
     if (t.record.kind !== "pmap") continue;
     const at = positionsIn(t.record.jaxpr.jaxpr);
     const where = (e: JaxprEqn) => at.get(e) ?? (e.outVars[0] ? at.get(e.outVars[0]) : undefined);

@@ -5,15 +5,29 @@
 // as `primal run --ir` / `--kernels` print them. The records are kept from the moment the
 // kernel starts (inspect-records.ts keeps the latest 200 traces; the structured forms of the
 // same records are in that file).
+//
+// inspect/kernels also lists the programs the CPU devices' threads compiled (a pmap's programs,
+// inspect-devices.ts), each headed with its device (`--- kernels of jit(f) (cell.ts:4) on cpu:1
+// ---`), merged with this process's by compile time, newest first, a program's devices together
+// as in the kernels panel. This process's programs compiled before keepTraceRecords was called
+// count as the oldest.
 
-import { formatCompiled, inspectCompiled } from "../lower/inspect";
+import { CompiledRecord, formatCompiled, inspectCompiled, onCompile } from "../lower/inspect";
 import { InspectParams, InspectResult } from "../protocol";
+import { byCompileTime, deviceKernelText, deviceKernelTexts } from "./inspect-devices";
 import { describePmap, shownProgram } from "./inspect-jaxpr";
 import { keptTraces, setInspectRecording } from "./inspect-records";
 
-/** Starts keeping trace records (turns the inspection recording on: inspect-records.ts keeps them). */
+/** When each of this process's programs was compiled (ms since the epoch), to order them among the device threads'. */
+const compiledAt = new WeakMap<CompiledRecord, number>();
+let notingCompileTimes = false;
+
+/** Starts keeping trace records (turns the inspection recording on: inspect-records.ts keeps them), and noting when programs compile. */
 export function keepTraceRecords(): void {
   setInspectRecording(true);
+  if (notingCompileTimes) return;
+  notingCompileTimes = true;
+  onCompile((r) => compiledAt.set(r, performance.timeOrigin + performance.now()));
 }
 
 const where = (s: { file: string; line: number } | null, file?: string): string => {
@@ -26,8 +40,14 @@ const where = (s: { file: string; line: number } | null, file?: string): string 
 export function inspectText(kind: "jaxprs" | "gradients" | "kernels", p: InspectParams = {}): InspectResult {
   const inFile = (s: { file: string } | null) => !p.file || (s !== null && s.file === p.file);
   if (kind === "kernels") {
-    const recs = inspectCompiled().filter((r) => inFile(r.source)).slice().reverse();
-    const text = recs.map((r) => formatCompiled(r, where(r.source, p.file))).join("\n");
+    const own = inspectCompiled()
+      .filter((r) => inFile(r.source))
+      .map((r) => ({ at: compiledAt.get(r) ?? 0, device: -1, text: () => formatCompiled(r, where(r.source, p.file)) }));
+    const theirs = deviceKernelTexts()
+      .filter((e) => inFile(e.source))
+      .map((e) => ({ at: e.at, device: e.device.id, text: () => deviceKernelText(e, where(e.source, p.file)) }));
+    const recs = byCompileTime([...own, ...theirs], true);
+    const text = recs.map((r) => r.text()).join("\n");
     return { count: recs.length, text: text || "No program has been compiled yet: call a jitted function in a cell (and turn JIT on)." };
   }
   const want = kind === "jaxprs" ? ["jit", "pmap"] : ["grad"];

@@ -21,7 +21,8 @@
 //
 // The inspectors: each thread keeps the records of the programs it compiled (its own copy of
 // kernel/lower/inspect.ts's log). `deviceThreadRecords` asks the started threads for them, in
-// the kernels panel's form made on the thread, with the program each came from; a thread
+// the kernels panel's form made on the thread, with the program each came from, and
+// `deviceThreadKernelText` for their text (`primal run --kernels`, inspect/kernels); a thread
 // measures its kernels whenever this thread's kernel timing is on (the setting goes out with
 // the next command after it changes).
 
@@ -66,7 +67,9 @@ export type ThreadCommand =
   /** Per-kernel timing on or off (kernel/lower/inspect.ts's setKernelTiming), as this thread has it. */
   | { c: "timing"; on: boolean }
   /** The thread's compiled programs: the newest `limit`, or those with the thread's own `ids`. */
-  | { c: "inspect"; token: number; limit?: number; ids?: number[] };
+  | { c: "inspect"; token: number; limit?: number; ids?: number[] }
+  /** The thread's compiled programs as `primal run --kernels` prints them: those numbered above `after` (all without it). */
+  | { c: "kernelText"; token: number; after?: number };
 
 /** A program a device thread compiled, as the thread describes it (the answer to `inspect`). */
 export interface ThreadCompiledRecord {
@@ -82,6 +85,19 @@ export interface ThreadCompiledRecord {
   record: { id: number };
 }
 
+/** A program a device thread compiled, as text (the answer to `kernelText`). */
+export interface ThreadKernelText {
+  /** The thread's own id of the record (its compile log numbers them from 0). */
+  id: number;
+  /** As in ThreadCompiledRecord. */
+  pid: number | null;
+  at: number;
+  /** The run's name (the pmapped function's), else the record's. */
+  name: string;
+  /** The record's text below its heading (kernel/lower/inspect.ts's formatCompiledSteps). */
+  text: string;
+}
+
 /** Device thread -> main thread. Token 0 says the thread is ready; token -1 that it is ending. */
 export type ThreadReply =
   | {
@@ -92,6 +108,8 @@ export type ThreadReply =
       ready?: { threadId: number; at: number };
       /** The answer to `inspect`: the records picked, oldest first, and how many the thread keeps. */
       inspect?: { records: ThreadCompiledRecord[]; total: number };
+      /** The answer to `kernelText`: the records picked, oldest first. */
+      kernelText?: ThreadKernelText[];
     }
   | { token: number; ok: false; error: { name: string; message: string } };
 
@@ -539,27 +557,81 @@ export interface DeviceThreadRecords {
  * kernels panel's form (kernel/server/inspect-records.ts's kernelProgramRecord).
  */
 export function deviceThreadRecords(query: (device: number) => { limit?: number; ids?: number[] } | null): DeviceThreadRecords[] {
+  return askThreads(
+    (thread, token) => {
+      const q = query(thread.device);
+      if (!q) return null;
+      const cmd: Extract<ThreadCommand, { c: "inspect" }> = { c: "inspect", token };
+      if (q.limit !== undefined) cmd.limit = q.limit;
+      if (q.ids) cmd.ids = [...q.ids];
+      return cmd;
+    },
+    (r, device) => {
+      if (!r.inspect) throw threadError({ name: "DeviceError", message: "no records in the reply to inspect" }, device);
+      return {
+        device,
+        total: r.inspect.total,
+        records: r.inspect.records.map((x) => ({ ...x, program: liveProgram(x.pid) })),
+      };
+    },
+  );
+}
+
+/** One device thread's compiled programs as text (deviceThreadKernelText). */
+export interface DeviceThreadKernelText {
+  device: Device;
+  /** The records picked, oldest first, each with the program it was compiled for while that program lives here. */
+  records: (ThreadKernelText & { program: ClosedJaxpr | null })[];
+}
+
+/**
+ * The started device threads' compiled programs as `primal run --kernels` prints them (below
+ * the heading, which names the pmap's line that only this thread knows), in device order: one
+ * round trip to all of them at once, nothing started. `after(device)` is the thread's own record
+ * id after which to list (undefined: all it keeps; null skips the thread). Threads that ended
+ * are skipped.
+ */
+export function deviceThreadKernelText(after: (device: number) => number | undefined | null = () => undefined): DeviceThreadKernelText[] {
+  return askThreads(
+    (thread, token) => {
+      const a = after(thread.device);
+      if (a === null) return null;
+      const cmd: Extract<ThreadCommand, { c: "kernelText" }> = { c: "kernelText", token };
+      if (a !== undefined) cmd.after = a;
+      return cmd;
+    },
+    (r, device) => {
+      if (!r.kernelText) throw threadError({ name: "DeviceError", message: "no text in the reply to kernelText" }, device);
+      return { device, records: r.kernelText.map((x) => ({ ...x, program: liveProgram(x.pid) })) };
+    },
+  );
+}
+
+/** The program with id `pid`, while it lives here. */
+const liveProgram = (pid: number | null): ClosedJaxpr | null => (pid === null ? null : (programById.get(pid)?.deref() ?? null));
+
+/**
+ * Sends each started, live thread the command `make` gives it (null: that thread is not asked)
+ * and waits for all the replies at once; `read` turns each successful reply into the answer.
+ */
+function askThreads<T>(
+  make: (thread: DeviceThread, token: number) => (ThreadCommand & { token: number }) | null,
+  read: (r: Extract<ThreadReply, { ok: true }>, device: Device) => T,
+): T[] {
   const asked: { thread: DeviceThread; token: number }[] = [];
   for (const thread of [...threads.values()].sort((a, b) => a.device - b.device)) {
     if (thread.dead) continue;
-    const q = query(thread.device);
-    if (!q) continue;
     const token = nextToken++;
-    const cmd: Extract<ThreadCommand, { c: "inspect" }> = { c: "inspect", token };
-    if (q.limit !== undefined) cmd.limit = q.limit;
-    if (q.ids) cmd.ids = [...q.ids];
+    const cmd = make(thread, token);
+    if (!cmd) continue;
     thread.send(cmd);
     asked.push({ thread, token });
   }
+  if (!asked.length) return [];
   const devs = getBackend("cpu").devices();
   return waitFor(asked).map((r, k) => {
-    const { thread } = asked[k];
-    const device = devs[thread.device];
-    if (!r.ok || !r.inspect) throw threadError(r.ok ? { name: "DeviceError", message: "no records in the reply to inspect" } : r.error, device);
-    return {
-      device,
-      total: r.inspect.total,
-      records: r.inspect.records.map((x) => ({ ...x, program: x.pid === null ? null : (programById.get(x.pid)?.deref() ?? null) })),
-    };
+    const device = devs[asked[k].thread.device];
+    if (!r.ok) throw threadError(r.error, device);
+    return read(r, device);
   });
 }
