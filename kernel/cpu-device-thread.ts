@@ -25,7 +25,7 @@
 // side bundles this file with esbuild (kernel/backends/thread-source.ts).
 
 import { MessagePort, parentPort, threadId, workerData } from "node:worker_threads";
-import type { ThreadCommand, ThreadCompiledRecord, ThreadKernelText, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-threads";
+import type { ThreadCommand, ThreadCompiledRecord, ThreadKernelText, ThreadReply, ThreadWorkerData } from "./backends/cpu/device-thread-protocol";
 import type { NDArray } from "./core/ndarray";
 import type { ClosedJaxpr } from "./ir/jaxpr";
 import type { CompiledRecord } from "./lower/inspect";
