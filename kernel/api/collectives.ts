@@ -126,7 +126,8 @@ export function pmean(x: unknown, axisName: AxisName, opts: GroupOpts = {}): any
   const { named, positional } = namesOf("pmean", axisName, true);
   const groups = groupsOf("pmean", given, named);
   return mapLeaves("pmean", x, (leaves) => {
-    const sums = leaves.map((l) => psum(l, axisName, { axisIndexGroups: groups }));
+    // One psum of every leaf, as JAX's pmean (one collective for a whole pytree of gradients).
+    const sums = psum(leaves, axisName, { axisIndexGroups: groups }) as NDArray[];
     return sums.map((s, i) => {
       const l = leaves[i];
       const n = (groups ? groups[0].length : product(named)) * positional.reduce((m, a) => m * l.shape[canonicalAxis("pmean", a, l.ndim)], 1);

@@ -67,6 +67,8 @@ export interface Backend {
    * pmap reads it in place (a CPU device's own thread). Absent: fromHost.
    */
   placeShard?(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer;
+  /** Reads many of its buffers to the host at once, where that saves round trips (a CPU device's thread); a hint, may do nothing. */
+  readMany?(buffers: readonly DeviceBuffer[]): void;
   /** Finishes pending device work and releases the devices (before the process exits). */
   shutdown?(): Promise<void>;
 }

@@ -124,6 +124,8 @@ function collectiveAcross(e: JaxprEqn, ins: NDArray[][], p: PmapParams, devs: De
   const prim = e.primitive;
   if (!prim.batch) throw new NotAvailableError(`xla_pmap: collective '${prim.name}' has no batching rule to evaluate it across devices`);
   const groups = (e.params as { axis_index_groups?: number[][] | null }).axis_index_groups ?? null;
+  // Every operand comes to this thread: read them all at once where the backend can.
+  devs[0].backend.readMany?.(ins.flat().flatMap((x) => (x instanceof Tracer || !x._buffer ? [] : [x._rawBuf(prim.name)])));
   const out: NDArray[][] = new Array(devs.length);
   for (const group of groups ?? [devs.map((_, i) => i)]) {
     const params = groups ? { ...e.params, axis_index_groups: null } : e.params;

@@ -18,7 +18,7 @@ import { HostArray, Primitive } from "../../core/primitive";
 import { DotGeneralParams, dotGeneral } from "../../primitives/contraction";
 import { ClosedJaxpr } from "../../ir/jaxpr";
 import { WireError } from "../../ir/wire";
-import { deviceThreadsEnabled, putOnThread, runPrograms, shutdownDeviceThreads } from "./device-threads";
+import { deviceThreadsEnabled, putOnThread, readThreadBuffers, runPrograms, shutdownDeviceThreads } from "./device-threads";
 import { eagerWasm } from "./eager-wasm";
 import { dotGeneralCpu } from "./gemm";
 import { runShards } from "./shard-parallel";
@@ -106,6 +106,10 @@ class CpuBackend implements Backend {
   placeShard(data: Storage, aval: ShapedArray, device: Device): DeviceBuffer {
     checkStorage(data, aval);
     return this.devs.length > 1 && deviceThreadsEnabled() ? putOnThread(device, data, aval) : new CpuBuffer(device, data);
+  }
+  /** Reads arrays held by the devices' threads in one round trip (a collective's operands). */
+  readMany(buffers: readonly DeviceBuffer[]): void {
+    readThreadBuffers(buffers);
   }
   async shutdown(): Promise<void> {
     await shutdownDeviceThreads();

@@ -255,7 +255,10 @@ class ThreadBuffer implements DeviceBuffer {
   readSync(): Storage {
     if (this.host) return this.host;
     if (this.freed) throw new DisposedError(`readSync: the array was disposed, got a disposed ${this.aval.str()} on ${this.device}`);
-    const r = this.thread.request({ c: "get", token: nextToken++, id: this.id });
+    return this.received(this.thread.request({ c: "get", token: nextToken++, id: this.id }));
+  }
+  /** @internal Keeps the data of a `get` reply (checked against the aval). */
+  received(r: ThreadReply): Storage {
     if (!r.ok) throw threadError(r.error, this.device);
     const data = r.data;
     if (!data || !(data instanceof this.aval.dtype.storage) || data.length !== this.aval.size)
@@ -277,6 +280,24 @@ class ThreadBuffer implements DeviceBuffer {
     reclaim.unregister(this);
     this.thread.free(this.id);
   }
+}
+
+/**
+ * Reads many buffers to the host at once: every thread is asked for all of its arrays among
+ * them in one batch and the replies are awaited together (one round trip in all, instead of
+ * one per array: a collective reads one operand per device). Buffers not on a thread, or
+ * already read, are left alone.
+ */
+export function readThreadBuffers(bufs: readonly DeviceBuffer[]): void {
+  const todo = [...new Set(bufs)].filter((b): b is ThreadBuffer => b instanceof ThreadBuffer && b.peek() === null && !b.freed);
+  if (todo.length < 2) return;
+  const pending = todo.map((b) => {
+    const token = nextToken++;
+    b.thread.checkAlive();
+    b.thread.send({ c: "get", token, id: b.id });
+    return { thread: b.thread, token };
+  });
+  waitFor(pending).forEach((r, k) => todo[k].received(r));
 }
 
 /** Whether a buffer lives on a device thread. */
