@@ -101,13 +101,23 @@ function stackShards(xs: NDArray[], device: Device): NDArray {
 // ---------------------------------------------------------------------------------------------
 // Execution: the lockstep interpreter
 
+/** Answers of hasCollective, per jaxpr and axis name (the lockstep asks them at every call). */
+const collectiveIn = new WeakMap<Jaxpr, Map<string, boolean>>();
+
 /** Whether the jaxpr (or a jaxpr nested in its equations) has a collective over `name`. */
 export function hasCollective(j: Jaxpr, name: string): boolean {
-  for (const e of j.eqns) {
-    if (e.primitive.axisNames?.(e.params).includes(name)) return true;
-    for (const v of Object.values(e.params)) for (const sub of nestedJaxprs(v)) if (hasCollective(sub, name)) return true;
+  let byName = collectiveIn.get(j);
+  if (!byName) collectiveIn.set(j, (byName = new Map()));
+  let has = byName.get(name);
+  if (has === undefined) {
+    has = j.eqns.some((e) => e.primitive.axisNames?.(e.params).includes(name) || nestsCollective(e, name));
+    byName.set(name, has);
   }
-  return false;
+  return has;
+}
+/** Whether a jaxpr nested in the equation's parameters has a collective over `name`. */
+function nestsCollective(e: JaxprEqn, name: string): boolean {
+  return Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, name)));
 }
 function nestedJaxprs(v: unknown): Jaxpr[] {
   if (v instanceof ClosedJaxpr) return [v.jaxpr];
@@ -217,7 +227,7 @@ function planSteps(j: Jaxpr, axis: string): Step[] {
   // Equations of their own, and runs of ordinary equations between them.
   const parts: (JaxprEqn | JaxprEqn[])[] = [];
   for (const e of j.eqns) {
-    const own = e.primitive.axisNames?.(e.params).includes(axis) || MAIN_THREAD.has(e.primitive.name) || Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, axis)));
+    const own = e.primitive.axisNames?.(e.params).includes(axis) || MAIN_THREAD.has(e.primitive.name) || nestsCollective(e, axis);
     const last = parts[parts.length - 1];
     if (own) parts.push(e);
     else if (Array.isArray(last)) last.push(e);
@@ -276,7 +286,7 @@ function runLockstep(j: Jaxpr, consts: NDArray[], args: NDArray[][], p: PmapPara
     else if (e.primitive === jitP && hasCollective((e.params as { jaxpr: ClosedJaxpr }).jaxpr.jaxpr, p.axis_name)) {
       const inner = (e.params as { jaxpr: ClosedJaxpr }).jaxpr;
       outs = runLockstep(inner.jaxpr, inner.consts, ins, p, devs);
-    } else if (Object.values(e.params).some((v) => nestedJaxprs(v).some((sub) => hasCollective(sub, p.axis_name)))) {
+    } else if (nestsCollective(e, p.axis_name)) {
       const cf = lockstepControlFlow(e, ins, (jj, cs, as) => runLockstep(jj, cs, as, p, devs), devs, { name: p.axis_name, size: p.axis_size });
       if (!cf)
         throw new NotAvailableError(`xla_pmap: a collective over axis '${p.axis_name}' inside '${e.primitive.name}' is not supported in pmap yet (only in the body itself and inside jit, cond, scan and while), got one in a ${e.primitive.name} body`);

@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 import { DeviceError } from "../../core/errors";
+import { ThreadSource, findThreadSource, startWorker } from "../thread-source";
 import { AdapterInfo, BATCH_DONE, CTL_DEAD, CTL_GENERATION, CTL_LIVE, CTL_REPLIES, CTL_WORDS, Command, Reply } from "./gpu-protocol";
 
 /** A buffer on the device: an id, its size in bytes, and the device generation it belongs to. */
@@ -48,17 +49,13 @@ export function dawnPath(): string | null {
   }
 }
 
-/** The device thread's code: the bundled dist/gpu-thread.js beside this bundle, or this source transpiled. */
-function threadSource(): { code: string; eval: true } | { file: string } {
+/** The device thread's code: the bundled dist/gpu-thread.js beside this bundle, or its source transpiled (kept once built). */
+function threadSource(): ThreadSource {
   const bundled = join(__dirname, "gpu-thread.js");
-  if (existsSync(bundled)) return { file: bundled };
   // From sources: beside this file (vitest), or in the checkout (ad hoc bundles run from its root).
-  const src = [join(__dirname, "gpu-thread.ts"), join(process.cwd(), "kernel/backends/webgpu/gpu-thread.ts")].find((f) => existsSync(f));
+  const src = findThreadSource(bundled, [join(__dirname, "gpu-thread.ts"), join(process.cwd(), "kernel/backends/webgpu/gpu-thread.ts")], []);
   if (!src) throw new DeviceError(`webgpu: the device thread's code was not found, got neither ${bundled} nor its source`);
-  // From sources (tests): esbuild is a runtime dependency (it transpiles cells).
-  const esbuild = createRequire(__filename)("esbuild") as typeof import("esbuild");
-  const out = esbuild.buildSync({ entryPoints: [src], bundle: true, write: false, platform: "node", format: "cjs", target: "es2022", logLevel: "silent" });
-  return { code: out.outputFiles[0].text, eval: true };
+  return src;
 }
 
 /** One WebGPU device, driven through its thread. */
@@ -96,7 +93,7 @@ export class GpuClient {
     const src = threadSource();
     const workerData = { dawnPath: dawn, ctl: sab, replies: port2, flags: opts.flags ?? [], powerPreference: "high-performance", poolBytes: opts.poolBytes ?? 256 << 20 };
     const wopts = { workerData, transferList: [port2], stdout: false, stderr: false };
-    this.worker = "file" in src ? new Worker(src.file, wopts) : new Worker(src.code, { ...wopts, eval: true });
+    this.worker = startWorker(src, wopts);
     this.worker.on("exit", () => {
       Atomics.store(this.ctl, CTL_DEAD, 1);
       for (const w of this.waiting.values()) w.reject(new DeviceError("webgpu: the device thread exited"));
