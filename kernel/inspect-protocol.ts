@@ -473,6 +473,15 @@ export function validatePanelMessage(m: unknown): PanelToHost | string {
   }
 }
 
+/** The first record's problem (each checked with its index), or null. */
+function firstProblem(recs: unknown[], problemOf: (r: unknown, i: number) => string | null): string | null {
+  for (let i = 0; i < recs.length; i++) {
+    const problem = problemOf(recs[i], i);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 /**
  * Checks a message from the extension (the panel's side); returns it typed, or a reason. The
  * records themselves are trusted to have the protocol's shape once their envelope checks out,
@@ -487,23 +496,15 @@ export function validateHostMessage(m: unknown): HostToPanel | string {
   switch (m.type) {
     case "irRecords": {
       if (!records(m.data) || !kernelOk) return bad("expected data {records, total} and kernel state");
-      const recs = (m.data as { records: unknown[] }).records;
-      for (let i = 0; i < recs.length; i++) {
-        const problem = irRecordProblem(recs[i], i);
-        if (problem) return bad(problem);
-      }
-      return m as HostToPanel;
+      const problem = firstProblem((m.data as { records: unknown[] }).records, irRecordProblem);
+      return problem ? bad(problem) : (m as HostToPanel);
     }
     case "gradientRecords":
       return records(m.data) && kernelOk ? (m as HostToPanel) : bad("expected data {records, total} and kernel state");
     case "kernelRecords": {
       if (!records(m.data) || !Array.isArray(m.devices) || !kernelOk) return bad("expected data {records, total}, devices and kernel state");
-      const recs = (m.data as { records: unknown[] }).records;
-      for (let i = 0; i < recs.length; i++) {
-        const problem = kernelRecordProblem(recs[i], i);
-        if (problem) return bad(problem);
-      }
-      return m as HostToPanel;
+      const problem = firstProblem((m.data as { records: unknown[] }).records, kernelRecordProblem);
+      return problem ? bad(problem) : (m as HostToPanel);
     }
     case "empty":
       return isStr(m.reason, 10_000) && kernelOk ? (m as HostToPanel) : bad("expected a reason and kernel state");

@@ -327,19 +327,7 @@ export class HeapSgemm {
       if (jobs.length > 1) this.stats.split++;
       if (jobs.length === 1 && jobs[0].length === 1) this.runGemm(...jobs[0][0]);
       else if (jobs.every((j) => j.length === 1)) pool!.run(this.one, jobs.map((j) => j[0]), (args) => this.runGemm(...args));
-      else {
-        const total = jobs.reduce((n, j) => n + j.length, 0);
-        lists = allocate(total * RECORD);
-        const ints = new Int32Array(heap().memory.buffer, lists.offset, total * GEMM_ARGS);
-        const args: number[][] = [];
-        let at = 0;
-        for (const j of jobs) {
-          args.push([lists.offset + 4 * at, j.length]);
-          for (const rec of j) ints.set(rec, (at += GEMM_ARGS) - GEMM_ARGS);
-        }
-        if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
-        else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
-      }
+      else lists = this.runLists(pool, jobs);
     } finally {
       heap().release(area);
       if (lists) heap().release(lists);
@@ -386,21 +374,36 @@ export class HeapSgemm {
       const jobs: number[][][] = Array.from({ length: Math.min(T, perThread.length) }, () => []);
       perThread.forEach((recs, i) => jobs[i % jobs.length].push(...recs));
       if (jobs.length === 1 && jobs[0].length === 1) return this.runGemm(...jobs[0][0]);
-      const total = jobs.reduce((n, j) => n + j.length, 0);
-      lists = allocate(total * RECORD);
-      const ints = new Int32Array(heap().memory.buffer, lists.offset, total * GEMM_ARGS);
-      const args: number[][] = [];
-      let k = 0;
-      for (const j of jobs) {
-        args.push([lists.offset + 4 * k, j.length]);
-        for (const rec of j) ints.set(rec, (k += GEMM_ARGS) - GEMM_ARGS);
-      }
       this.stats.many++;
-      if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
-      else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
+      lists = this.runLists(pool, jobs);
     } finally {
       heap().release(area);
       if (lists) heap().release(lists);
+    }
+  }
+
+  /**
+   * Runs lists of GEMM records, one list per thread (`jobs[t]`): the records are written into a
+   * region of the heap, then each thread runs its list (gemmList). Returns the region, which the
+   * caller releases (released here if a run throws).
+   */
+  private runLists(pool: ReturnType<typeof kernelThreads>, jobs: number[][][]): Region {
+    const total = jobs.reduce((n, j) => n + j.length, 0);
+    const lists = allocate(total * RECORD);
+    try {
+      const ints = new Int32Array(heap().memory.buffer, lists.offset, total * GEMM_ARGS);
+      const args: number[][] = [];
+      let at = 0;
+      for (const j of jobs) {
+        args.push([lists.offset + 4 * at, j.length]);
+        for (const rec of j) ints.set(rec, (at += GEMM_ARGS) - GEMM_ARGS);
+      }
+      if (pool && args.length > 1) pool.run(this.list, args, ([ptr, n]) => this.fns.gemmList(ptr, n));
+      else for (const [ptr, n] of args) this.fns.gemmList(ptr, n);
+      return lists;
+    } catch (e) {
+      heap().release(lists);
+      throw e;
     }
   }
 
